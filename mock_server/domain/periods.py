@@ -1,0 +1,68 @@
+"""Calendar arithmetic for billing periods and instants. Pure: no clocks.
+
+Periods are half-open ``[start, end)``. Month and year steps count from the anchor with the day
+clamped to the month's end (anchor Jan 31: Feb 28/29, Mar 31, Apr 30, ...).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, timedelta
+
+
+def add_months(anchor: date, months: int) -> date:
+    """``anchor`` plus ``months`` calendar months, the day clamped to the target month's length."""
+    index = anchor.year * 12 + (anchor.month - 1) + months
+    year, month0 = divmod(index, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(anchor.day, last))
+
+
+def add_interval(anchor: date, interval: str, interval_count: int, cycles: int = 1) -> date:
+    """The date ``cycles`` billing intervals after ``anchor`` (always computed from the anchor)."""
+    steps = interval_count * cycles
+    if interval == "day":
+        return anchor + timedelta(days=steps)
+    if interval == "week":
+        return anchor + timedelta(days=7 * steps)
+    if interval == "month":
+        return add_months(anchor, steps)
+    if interval == "year":
+        return add_months(anchor, 12 * steps)
+    raise ValueError(f"unknown interval {interval!r}")
+
+
+def days_between(start: date, end: date) -> int:
+    """Whole days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+    return (end - start).days
+
+
+def start_of_day(day: date) -> datetime:
+    """``day`` at 00:00 UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def format_instant(moment: datetime) -> str:
+    """RFC 3339 UTC with a ``Z`` and whole seconds, e.g. ``2025-03-01T00:00:00Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an RFC 3339 instant (``Z`` or an offset) into an aware UTC datetime. Raises ValueError."""
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    moment = datetime.fromisoformat(raw)
+    if moment.tzinfo is None:
+        raise ValueError(f"instant {text!r} has no timezone; use Z")
+    return moment.astimezone(UTC)
+
+
+def format_date(day: date) -> str:
+    """``YYYY-MM-DD``."""
+    return day.isoformat()
+
+
+def parse_date(text: str) -> date:
+    """Parse ``YYYY-MM-DD``. Raises ValueError."""
+    return date.fromisoformat(text)

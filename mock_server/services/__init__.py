@@ -1,0 +1,1 @@
+"""Use cases: one function per operation, over the store, the clock and the pure domain."""
