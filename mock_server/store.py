@@ -1,0 +1,318 @@
+"""Per-entity in-memory state, its indexes, API keys, sessions, and lossless snapshot/restore.
+
+Resources are stored as plain dicts in their API shape (camelCase keys), keyed by id in
+insertion (= creation) order. Listing, filtering and paging go through ``StatusIndex`` so they
+never scan every object. Snapshots are plain JSON; ``Store.restore`` validates a document fully
+before it replaces anything, and rebuilds every index from the resources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import hmac
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mock_server.clock import EntityClock
+
+Resource = dict[str, Any]
+"""One stored resource in its API shape."""
+
+READ_SCOPE = "read:sales"
+WRITE_SCOPE = "write:sales"
+SCOPES = frozenset({READ_SCOPE, WRITE_SCOPE})
+
+KINDS = ("customers", "quotes", "orders", "plans", "subscriptions", "invoices")
+"""The resource collections of an entity, in snapshot order."""
+
+STATUS_INDEXED = ("quotes", "orders", "subscriptions", "invoices")
+"""Collections whose resources carry a ``status`` and get a ``StatusIndex``."""
+
+NUMBER_PREFIX = {"quotes": "Q", "orders": "SO", "invoices": "INV"}
+"""Per-entity human numbers: ``Q-000001``, ``SO-000001``, ``INV-000001``."""
+
+SNAPSHOT_VERSION = 1
+
+
+class StatusIndex:
+    """Creation-ordered ids per status, for newest-first listing and paging without scans.
+
+    Every id gets a monotonically increasing sequence number at insertion; each status keeps a
+    sorted list of sequence numbers, so moving an object to another status keeps creation order.
+    """
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._seq_of: dict[str, int] = {}
+        self._id_of: dict[int, str] = {}
+        self._all: list[int] = []
+        self._by_status: dict[str, list[int]] = {}
+
+    def add(self, obj_id: str, status: str) -> None:
+        """Index a new object (the newest so far)."""
+        self._next += 1
+        seq = self._next
+        self._seq_of[obj_id] = seq
+        self._id_of[seq] = obj_id
+        self._all.append(seq)
+        self._by_status.setdefault(status, []).append(seq)
+
+    def move(self, obj_id: str, old: str, new: str) -> None:
+        """Record a status change of an indexed object."""
+        if old == new:
+            return
+        seq = self._seq_of[obj_id]
+        _remove_sorted(self._by_status[old], seq)
+        insort(self._by_status.setdefault(new, []), seq)
+
+    def remove(self, obj_id: str, status: str) -> None:
+        """Forget a deleted object."""
+        seq = self._seq_of.pop(obj_id)
+        del self._id_of[seq]
+        _remove_sorted(self._all, seq)
+        _remove_sorted(self._by_status[status], seq)
+
+    def count(self, status: str | None = None) -> int:
+        """How many objects (with ``status``, or in all)."""
+        if status is None:
+            return len(self._all)
+        return len(self._by_status.get(status, ()))
+
+    def page(self, status: str | None, page: int, page_size: int) -> tuple[list[str], int]:
+        """Ids of one page, newest first, and the total; ``page`` counts from 1."""
+        seqs = self._all if status is None else self._by_status.get(status, [])
+        total = len(seqs)
+        end = total - (page - 1) * page_size
+        if end <= 0:
+            return [], total
+        start = max(0, end - page_size)
+        return [self._id_of[s] for s in reversed(seqs[start:end])], total
+
+    def newest_first(self, status: str | None = None) -> Iterator[str]:
+        """Every id (with ``status``), newest first."""
+        seqs = self._all if status is None else self._by_status.get(status, [])
+        return (self._id_of[s] for s in reversed(seqs))
+
+
+def _remove_sorted(seqs: list[int], seq: int) -> None:
+    position = bisect_left(seqs, seq)
+    if position < len(seqs) and seqs[position] == seq:
+        del seqs[position]
+
+
+@dataclass
+class EntityState:
+    """Everything one entity (tenant) owns. Collections are ``id -> resource`` in creation order.
+
+    ``quote_expiry`` is a min-heap of ``(validUntil, quoteId)`` pushed when a quote is sent; stale
+    entries are skipped when popped. ``subscription_events`` is a min-heap owned by the billing
+    services (items are tuples of JSON scalars, first the due instant or date as text).
+    ``extras`` holds any further JSON-able per-entity state a service needs; it is snapshotted as is.
+    """
+
+    id: str
+    name: str
+    base_currency: str
+    clock: EntityClock
+    customers: dict[str, Resource] = field(default_factory=dict)
+    quotes: dict[str, Resource] = field(default_factory=dict)
+    orders: dict[str, Resource] = field(default_factory=dict)
+    plans: dict[str, Resource] = field(default_factory=dict)
+    subscriptions: dict[str, Resource] = field(default_factory=dict)
+    invoices: dict[str, Resource] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NUMBER_PREFIX, 0))
+    indexes: dict[str, StatusIndex] = field(default_factory=lambda: {k: StatusIndex() for k in STATUS_INDEXED})
+    plan_codes: dict[str, str] = field(default_factory=dict)
+    quote_expiry: list[tuple[str, str]] = field(default_factory=list)
+    subscription_events: list[tuple[Any, ...]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def collection(self, kind: str) -> dict[str, Resource]:
+        """The ``id -> resource`` dict of ``kind`` (one of ``KINDS``)."""
+        if kind not in KINDS:
+            raise KeyError(kind)
+        collection: dict[str, Resource] = getattr(self, kind)
+        return collection
+
+    def next_number(self, kind: str) -> str:
+        """Take the next human number of ``kind`` (``quotes``, ``orders``, ``invoices``): ``Q-000001``."""
+        self.counters[kind] += 1
+        return f"{NUMBER_PREFIX[kind]}-{self.counters[kind]:06d}"
+
+    def add(self, kind: str, resource: Resource) -> Resource:
+        """Insert a new resource (the newest of its kind) and index it."""
+        self.collection(kind)[resource["id"]] = resource
+        if kind in self.indexes:
+            self.indexes[kind].add(resource["id"], resource["status"])
+        if kind == "plans":
+            self.plan_codes[resource["code"]] = resource["id"]
+        if kind == "quotes" and resource["status"] == "sent":
+            heapq.heappush(self.quote_expiry, (resource["validUntil"], resource["id"]))
+        return resource
+
+    def set_status(self, kind: str, obj_id: str, status: str) -> Resource:
+        """Change a resource's ``status`` and keep the indexes right (a sent quote joins the expiry heap)."""
+        resource = self.collection(kind)[obj_id]
+        old = resource["status"]
+        resource["status"] = status
+        self.indexes[kind].move(obj_id, old, status)
+        if kind == "quotes" and status == "sent" and old != "sent":
+            heapq.heappush(self.quote_expiry, (resource["validUntil"], obj_id))
+        return resource
+
+    def remove(self, kind: str, obj_id: str) -> Resource:
+        """Delete a resource and unindex it (heap entries go stale and are skipped)."""
+        resource = self.collection(kind).pop(obj_id)
+        if kind in self.indexes:
+            self.indexes[kind].remove(obj_id, resource["status"])
+        if kind == "plans":
+            self.plan_codes.pop(resource["code"], None)
+        return resource
+
+    def page(self, kind: str, status: str | None, page: int, page_size: int) -> tuple[list[Resource], int]:
+        """One page of ``kind`` newest first (optionally only ``status``) and the true total."""
+        ids, total = self.indexes[kind].page(status, page, page_size)
+        collection = self.collection(kind)
+        return [collection[i] for i in ids], total
+
+    def newest_first(self, kind: str, status: str | None = None) -> list[Resource]:
+        """Every resource of ``kind`` (optionally only ``status``), newest first."""
+        collection = self.collection(kind)
+        if status is None:
+            return list(reversed(collection.values()))
+        return [collection[i] for i in self.indexes[kind].newest_first(status)]
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key: it belongs to one entity and has scopes from ``read:sales``/``write:sales``."""
+
+    key: str
+    entity_id: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A browser session (cookie ``axiomatic_session``) of one entity."""
+
+    token: str
+    entity_id: str
+    scopes: frozenset[str]
+
+
+def _bytes(secret: str) -> bytes:
+    return secret.encode("utf-8", "surrogatepass")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(_bytes(secret)).hexdigest()
+
+
+IndexRebuilder = Callable[[EntityState], None]
+_REBUILDERS: list[IndexRebuilder] = []
+
+
+def register_index_rebuilder(rebuilder: IndexRebuilder) -> None:
+    """Services with their own derived per-entity state (e.g. the subscription event heap)
+    register a function here; ``Store.restore`` calls it for every restored entity."""
+    if rebuilder not in _REBUILDERS:
+        _REBUILDERS.append(rebuilder)
+
+
+class Store:
+    """All entities, API keys and sessions of one mock server."""
+
+    def __init__(self) -> None:
+        self.entities: dict[str, EntityState] = {}
+        self._keys: dict[str, ApiKey] = {}
+        self._sessions: dict[str, Session] = {}
+
+    # entities ---------------------------------------------------------------------------------
+
+    def add_entity(self, entity: EntityState) -> EntityState:
+        """Register a new entity; its id must be new."""
+        if entity.id in self.entities:
+            raise ValueError(f"entity {entity.id} already exists")
+        self.entities[entity.id] = entity
+        return entity
+
+    def get_entity(self, entity_id: str) -> EntityState | None:
+        return self.entities.get(entity_id)
+
+    def remove_entity(self, entity_id: str) -> EntityState | None:
+        """Delete an entity with its keys and sessions; None if there was none."""
+        entity = self.entities.pop(entity_id, None)
+        if entity is not None:
+            self._keys = {d: k for d, k in self._keys.items() if k.entity_id != entity_id}
+            self._sessions = {d: s for d, s in self._sessions.items() if s.entity_id != entity_id}
+        return entity
+
+    # credentials ------------------------------------------------------------------------------
+
+    def add_api_key(self, key: str, entity_id: str, scopes: frozenset[str] | set[str]) -> ApiKey:
+        """Register an API key (the entity must exist, scopes must be known)."""
+        _check_credential(key, entity_id, scopes, self.entities)
+        api_key = ApiKey(key=key, entity_id=entity_id, scopes=frozenset(scopes))
+        self._keys[_digest(key)] = api_key
+        return api_key
+
+    def find_api_key(self, presented: str) -> ApiKey | None:
+        """The key equal to ``presented``, found by hash and confirmed in constant time."""
+        candidate = self._keys.get(_digest(presented))
+        if candidate is None or not hmac.compare_digest(_bytes(candidate.key), _bytes(presented)):
+            return None
+        return candidate
+
+    def api_keys(self, entity_id: str | None = None) -> list[ApiKey]:
+        """Every key (of one entity), in creation order."""
+        return [k for k in self._keys.values() if entity_id is None or k.entity_id == entity_id]
+
+    def add_session(self, token: str, entity_id: str, scopes: frozenset[str] | set[str]) -> Session:
+        """Register a browser session token."""
+        _check_credential(token, entity_id, scopes, self.entities)
+        session = Session(token=token, entity_id=entity_id, scopes=frozenset(scopes))
+        self._sessions[_digest(token)] = session
+        return session
+
+    def find_session(self, presented: str) -> Session | None:
+        """The session of token ``presented``, found by hash and confirmed in constant time."""
+        candidate = self._sessions.get(_digest(presented))
+        if candidate is None or not hmac.compare_digest(_bytes(candidate.token), _bytes(presented)):
+            return None
+        return candidate
+
+    def sessions(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    # snapshot / restore -----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as a JSON-able document; ``restore`` of it gives an equal store."""
+        from mock_server.snapshot import dump_store
+
+        return dump_store(self)
+
+    def restore(self, document: Any) -> None:
+        """Replace the whole state by ``document`` (from ``snapshot``). Validates everything first:
+        a bad document raises ``InvalidInput`` naming the problem and changes nothing."""
+        from mock_server.snapshot import load_store
+
+        fresh = load_store(document)
+        for entity in fresh.entities.values():
+            for rebuild in _REBUILDERS:
+                rebuild(entity)
+        self.entities, self._keys, self._sessions = fresh.entities, fresh._keys, fresh._sessions
+
+
+def _check_credential(secret: str, entity_id: str, scopes: frozenset[str] | set[str], entities: dict[str, Any]) -> None:
+    if not secret:
+        raise ValueError("a credential must not be empty")
+    if entity_id not in entities:
+        raise ValueError(f"unknown entity {entity_id}")
+    unknown = set(scopes) - SCOPES
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
