@@ -66,3 +66,28 @@ def format_date(day: date) -> str:
 def parse_date(text: str) -> date:
     """Parse ``YYYY-MM-DD``. Raises ValueError."""
     return date.fromisoformat(text)
+
+
+def cycles_until(anchor: date, interval: str, interval_count: int, boundary: date) -> int:
+    """The largest ``n >= 0`` with ``add_interval(anchor, n cycles) <= boundary`` (0 if ``boundary < anchor``)."""
+    if interval in ("day", "week"):
+        step = interval_count * (7 if interval == "week" else 1)
+        return max(0, days_between(anchor, boundary) // step)
+    step = interval_count * (12 if interval == "year" else 1)
+    months = (boundary.year - anchor.year) * 12 + boundary.month - anchor.month
+    cycles = max(0, months // step)
+    while cycles > 0 and add_interval(anchor, interval, interval_count, cycles) > boundary:
+        cycles -= 1
+    while add_interval(anchor, interval, interval_count, cycles + 1) <= boundary:
+        cycles += 1
+    return cycles
+
+
+def next_period(anchor: date, interval: str, interval_count: int, end: date) -> tuple[date, date]:
+    """The billing period that follows the one ending at ``end``: ``[end, next boundary)``.
+
+    Boundaries are counted from ``anchor`` (never from the previous end), so month-end clamping
+    does not drift: anchor Jan 31 gives Feb 28 (29), Mar 31, Apr 30, ...
+    """
+    cycles = cycles_until(anchor, interval, interval_count, end)
+    return end, add_interval(anchor, interval, interval_count, cycles + 1)
