@@ -1,0 +1,88 @@
+"""The ``/__admin`` routes: one table, one error wrapper, one token check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, Router
+
+from mock_server.admin import entities, system
+from mock_server.admin.plane import ControlPlane
+from mock_server.admin.security import require_token
+from mock_server.errors import MethodNotAllowed, render
+from mock_server.runtime import Runtime
+
+log = logging.getLogger("mock_server.admin")
+
+AdminHandler = Callable[[Runtime, ControlPlane, Request], Awaitable[Response]]
+
+ROUTES: list[tuple[str, str, AdminHandler]] = [
+    ("GET", "/health", system.health),
+    ("GET", "/entities", entities.list_entities),
+    ("POST", "/entities", entities.create_entity),
+    ("DELETE", "/entities/{entityId}", entities.delete_entity),
+    ("POST", "/entities/{entityId}/api-keys", entities.add_api_key),
+    ("POST", "/entities/{entityId}/customers", entities.add_customer),
+    ("GET", "/entities/{entityId}/clock", entities.get_clock),
+    ("POST", "/entities/{entityId}/clock/advance", entities.advance_clock),
+    ("GET", "/entities/{entityId}/invoices", entities.list_invoices),
+    ("POST", "/entities/{entityId}/invoices/{invoiceId}/pay", entities.pay_invoice),
+    ("POST", "/reset", system.reset),
+    ("GET", "/state", system.export_state),
+    ("PUT", "/state", system.import_state),
+    ("GET", "/requests", system.list_requests),
+    ("DELETE", "/requests", system.clear_requests),
+    ("GET", "/faults", system.get_faults),
+    ("PUT", "/faults", system.put_faults),
+    ("DELETE", "/faults", system.clear_faults),
+]
+
+
+def _endpoint(
+    runtime: Runtime, plane: ControlPlane, handlers: dict[str, AdminHandler]
+) -> Callable[[Request], Awaitable[Response]]:
+    allowed = sorted(handlers)
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            require_token(request, plane.token)
+            method = "GET" if request.method == "HEAD" and "GET" in handlers else request.method
+            handler = handlers.get(method)
+            if handler is None:
+                raise MethodNotAllowed(f"method {request.method} is not allowed on {request.url.path}", allowed)
+            return await handler(runtime, plane, request)
+        except Exception as error:
+            status, body, headers = render(error)
+            if status == 500:
+                log.exception("internal error in admin %s %s", request.method, request.url.path)
+            return JSONResponse(body, status_code=status, headers=headers)
+
+    return endpoint
+
+
+async def _unknown_path(request: Request) -> Response:
+    return JSONResponse({"error": f"no such admin path: {request.url.path}"}, status_code=404)
+
+
+def admin_router(runtime: Runtime, plane: ControlPlane) -> Router:
+    """A router for everything under ``/__admin`` (mount it there). Every answer is JSON: unknown
+    paths 404, wrong methods 405 with ``Allow``; with a token set, everything needs it (401)."""
+    by_path: dict[str, dict[str, AdminHandler]] = {}
+    for method, path, handler in ROUTES:
+        by_path.setdefault(path, {})[method] = handler
+    routes: list[BaseRoute] = [
+        Route(path, _endpoint(runtime, plane, h), methods=_ALL_METHODS) for path, h in by_path.items()
+    ]
+    catch_all = _endpoint(runtime, plane, dict.fromkeys(_ALL_METHODS, _unknown))
+    routes.append(Route("/{rest:path}", catch_all, methods=_ALL_METHODS))
+    return Router(routes=routes)
+
+
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+async def _unknown(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    return await _unknown_path(request)

@@ -1,0 +1,82 @@
+"""Admin handlers for the whole server: health, reset, state export/import, journal, faults."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+import mock_server
+from mock_server.admin import inputs
+from mock_server.admin.plane import ControlPlane
+from mock_server.domain.errors import InvalidInput
+from mock_server.runtime import Runtime
+
+MAX_LIMIT = 10_000
+
+
+async def health(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``GET /health``: ``{"status": "ok", "version", "uptimeSeconds"}``."""
+    uptime = round(runtime.uptime_seconds(), 3)
+    return JSONResponse({"status": "ok", "version": mock_server.__version__, "uptimeSeconds": uptime})
+
+
+async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults and
+    idempotency keys cleared."""
+    runtime.store.restore(runtime.startup_state)
+    plane.idempotency.clear()
+    plane.journal.clear()
+    plane.faults.clear()
+    return Response(status_code=204)
+
+
+async def export_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``GET /state``: the whole store as one JSON document."""
+    return JSONResponse(runtime.store.snapshot())
+
+
+async def import_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``PUT /state``: replace the whole store; a bad document is a 400 naming the problem and changes nothing."""
+    document = await inputs.json_body(request)
+    runtime.store.restore(document)
+    plane.idempotency.clear()
+    return Response(status_code=204)
+
+
+def _limit(request: Request) -> int | None:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidInput(f"invalid request: limit: must be an integer in 1..{MAX_LIMIT}")
+    return int(raw)
+
+
+async def list_requests(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``GET /requests?entityId=&limit=``: journaled requests, newest first."""
+    entity_id = request.query_params.get("entityId") or None
+    entries = plane.journal.entries(entity_id=entity_id, limit=_limit(request))
+    return JSONResponse({"data": [e.to_json() for e in entries], "capacity": plane.journal.capacity})
+
+
+async def clear_requests(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``DELETE /requests``: forget every journaled request."""
+    plane.journal.clear()
+    return Response(status_code=204)
+
+
+async def get_faults(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``GET /faults``: ``{"rules": [...], "seed"}``."""
+    return JSONResponse(plane.faults.to_json())
+
+
+async def put_faults(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``PUT /faults``: replace every rule (and the seed); answers the new rule set."""
+    plane.faults.configure(await inputs.json_body(request))
+    return JSONResponse(plane.faults.to_json())
+
+
+async def clear_faults(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``DELETE /faults``: no more faults."""
+    plane.faults.clear()
+    return Response(status_code=204)

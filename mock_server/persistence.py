@@ -1,0 +1,128 @@
+"""``--state-file PATH``: load the whole state at start, save it atomically while running and at shutdown.
+
+The file is the state export document (``GET /__admin/state``) as JSON. Writes go to a temporary
+file in the same directory, are flushed to disk, then renamed over the target (``os.replace``),
+so a reader never sees half a file. A file that exists but cannot be read or is not a valid state
+document stops the server with a one-line :class:`StateFileError`; it is never overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from mock_server.domain.errors import InvalidInput
+from mock_server.store import Store
+
+DEFAULT_INTERVAL_SECONDS = 30.0
+
+
+class StateFileError(Exception):
+    """The state file exists but is unusable; the message is one line for a person."""
+
+
+def read_state_file(path: Path) -> dict[str, Any] | None:
+    """The parsed document, or None when there is no file yet. Raises :class:`StateFileError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StateFileError(f"state file {path}: cannot be read: {error}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise StateFileError(
+            f"state file {path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    if not isinstance(document, dict):
+        raise StateFileError(f"state file {path}: must hold a JSON object (a state export)")
+    return document
+
+
+def encode_state(document: dict[str, Any]) -> bytes:
+    """The canonical file form of a state document (stable key order, so equal states give equal bytes)."""
+    return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``; never leaves a partial file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+
+
+class StateFileKeeper:
+    """Keeps one store in sync with one state file."""
+
+    def __init__(self, store: Store, path: str | Path, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+        self.store = store
+        self.path = Path(path)
+        self.interval = interval
+        self._saved_digest: str | None = None
+
+    def load(self) -> bool:
+        """Replace the store's state by the file's; False when there is no file yet.
+
+        Raises :class:`StateFileError` (the store unchanged) when the file is unreadable or invalid.
+        """
+        document = read_state_file(self.path)
+        if document is None:
+            return False
+        try:
+            self.store.restore(document)
+        except InvalidInput as error:
+            raise StateFileError(f"state file {self.path}: not a valid state document: {error.message}") from None
+        self._saved_digest = self._digest(encode_state(self.store.snapshot()))
+        return True
+
+    def save(self) -> bool:
+        """Write the state if it changed since the last load or save; True when written."""
+        data = encode_state(self.store.snapshot())
+        digest = self._digest(data)
+        if digest == self._saved_digest:
+            return False
+        write_atomically(self.path, data)
+        self._saved_digest = digest
+        return True
+
+    async def _periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                self.save()
+            except OSError as error:
+                print(f"sales-mock: could not write state file {self.path}: {error}", file=sys.stderr)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """For the app's lifespan: save every ``interval`` seconds when changed, and once more at shutdown."""
+        task = asyncio.create_task(self._periodically())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.save()
+
+    @staticmethod
+    def _digest(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
