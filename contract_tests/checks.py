@@ -1,0 +1,161 @@
+"""Custom Schemathesis checks: business invariants that hold for any single response.
+
+They recognise documents by shape (not by operationId), so they also run on the stateful
+layer's responses and on any server. Registered on import (``@schemathesis.check``); the suite
+imports this module from its conftest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import schemathesis
+from schemathesis import Case, CheckContext, Response
+
+from contract_tests import oracle
+
+MONEY_KEYS = frozenset(
+    {"unitPrice", "amount", "taxAmount", "subtotal", "taxTotal", "total", "creditApplied", "amountDue"}
+    | {"creditBalance", "unitAmount", "credit", "charge", "net", "mrr", "arr", "arpa"}
+)
+LEAK_MARKERS = ("Traceback (most recent call last)", 'File "/', "mock_server.", "site-packages", "Exception:")
+CUSTOM_CHECKS = (
+    "sales_document_arithmetic",
+    "invoice_arithmetic",
+    "proration_consistency",
+    "pagination_consistency",
+    "status_filter_respected",
+    "money_is_integer",
+    "error_body_contract",
+)
+
+
+def _json(response: Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _walk(node: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(node, Mapping):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _ok(response: Response) -> bool:
+    return 200 <= response.status_code < 300
+
+
+def _fail(problems: list[str]) -> None:
+    if problems:
+        raise AssertionError("; ".join(problems[:8]))
+
+
+@schemathesis.check
+def sales_document_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """Quote/order lines: ``amount``/``taxAmount`` recomputed, then subtotal, taxTotal, total."""
+    if not _ok(response):
+        return None
+    for node in _walk(_json(response)):
+        lines = node.get("lines")
+        if isinstance(lines, list) and lines and isinstance(lines[0], Mapping) and "unitPrice" in lines[0]:
+            _fail(oracle.problems_sales_document(node))
+    return None
+
+
+@schemathesis.check
+def invoice_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """Invoices anywhere in a response: per-line tax, totals, credit application, born-paid rule."""
+    if not _ok(response):
+        return None
+    for node in _walk(_json(response)):
+        if "amountDue" in node and "lines" in node:
+            _fail(oracle.problems_invoice(node))
+    return None
+
+
+@schemathesis.check
+def proration_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """A change-plan's proration: net = credit + charge, day counts, credit never positive."""
+    body = _json(response)
+    if _ok(response) and isinstance(body, Mapping) and isinstance(body.get("proration"), Mapping):
+        _fail(oracle.problems_proration_shape(body["proration"]))
+    return None
+
+
+def _int_query(case: Case[Any], name: str, default: int) -> int | None:
+    value = (case.query or {}).get(name, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@schemathesis.check
+def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """A page echoes page/pageSize, holds min(pageSize, what is left) items, and is empty past the end."""
+    body = _json(response)
+    if not _ok(response) or not isinstance(body, Mapping) or "total" not in body or "pageSize" not in body:
+        return None
+    page, size = _int_query(case, "page", 1), _int_query(case, "pageSize", 20)
+    problems = []
+    if page is not None and body.get("page") != page:
+        problems.append(f"page is {body.get('page')!r}, the request asked for {page}")
+    if size is not None and body.get("pageSize") != size:
+        problems.append(f"pageSize is {body.get('pageSize')!r}, the request asked for {size}")
+    if page is not None and size is not None and isinstance(body.get("total"), int):
+        expected = max(0, min(size, body["total"] - (page - 1) * size))
+        if len(body.get("data") or []) != expected:
+            problems.append(f"page {page} of size {size} with total {body['total']} has {len(body['data'])} items")
+    _fail(problems)
+    return None
+
+
+@schemathesis.check
+def status_filter_respected(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """A list filtered by ``status`` returns only items in that status."""
+    body = _json(response)
+    wanted = (case.query or {}).get("status")
+    if not _ok(response) or not isinstance(wanted, str) or not isinstance(body, Mapping):
+        return None
+    if case.method.upper() != "GET":
+        return None
+    wrong = [item.get("id") for item in body.get("data") or [] if item.get("status") != wanted]
+    _fail([f"status={wanted} returned items in other statuses: {wrong[:3]}"] if wrong else [])
+    return None
+
+
+@schemathesis.check
+def money_is_integer(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """Money is an integer count of minor units, never a float or a string."""
+    if not _ok(response):
+        return None
+    bad = [
+        f"{key}={value!r}"
+        for node in _walk(_json(response))
+        for key, value in node.items()
+        if key in MONEY_KEYS and (isinstance(value, bool) or not isinstance(value, int))
+    ]
+    _fail([f"money must be integer minor units: {', '.join(bad[:5])}"] if bad else [])
+    return None
+
+
+@schemathesis.check
+def error_body_contract(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """Errors are JSON ``{"error": str}`` and never carry a stack trace or internal name."""
+    if response.status_code < 400:
+        return None
+    text = response.text or ""
+    leaks = [marker for marker in LEAK_MARKERS if marker in text]
+    body = _json(response)
+    problems = [f"the error body leaks internals ({', '.join(leaks)})"] if leaks else []
+    if not isinstance(body, Mapping) or not isinstance(body.get("error"), str) or not body["error"]:
+        problems.append('an error body must be JSON {"error": "<message>"}')
+    _fail(problems)
+    return None

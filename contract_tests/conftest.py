@@ -1,0 +1,195 @@
+"""pytest wiring of the contract suite: options, the target fixture, the schema, the recorder.
+
+By default every contract test runs twice: against the mock's ASGI app in this process, and
+against the mock started as a separate process on 127.0.0.1 (or ``SALES_API_BASE_URL`` when
+set). ``--sales-target mock|URL`` selects one target (this is what ``sales-contract`` does).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from schemathesis.schemas import BaseSchema
+
+from contract_tests import checks as _checks  # noqa: F401  (registers the custom checks)
+from contract_tests.cleanup import Janitor
+from contract_tests.client import SalesApi, make_http_client
+from contract_tests.process import free_port, sales_mock_command, serve
+from contract_tests.profiles import Profile, get_profile, schemathesis_config
+from contract_tests.report import get_recorder
+from contract_tests.target import ENV_VARS, Target, build_mock_app, live_target, mock_target, spec_path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sales-contract", "Sales API contract suite")
+    group.addoption("--sales-target", default=None, help="mock (in-process) or a base URL; default: both mocks")
+    group.addoption("--sales-api-key", default=None, help=f"API key for a URL target (or {ENV_VARS['api_key']})")
+    group.addoption("--sales-entity-id", default=None, help=f"entity id for a URL target ({ENV_VARS['entity_id']})")
+    group.addoption("--sales-allow-writes", action="store_true", default=False, help="allow writes on a URL target")
+    group.addoption("--sales-profile", default="default", choices=["default", "fast", "fuzz"])
+    group.addoption("--sales-max-examples", type=int, default=None)
+    group.addoption("--sales-seed", type=int, default=None)
+    group.addoption("--sales-operations", default=None, help="comma-separated operationIds to test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sales_ops(*operation_ids): operations a scenario test exercises")
+    config.addinivalue_line("markers", "writes: the test changes server state (skipped on read-only URL targets)")
+    config.addinivalue_line("markers", "mock_only: needs the mock's admin API (clock control)")
+
+
+def _target_names(config: pytest.Config) -> list[str]:
+    chosen = config.getoption("--sales-target")
+    if chosen:
+        return ["inprocess" if chosen == "mock" else chosen]
+    return ["inprocess", os.environ.get(ENV_VARS["base_url"]) or "process"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "sales_target_name" in metafunc.fixturenames:
+        metafunc.parametrize("sales_target_name", _target_names(metafunc.config), scope="session")
+
+
+@pytest.fixture(scope="session")
+def sales_profile(pytestconfig: pytest.Config) -> Profile:
+    profile = get_profile(
+        pytestconfig.getoption("--sales-profile"),
+        max_examples=pytestconfig.getoption("--sales-max-examples"),
+        seed=pytestconfig.getoption("--sales-seed"),
+    )
+    get_recorder(pytestconfig).seed = profile.seed
+    return profile
+
+
+@pytest.fixture(scope="session")
+def mock_process_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real ``sales-mock serve`` on a free port with the clock frozen at 2025-03-01."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("mock") / "sales-mock.log"
+    with serve(sales_mock_command(port), port, log_path=log) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sales_target(sales_target_name: str, request: pytest.FixtureRequest) -> Target:
+    if sales_target_name == "inprocess":
+        return mock_target("in-process mock")
+    if sales_target_name == "process":
+        return mock_target("mock process", request.getfixturevalue("mock_process_url"))
+    config = request.config
+    return live_target(
+        sales_target_name,
+        api_key=config.getoption("--sales-api-key"),
+        entity_id=config.getoption("--sales-entity-id"),
+        allow_writes=config.getoption("--sales-allow-writes"),
+    )
+
+
+@pytest.fixture(scope="session")
+def mock_app() -> Any:
+    return build_mock_app()
+
+
+@pytest.fixture(scope="session")
+def http_client(sales_target: Target, request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    app = request.getfixturevalue("mock_app") if sales_target.in_process else None
+    with make_http_client(sales_target, app) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def janitor(sales_target: Target, http_client: httpx.Client, pytestconfig: pytest.Config) -> Iterator[Janitor]:
+    """Remembers what the suite created and cleans it up at the end (reports what it could not)."""
+    janitor = Janitor(SalesApi(sales_target, http_client))
+    yield janitor
+    get_recorder(pytestconfig).uncleaned.extend(janitor.clean())
+
+
+@pytest.fixture
+def api(sales_target: Target, http_client: httpx.Client, janitor: Janitor) -> SalesApi:
+    api = SalesApi(sales_target, http_client)
+    api.janitor = janitor
+    return api
+
+
+@pytest.fixture
+def writable(sales_target: Target) -> Target:
+    """Skip unless the target may be written to."""
+    if not sales_target.allow_writes:
+        pytest.skip("read-only target: pass --allow-writes to run the write scenarios")
+    return sales_target
+
+
+@pytest.fixture(scope="session")
+def sales_schema(sales_target: Target, sales_profile: Profile, request: pytest.FixtureRequest) -> BaseSchema:
+    """The contract, bound to the target, with the entity pinned and the operations selected."""
+    schema: BaseSchema = schemathesis.openapi.from_path(
+        str(spec_path()), config=schemathesis_config(sales_profile, sales_target)
+    )
+    if sales_target.in_process:
+        schema.app = request.getfixturevalue("mock_app")
+    else:
+        schema.config.update(base_url=sales_target.origin + _server_prefix(schema.raw_schema))
+    selected = request.config.getoption("--sales-operations")
+    if selected:
+        schema = schema.include(operation_id=[op.strip() for op in selected.split(",") if op.strip()])
+    if not sales_target.allow_writes:
+        schema = schema.include(method="GET")
+    return schema
+
+
+def _server_prefix(raw: dict[str, Any]) -> str:
+    """The path part of the spec's first server (``/api/sales``), unless paths already carry it."""
+    if any(str(path).startswith("/api/sales") for path in raw.get("paths", {})):
+        return ""
+    servers = raw.get("servers") or [{"url": ""}]
+    url = str(servers[0].get("url", ""))
+    return "/" + httpx.URL(url).path.strip("/") if url.strip("/") else ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Scenario tests (marked ``sales_ops``) count towards their operations and their check."""
+    report: pytest.TestReport = yield
+    marker = item.get_closest_marker("sales_ops")
+    if marker is None or (report.when != "call" and not report.failed and not report.skipped):
+        return report
+    recorder = get_recorder(item.config)
+    check = getattr(item, "originalname", item.name)
+    callspec = getattr(item, "callspec", None)
+    target = str(callspec.params.get("sales_target_name")) if callspec else "?"
+    for operation in marker.args:
+        if report.skipped:
+            recorder.skipped(operation, check, str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "")
+        elif report.failed:
+            recorder.failed(target, operation, check, _failure_text(item, report))
+        elif report.when == "call":
+            recorder.passed(operation, check)
+    return report
+
+
+def _failure_text(item: pytest.Item, report: pytest.TestReport) -> str:
+    text = report.longreprtext.strip().splitlines()
+    message = "\n".join(line for line in text if line.startswith("E ") or "curl -X" in line)[-2000:]
+    api = getattr(item, "funcargs", {}).get("api")
+    last = getattr(api, "last_response", None)
+    if "curl -X" not in message and api is not None and last is not None:
+        from contract_tests.client import curl_command
+
+        message += f"\nLast request:\n  {curl_command(last.request, api.target.base_url)}"
+    return message
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    recorder = get_recorder(config)
+    if recorder.operations or recorder.failures:
+        terminalreporter.write_sep("=", "Sales API contract")
+        for line in recorder.summary_lines():
+            terminalreporter.write_line(line)

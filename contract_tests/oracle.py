@@ -1,0 +1,324 @@
+"""An independent re-computation of every Sales API figure, written from SALES_DOMAIN.md.
+
+Nothing here is imported from ``mock_server``: the oracle must be able to disagree with it.
+Money is ``int`` minor units; every division is exact (``Fraction``) and rounded once, half away
+from zero. Functions return the expected value; ``problems_*`` functions return a list of
+human-readable discrepancies (empty when the document is consistent).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+
+Json = dict[str, Any]
+
+QUOTE_TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"sent"}),
+    "sent": frozenset({"accepted", "declined"}),
+}
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"confirmed", "canceled"}),
+    "confirmed": frozenset({"fulfilled", "canceled"}),
+}
+SUBSCRIPTION_PATCH_TRANSITIONS: dict[str, frozenset[str]] = {
+    "trialing": frozenset({"canceled"}),
+    "active": frozenset({"paused", "canceled"}),
+    "paused": frozenset({"active", "canceled"}),
+    "past_due": frozenset({"canceled"}),
+    "grace_period": frozenset({"canceled"}),
+    "suspended": frozenset({"canceled"}),
+}
+MRR_STATUSES = frozenset({"active", "past_due", "grace_period"})
+
+
+def round_half_away(value: Fraction | int) -> int:
+    """Round an exact rational to an integer, half away from zero (2.5 -> 3, -2.5 -> -3)."""
+    value = Fraction(value)
+    sign = -1 if value < 0 else 1
+    magnitude = abs(value)
+    whole = magnitude.numerator // magnitude.denominator
+    if magnitude - whole >= Fraction(1, 2):
+        whole += 1
+    return sign * whole
+
+
+def line_amount(quantity: int, unit_price: int, discount_bps: int = 0) -> int:
+    """``round(quantity * unitPrice * (10000 - discountBps) / 10000)`` in minor units."""
+    return round_half_away(Fraction(quantity * unit_price * (10000 - discount_bps), 10000))
+
+
+def tax_amount(amount: int, tax_rate_bps: int) -> int:
+    """``round(amount * taxRateBps / 10000)`` in minor units."""
+    return round_half_away(Fraction(amount * tax_rate_bps, 10000))
+
+
+def totals(lines: Iterable[Mapping[str, Any]]) -> tuple[int, int, int]:
+    """``(subtotal, taxTotal, total)`` of a document from its lines' ``amount`` and ``taxAmount``."""
+    items = list(lines)
+    subtotal = sum(int(line["amount"]) for line in items)
+    tax = sum(int(line["taxAmount"]) for line in items)
+    return subtotal, tax, subtotal + tax
+
+
+def problems_sales_document(doc: Mapping[str, Any]) -> list[str]:
+    """Line and document arithmetic of a quote or order."""
+    found: list[str] = []
+    for index, line in enumerate(doc.get("lines") or []):
+        amount = line_amount(line["quantity"], line["unitPrice"], line.get("discountBps", 0))
+        if line.get("amount") != amount:
+            found.append(f"lines/{index}/amount is {line.get('amount')!r}, expected {amount}")
+            continue
+        tax = tax_amount(amount, line.get("taxRateBps", 0))
+        if line.get("taxAmount") != tax:
+            found.append(f"lines/{index}/taxAmount is {line.get('taxAmount')!r}, expected {tax}")
+    if not found and "lines" in doc:
+        found.extend(_problems_totals(doc))
+    return found
+
+
+def _problems_totals(doc: Mapping[str, Any]) -> list[str]:
+    subtotal, tax, total = totals(doc["lines"])
+    expected = {"subtotal": subtotal, "taxTotal": tax, "total": total}
+    return [f"{key} is {doc.get(key)!r}, expected {value}" for key, value in expected.items() if doc.get(key) != value]
+
+
+def problems_invoice(invoice: Mapping[str, Any], credit_before: int | None = None) -> list[str]:
+    """Invoice arithmetic and credit application; ``credit_before`` is the customer's balance before it, if known."""
+    found: list[str] = []
+    for index, line in enumerate(invoice.get("lines") or []):
+        tax = tax_amount(line["amount"], line.get("taxRateBps", 0))
+        if line.get("taxAmount") != tax:
+            found.append(f"lines/{index}/taxAmount is {line.get('taxAmount')!r}, expected {tax}")
+    if found:
+        return found
+    found.extend(_problems_totals(invoice))
+    total = int(invoice.get("total", 0))
+    applied, due = invoice.get("creditApplied"), invoice.get("amountDue")
+    if total <= 0 and (applied, due) != (0, 0):
+        found.append(f"total {total} <= 0 needs creditApplied 0 and amountDue 0, got {applied!r}, {due!r}")
+    if total > 0:
+        if credit_before is not None and applied != min(credit_before, total):
+            found.append(f"creditApplied is {applied!r}, expected min({credit_before}, {total})")
+        if not isinstance(applied, int) or not 0 <= applied <= total:
+            found.append(f"creditApplied {applied!r} outside 0..{total}")
+        elif due != total - applied:
+            found.append(f"amountDue is {due!r}, expected {total - applied}")
+    if due == 0 and invoice.get("status") == "open":
+        found.append("an invoice with amountDue 0 must be born paid, not open")
+    return found
+
+
+def parse_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months with the day clamped to the month's end."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def add_interval(anchor: date, interval: str, count: int, periods: int = 1) -> date:
+    """The end of the ``periods``-th period counted from ``anchor``."""
+    if interval == "day":
+        return anchor + timedelta(days=count * periods)
+    if interval == "week":
+        return anchor + timedelta(days=7 * count * periods)
+    if interval == "month":
+        return add_months(anchor, count * periods)
+    if interval == "year":
+        return add_months(anchor, 12 * count * periods)
+    raise ValueError(f"unknown interval {interval!r}")
+
+
+def expected_proration(
+    subscription: Mapping[str, Any], new_plan: Mapping[str, Any], proration_date: date, new_quantity: int | None = None
+) -> Json:
+    """Proration of a change-plan recomputed from the subscription and the new plan *before* the change.
+
+    Returns ``{"periodStart", "periodEnd", "daysInPeriod", "daysRemaining", "credit", "charge", "net",
+    "sameCadence"}`` with ISO dates and minor units.
+    """
+    start, end = parse_date(subscription["currentPeriodStart"]), parse_date(subscription["currentPeriodEnd"])
+    quantity = new_quantity if new_quantity is not None else int(subscription["quantity"])
+    days_in, days_left = (end - start).days, (end - proration_date).days
+    same = (new_plan["interval"], new_plan.get("intervalCount", 1)) == (
+        subscription["interval"],
+        subscription.get("intervalCount", 1),
+    )
+    if subscription["status"] == "trialing":
+        credit = charge = 0
+    else:
+        old = int(subscription["unitAmount"]) * int(subscription["quantity"])
+        new = int(new_plan["amount"]) * quantity
+        credit = -round_half_away(Fraction(old * days_left, days_in))
+        charge = round_half_away(Fraction(new * days_left, days_in)) if same else new
+    return {
+        "periodStart": start.isoformat(),
+        "periodEnd": end.isoformat(),
+        "daysInPeriod": days_in,
+        "daysRemaining": days_left,
+        "credit": credit,
+        "charge": charge,
+        "net": credit + charge,
+        "sameCadence": same,
+    }
+
+
+def problems_proration(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
+    """Compare a change-plan ``proration`` object with :func:`expected_proration`."""
+    keys = ("periodStart", "periodEnd", "daysInPeriod", "daysRemaining", "credit", "charge", "net")
+    found = [
+        f"proration.{k} is {actual.get(k)!r}, expected {expected[k]!r}" for k in keys if actual.get(k) != expected[k]
+    ]
+    amounts = sorted(int(line["amount"]) for line in actual.get("lines") or [])
+    nonzero = sorted(v for v in (expected["credit"], expected["charge"]) if v != 0)
+    if actual.get("lines") and amounts != nonzero:
+        found.append(f"proration line amounts {amounts} != expected {nonzero}")
+    return found
+
+
+def problems_proration_shape(proration: Mapping[str, Any]) -> list[str]:
+    """Internal consistency of a proration object, needing no outside knowledge."""
+    found: list[str] = []
+    if proration.get("net") != proration.get("credit", 0) + proration.get("charge", 0):
+        found.append(f"net {proration.get('net')!r} != credit + charge")
+    start, end = parse_date(proration["periodStart"]), parse_date(proration["periodEnd"])
+    when = parse_date(proration["prorationDate"])
+    if proration.get("daysInPeriod") != (end - start).days:
+        found.append(f"daysInPeriod {proration.get('daysInPeriod')!r} != days({start}, {end})")
+    if proration.get("daysRemaining") != (end - when).days:
+        found.append(f"daysRemaining {proration.get('daysRemaining')!r} != days({when}, {end})")
+    if int(proration.get("credit", 0)) > 0:
+        found.append("a proration credit must not be positive")
+    return found
+
+
+def monthly_amount(subscription: Mapping[str, Any]) -> Fraction:
+    """Exact monthly value of one subscription (``unitAmount x quantity`` normalised to a month)."""
+    value = Fraction(int(subscription["unitAmount"]) * int(subscription["quantity"]))
+    count = int(subscription.get("intervalCount", 1))
+    factor = {
+        "month": Fraction(1, count),
+        "year": Fraction(1, 12 * count),
+        "week": Fraction(52, 12 * count),
+        "day": Fraction(365, 12 * count),
+    }[subscription["interval"]]
+    return value * factor
+
+
+def exact_mrr(subscriptions: Iterable[Mapping[str, Any]]) -> dict[str, Fraction]:
+    """Exact MRR per currency over subscriptions in active, past_due and grace_period."""
+    result: dict[str, Fraction] = {}
+    for sub in subscriptions:
+        if sub["status"] in MRR_STATUSES:
+            result[sub["currency"]] = result.get(sub["currency"], Fraction(0)) + monthly_amount(sub)
+    return result
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A ratio rounded half away from zero to 4 decimals, or None when the denominator is 0."""
+    if denominator == 0:
+        return None
+    return round_half_away(Fraction(numerator * 10000, denominator)) / 10000
+
+
+def count_by(items: Iterable[Mapping[str, Any]], key: str = "status") -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item[key]] = counts.get(item[key], 0) + 1
+    return counts
+
+
+def expected_page(full: Sequence[Any], page: int, page_size: int) -> list[Any]:
+    """The slice of the full (newest-first) list that page ``page`` of size ``page_size`` shows."""
+    return list(full[(page - 1) * page_size : page * page_size])
+
+
+SUB_KEYS = {
+    "trialing": "trialing",
+    "active": "active",
+    "past_due": "pastDue",
+    "grace_period": "gracePeriod",
+    "suspended": "suspended",
+    "paused": "paused",
+    "canceled": "canceled",
+}
+
+
+def expected_dashboard(
+    subscriptions: Sequence[Mapping[str, Any]],
+    quotes: Sequence[Mapping[str, Any]],
+    orders: Sequence[Mapping[str, Any]],
+    customers: Sequence[Mapping[str, Any]],
+) -> Json:
+    """Dashboard figures recomputable from the list endpoints (invoice-based figures excluded)."""
+    subs = count_by(subscriptions)
+    qs = count_by(quotes)
+    won = qs.get("accepted", 0) + qs.get("converted", 0)
+    decided = won + qs.get("declined", 0) + qs.get("expired", 0)
+    offered = decided - qs.get("accepted", 0) - qs.get("converted", 0) + qs.get("sent", 0) + won
+    return {
+        "subscriptions": {key: subs.get(status, 0) for status, key in SUB_KEYS.items()} | {"total": len(subscriptions)},
+        "quotes": {s: qs.get(s, 0) for s in ("draft", "sent", "accepted", "declined", "expired", "converted")}
+        | {
+            "total": len(quotes),
+            "winRate": rate(won, decided),
+            "conversionRate": rate(qs.get("converted", 0), offered),
+        },
+        "orders": {s: count_by(orders).get(s, 0) for s in ("draft", "confirmed", "fulfilled", "canceled")}
+        | {"total": len(orders)},
+        "customers": {"total": len(customers), "active": len(_counted_customers(subscriptions))},
+        "revenue": _revenue(subscriptions, quotes, orders),
+    }
+
+
+def _counted_customers(subscriptions: Iterable[Mapping[str, Any]], currency: str | None = None) -> set[str]:
+    return {
+        s["customerId"]
+        for s in subscriptions
+        if s["status"] in MRR_STATUSES and (currency is None or s["currency"] == currency)
+    }
+
+
+def _revenue(
+    subscriptions: Sequence[Mapping[str, Any]], quotes: Sequence[Mapping[str, Any]], orders: Sequence[Mapping[str, Any]]
+) -> dict[str, Json]:
+    """Per currency: mrr, arr, arpa, openQuoteValue, bookedRevenue (the figures lists can recompute)."""
+    mrr = exact_mrr(subscriptions)
+    rows: dict[str, Json] = {}
+    for currency in set(mrr) | {q["currency"] for q in quotes} | {o["currency"] for o in orders}:
+        exact = mrr.get(currency, Fraction(0))
+        payers = len(_counted_customers(subscriptions, currency))
+        rows[currency] = {
+            "mrr": round_half_away(exact),
+            "arr": round_half_away(12 * exact),
+            "arpa": round_half_away(exact / payers) if payers else 0,
+            "openQuoteValue": sum(q["subtotal"] for q in quotes if q["currency"] == currency and q["status"] == "sent"),
+            "bookedRevenue": sum(
+                o["subtotal"] for o in orders if o["currency"] == currency and o["status"] in ("confirmed", "fulfilled")
+            ),
+        }
+    return rows
+
+
+def problems_dashboard(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
+    """Compare a dashboard with :func:`expected_dashboard`; a missing revenue row counts as all zeros."""
+    found: list[str] = []
+    for section in ("subscriptions", "quotes", "orders", "customers"):
+        for key, value in expected[section].items():
+            got = (actual.get(section) or {}).get(key)
+            if got != value:
+                found.append(f"{section}.{key} is {got!r}, expected {value!r}")
+    rows = {row.get("currency"): row for row in actual.get("revenue") or []}
+    for currency, figures in expected["revenue"].items():
+        row = rows.get(currency, {})
+        for key, value in figures.items():
+            if row.get(key, 0) != value:
+                found.append(f"revenue[{currency}].{key} is {row.get(key)!r}, expected {value!r}")
+    return found

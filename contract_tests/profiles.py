@@ -1,0 +1,75 @@
+"""Run profiles and the Schemathesis configuration built from them.
+
+``default`` keeps the whole suite (both targets) within the CI budget; ``fast`` is the mutant
+self-test's focused run; ``fuzz`` is the QA campaign. Every profile is seeded: the same seed
+sends the same requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import schemathesis
+
+from contract_tests.target import Target
+
+DEFAULT_SEED = 20250301
+# 409 and 422 are documented answers to schema-valid input that refers to unusable state
+# (a non-draft delete, an archived plan, a currency mismatch, ...); 404 to ids that do not exist.
+POSITIVE_ACCEPTED = ["2xx", "401", "403", "404", "409", "422"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How hard to push: examples per operation and mode, stateful steps, which phases run."""
+
+    name: str
+    max_examples: int
+    stateful_examples: int
+    stateful_steps: int
+    model_examples: int
+    coverage: bool = True
+    seed: int = DEFAULT_SEED
+
+
+PROFILES = {
+    "default": Profile("default", max_examples=8, stateful_examples=6, stateful_steps=8, model_examples=6),
+    "fast": Profile("fast", max_examples=4, stateful_examples=3, stateful_steps=6, model_examples=3),
+    "fuzz": Profile("fuzz", max_examples=200, stateful_examples=60, stateful_steps=25, model_examples=60),
+}
+
+
+def get_profile(name: str, *, max_examples: int | None = None, seed: int | None = None) -> Profile:
+    profile = PROFILES[name]
+    if max_examples is not None:
+        profile = replace(profile, max_examples=max_examples)
+    if seed is not None:
+        profile = replace(profile, seed=seed)
+    return profile
+
+
+def schemathesis_config(profile: Profile, target: Target) -> schemathesis.Config:
+    """Headers, the pinned entity, seeds, modes, phases and check options for one target."""
+    data: dict[str, Any] = {
+        "seed": profile.seed,
+        "suppress-health-check": ["all"],
+        "headers": {"Authorization": f"Bearer {target.api_key}"},
+        "parameters": {"entityId": target.entity_id},
+        "request-timeout": 30,
+        "generation": {
+            "mode": "all",
+            "max-examples": profile.max_examples,
+            "deterministic": False,
+            "database": "none",
+            "unique-inputs": True,
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": profile.coverage},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": True, "max-steps": profile.stateful_steps},
+        },
+        "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ACCEPTED}},
+    }
+    return schemathesis.Config.from_dict(data)

@@ -1,0 +1,123 @@
+"""Per-operation and per-check bookkeeping, the end-of-run summary, and replayable failure files."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CURL_RE = re.compile(r"(curl -X [^\n]+)")
+
+
+@dataclass
+class Outcome:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class FailureRecord:
+    target: str
+    operation: str
+    check: str
+    message: str
+    seed: int | None
+    curl: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class Recorder:
+    """Collects outcomes keyed by operation and by check; one instance per pytest session."""
+
+    seed: int | None = None
+    operations: dict[str, Outcome] = field(default_factory=lambda: defaultdict(Outcome))
+    checks: dict[str, Outcome] = field(default_factory=lambda: defaultdict(Outcome))
+    failures: list[FailureRecord] = field(default_factory=list)
+    uncleaned: list[str] = field(default_factory=list)
+    skips: list[str] = field(default_factory=list)
+    failures_dir: Path | None = None
+
+    def passed(self, operation: str, check: str) -> None:
+        self.operations[operation].passed += 1
+        self.checks[check].passed += 1
+
+    def skipped(self, operation: str, check: str, reason: str) -> None:
+        self.operations[operation].skipped += 1
+        self.checks[check].skipped += 1
+        self.skips.append(f"{check} [{operation}]: {reason}")
+
+    def failed(self, target: str, operation: str, check: str, message: str) -> None:
+        self.operations[operation].failed += 1
+        self.checks[check].failed += 1
+        found = CURL_RE.search(message)
+        record = FailureRecord(target, operation, check, message.strip(), self.seed, found.group(1) if found else None)
+        self.failures.append(record)
+        if self.failures_dir is not None:
+            self._save(record)
+
+    def _save(self, record: FailureRecord) -> None:
+        assert self.failures_dir is not None
+        self.failures_dir.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{len(self.failures):04d}-{record.check}-{record.operation}")[:120]
+        (self.failures_dir / f"{name}.json").write_text(json.dumps(record.as_json(), indent=2) + "\n")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"Contract summary (seed {self.seed})", "", "per operation:"]
+        lines += [_row(name, outcome) for name, outcome in sorted(self.operations.items())]
+        lines += ["", "per check:"]
+        lines += [_row(name, outcome) for name, outcome in sorted(self.checks.items())]
+        if self.skips:
+            lines += ["", "skipped:"] + [f"  - {reason}" for reason in sorted(set(self.skips))]
+        if self.uncleaned:
+            lines += ["", "could not clean up:"] + [f"  - {item}" for item in self.uncleaned]
+        if self.failures:
+            lines += ["", f"{len(self.failures)} violation(s):"]
+            for record in self.failures[:30]:
+                lines.append(f"  - [{record.target}] {record.operation} / {record.check}")
+                if record.curl:
+                    lines.append(f"      {record.curl}")
+        return lines
+
+
+def _row(name: str, outcome: Outcome) -> str:
+    status = "FAIL" if outcome.failed else ("skip" if outcome.skipped and not outcome.passed else "ok")
+    return (
+        f"  {status:<4} {name:<48} passed {outcome.passed:>4}  failed {outcome.failed:>3}  skipped {outcome.skipped:>3}"
+    )
+
+
+RECORDER_KEY = pytest.StashKey[Recorder]()
+
+
+def get_recorder(config: pytest.Config) -> Recorder:
+    if RECORDER_KEY not in config.stash:
+        config.stash[RECORDER_KEY] = Recorder()
+    return config.stash[RECORDER_KEY]
+
+
+def failure_checks(exc: BaseException) -> list[tuple[str, str]]:
+    """``(check name, message)`` for each failure in a Schemathesis failure (group), else one generic entry."""
+    from schemathesis.core.failures import Failure, FailureGroup
+
+    items: list[BaseException] = list(exc.exceptions) if isinstance(exc, FailureGroup) else [exc]
+    found = []
+    for item in items:
+        if isinstance(item, Failure):
+            names = type(item).checks or (item.title,)
+            found.append((names[0], str(item)))
+        else:
+            found.append((type(item).__name__, str(item)))
+    return found

@@ -1,0 +1,139 @@
+"""What the suite runs against: the mock in-process, the mock as a process, or a live base URL.
+
+Every test gets a :class:`Target`; nothing else in the suite knows which kind it is, except the
+few checks that need the mock's admin API (clock control), which skip when it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEMO_ENTITY_ID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
+DEMO_KEY = "ak_demo_readwrite"
+DEMO_READONLY_KEY = "ak_demo_readonly"
+OTHER_ENTITY_ID = "f1f5c646-a768-4f15-ab7e-5e3088389de0"
+OTHER_KEY = "ak_other_readwrite"
+MOCK_CLOCK = "2025-03-01T00:00:00Z"
+API_PREFIX = "/api/sales"
+REPO_SPEC = Path(__file__).resolve().parent.parent / "openapi" / "sales.yaml"
+
+ENV_VARS = {
+    "base_url": "SALES_API_BASE_URL",
+    "api_key": "SALES_API_KEY",
+    "entity_id": "SALES_API_ENTITY_ID",
+    "readonly_key": "SALES_API_READONLY_KEY",
+    "other_entity_id": "SALES_API_OTHER_ENTITY_ID",
+    "other_key": "SALES_API_OTHER_KEY",
+}
+
+
+class UsageError(Exception):
+    """Bad options or an unusable target: the CLI exits 2."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One system under test. ``base_url`` None means the mock's ASGI app in this process.
+
+    ``origin`` is scheme://host[:port]; the Sales API lives under ``origin + /api/sales``.
+    ``mock`` says the target is (a variant of) our mock, so the demo fixtures and ``/__admin`` exist.
+    """
+
+    name: str
+    base_url: str | None
+    api_key: str
+    entity_id: str
+    readonly_key: str | None = None
+    other_entity_id: str | None = None
+    other_key: str | None = None
+    allow_writes: bool = False
+    mock: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_process(self) -> bool:
+        return self.base_url is None
+
+    @property
+    def origin(self) -> str:
+        return normalize_origin(self.base_url) if self.base_url else "http://testserver"
+
+
+def normalize_origin(url: str) -> str:
+    """``https://x/api/sales/`` -> ``https://x``: users may give either form."""
+    url = url.rstrip("/")
+    if url.endswith(API_PREFIX):
+        url = url[: -len(API_PREFIX)]
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"the target must be 'mock' or an http(s) URL, got {url!r}")
+    return url
+
+
+def mock_target(name: str, base_url: str | None = None) -> Target:
+    """The mock with its demo fixtures: every credential is known and writes are safe."""
+    return Target(
+        name=name,
+        base_url=base_url,
+        api_key=DEMO_KEY,
+        entity_id=DEMO_ENTITY_ID,
+        readonly_key=DEMO_READONLY_KEY,
+        other_entity_id=OTHER_ENTITY_ID,
+        other_key=OTHER_KEY,
+        allow_writes=True,
+        mock=True,
+    )
+
+
+def live_target(
+    base_url: str,
+    *,
+    api_key: str | None = None,
+    entity_id: str | None = None,
+    allow_writes: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Target:
+    """A live URL: the key and entity come from the arguments, else from ``SALES_API_*`` variables."""
+    env = os.environ if env is None else env
+    key = api_key or env.get(ENV_VARS["api_key"])
+    entity = entity_id or env.get(ENV_VARS["entity_id"])
+    if not key or not entity:
+        raise UsageError(
+            f"a URL target needs an API key and an entity id (--api-key/--entity-id or "
+            f"{ENV_VARS['api_key']}/{ENV_VARS['entity_id']})"
+        )
+    return Target(
+        name=normalize_origin(base_url),
+        base_url=normalize_origin(base_url),
+        api_key=key,
+        entity_id=entity,
+        readonly_key=env.get(ENV_VARS["readonly_key"]) or None,
+        other_entity_id=env.get(ENV_VARS["other_entity_id"]) or None,
+        other_key=env.get(ENV_VARS["other_key"]) or None,
+        allow_writes=allow_writes,
+    )
+
+
+def with_mock_flag(target: Target, is_mock: bool) -> Target:
+    return replace(target, mock=is_mock)
+
+
+def spec_path(env: Mapping[str, str] | None = None) -> Path:
+    """The contract: ``SALES_API_SPEC`` or the repository's ``openapi/sales.yaml``."""
+    env = os.environ if env is None else env
+    path = Path(env.get("SALES_API_SPEC") or REPO_SPEC)
+    if not path.is_file():
+        raise UsageError(f"the contract {path} does not exist (set SALES_API_SPEC)")
+    return path
+
+
+def build_mock_app() -> Any:
+    """The mock's ASGI app with the demo fixtures and the clock frozen at :data:`MOCK_CLOCK`."""
+    from mock_server.app import create_app
+
+    from mock_server.config import MockConfig
+
+    return create_app(MockConfig(clock=MOCK_CLOCK))

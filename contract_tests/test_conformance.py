@@ -1,0 +1,29 @@
+"""Layer 1: every operation, every built-in Schemathesis check plus the suite's own, in positive and
+negative modes, through the examples, coverage and fuzzing phases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis import Case
+
+from contract_tests.report import failure_checks, get_recorder
+from contract_tests.target import Target
+
+schema = schemathesis.pytest.from_fixture("sales_schema")
+
+
+@schema.parametrize()
+def test_conformance(case: Case[Any], sales_target: Target, request: pytest.FixtureRequest) -> None:
+    recorder = get_recorder(request.config)
+    label = case.operation.definition.raw.get("operationId") or case.operation.label
+    try:
+        case.call_and_validate()
+    except AssertionError as exc:
+        curl = case.as_curl_command()
+        for check, message in failure_checks(exc):
+            recorder.failed(sales_target.name, label, check, f"{message}\nReproduce with:\n  {curl}")
+        raise
+    recorder.passed(label, "conformance")

@@ -1,0 +1,56 @@
+"""Layer 2: sequences through the spec's links (create -> read -> change -> delete; plan ->
+subscription -> invoice / dunning / change-plan), with the entity pinned on every step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hypothesis
+import pytest
+from schemathesis import Case, Response
+from schemathesis.schemas import BaseSchema
+
+from contract_tests.profiles import Profile
+from contract_tests.report import failure_checks, get_recorder
+from contract_tests.target import Target
+
+
+def test_stateful_links(
+    sales_schema: BaseSchema, sales_target: Target, sales_profile: Profile, request: pytest.FixtureRequest
+) -> None:
+    if not sales_target.allow_writes:
+        pytest.skip("read-only target: the link sequences create resources (pass --allow-writes)")
+    recorder = get_recorder(request.config)
+    base = sales_schema.as_state_machine()
+    entity_id, key = sales_target.entity_id, sales_target.api_key
+
+    class PinnedEntity(base):  # type: ignore[valid-type, misc]
+        """Pin entityId and the key on every step: config parameters do not reach state machines."""
+
+        def before_call(self, case: Case[Any]) -> None:
+            case.query = {**(case.query or {}), "entityId": entity_id}
+            case.headers["Authorization"] = f"Bearer {key}"
+
+        def after_call(self, response: Response, case: Case[Any]) -> None:
+            super().after_call(response, case)
+
+        def validate_response(self, response: Response, case: Case[Any], **kwargs: Any) -> None:
+            try:
+                super().validate_response(response, case, **kwargs)
+            except AssertionError as exc:
+                label = case.operation.definition.raw.get("operationId") or case.operation.label
+                for check, message in failure_checks(exc):
+                    recorder.failed(sales_target.name, label, f"stateful:{check}", message)
+                raise
+
+    settings = hypothesis.settings(
+        max_examples=sales_profile.stateful_examples,
+        stateful_step_count=sales_profile.stateful_steps,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        derandomize=False,
+    )
+    hypothesis.seed(sales_profile.seed)(PinnedEntity)
+    PinnedEntity.run(settings=settings)
+    recorder.passed("stateful links", "stateful")
