@@ -11,11 +11,13 @@ from starlette.responses import JSONResponse, Response
 
 from mock_server.admin import inputs
 from mock_server.admin.plane import ControlPlane
+from mock_server.clock import EntityClock
 from mock_server.domain.errors import InvalidInput, NotFound
 from mock_server.domain.periods import format_instant
+from mock_server.fixtures import seed_entity
 from mock_server.runtime import Runtime
 from mock_server.services.timeline import apply_due_events
-from mock_server.store import READ_SCOPE, SCOPES, WRITE_SCOPE, EntityState
+from mock_server.store import SCOPES, EntityState
 
 ENTITY_FIELDS = {"name", "baseCurrency", "fixtures", "clock"}
 CUSTOMER_FIELDS = {"name", "currency", "email", "country", "taxRateBps"}
@@ -38,19 +40,15 @@ def entity_of(runtime: Runtime, request: Request) -> EntityState:
 
 async def create_entity(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``POST /entities``: a new isolated entity with ``demo`` or ``empty`` fixtures and two fresh keys."""
-    from mock_server.admin.seeding import seed
-
     body = inputs.obj(await inputs.json_body(request, optional=True), ENTITY_FIELDS)
     name = inputs.text(body, "name", default="Test entity") or "Test entity"
     currency = inputs.currency(body, "baseCurrency") or "USD"
     fixtures = body.get("fixtures", "empty")
     if fixtures not in ("demo", "empty"):
         raise InvalidInput("invalid request: fixtures: must be 'demo' or 'empty'")
-    clock = inputs.instant(body, "clock")
-    entity = seed(runtime, name=name, base_currency=currency, fixtures=fixtures, clock=clock)
-    keys = {"readWrite": new_key(), "readOnly": new_key()}
-    runtime.store.add_api_key(keys["readWrite"], entity.id, {READ_SCOPE, WRITE_SCOPE})
-    runtime.store.add_api_key(keys["readOnly"], entity.id, {READ_SCOPE})
+    instant = inputs.instant(body, "clock")
+    clock = EntityClock(frozen_at=instant.replace(microsecond=0)) if instant else runtime.config.clock
+    entity, keys = seed_entity(runtime.store, name, currency, fixtures, clock)
     answer = {"entityId": entity.id, "apiKeys": keys, "now": format_instant(entity.clock.now())}
     return JSONResponse(answer, status_code=201)
 
