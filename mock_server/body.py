@@ -1,0 +1,103 @@
+"""Reading and parsing request bodies: the 1 MiB limit (413), the media type (415), strict JSON (400)."""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.types import Receive
+
+from mock_server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Largest accepted request body: 1 MiB."""
+
+
+async def read_body(headers: dict[str, str], receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole request body; 413 as soon as ``Content-Length`` or the bytes streamed exceed ``limit``."""
+    declared = headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body is over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body is over {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def check_media_type(headers: dict[str, str]) -> None:
+    """415 unless the body is declared ``application/json`` (parameters such as charset allowed)."""
+    content_type = headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        shown = media_type or "none"
+        raise UnsupportedMediaType(f"the request body must be application/json (got {shown})")
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.strip().partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType("the request body must be UTF-8 encoded JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys, finite numbers. Integral numbers
+    (``2``, ``2.0``, ``2e0``) become ``int`` so money and counts are never floats. 400 otherwise."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not valid UTF-8") from None
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_parse_number,
+        )
+    except _JsonProblem as problem:
+        raise BadRequest(f"malformed JSON: {problem}") from None
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except ValueError:
+        raise BadRequest("malformed JSON: a number is too large") from None
+    except RecursionError:
+        raise BadRequest("malformed JSON: nested too deeply") from None
+
+
+class _JsonProblem(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _JsonProblem(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise _JsonProblem(f"{name} is not a JSON number")
+
+
+def _parse_number(literal: str) -> int | float:
+    try:
+        number = Decimal(literal)
+    except InvalidOperation:
+        raise _JsonProblem(f"bad number {literal}") from None
+    if number.is_finite() and number.adjusted() <= 30 and number == number.to_integral_value():
+        return int(number)
+    value = float(literal)
+    if not math.isfinite(value) or number.adjusted() > 30:
+        raise _JsonProblem(f"number {literal[:40]} is out of range")
+    return value

@@ -1,0 +1,46 @@
+"""The mock server's settings (``sales-mock serve`` options), as one dataclass."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SPEC_ENV = "SALES_MOCK_SPEC"
+
+
+def default_spec_path() -> Path:
+    """``$SALES_MOCK_SPEC`` if set, else the repository's ``openapi/sales.yaml``."""
+    override = os.environ.get(SPEC_ENV)
+    if override:
+        return Path(override)
+    import mock_server
+
+    return Path(mock_server.__file__).resolve().parents[1] / "openapi" / "sales.yaml"
+
+
+@dataclass
+class MockConfig:
+    """Everything ``create_app`` needs.
+
+    ``fixtures`` is a fixture name (``demo``, ``empty``) or a path to a YAML/JSON fixture file;
+    ``clock`` is ``"now"`` (real time) or an RFC 3339 instant (frozen there until advanced);
+    ``validate_responses`` validates every Sales API response against the spec (tests turn it on);
+    ``admin_token`` and ``state_file`` are used by the control plane (``/__admin``).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 4010
+    fixtures: str = "demo"
+    clock: str = "now"
+    log_level: str = "info"
+    validate_responses: bool = False
+    admin_token: str | None = None
+    state_file: str | None = None
+    spec_path: Path = field(default_factory=default_spec_path)
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` as a client would use it."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

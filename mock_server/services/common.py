@@ -1,0 +1,51 @@
+"""Small helpers shared by the use cases: ids, instants, lookups that answer 404/422."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from mock_server.domain.errors import FieldProblem, NotFound, Unprocessable
+from mock_server.domain.periods import format_instant, parse_date
+from mock_server.store import EntityState, Resource
+
+
+def new_id() -> str:
+    """A fresh UUID v4 string."""
+    return str(uuid.uuid4())
+
+
+def instant(now: datetime) -> str:
+    """``now`` as RFC 3339 UTC with ``Z``."""
+    return format_instant(now)
+
+
+def date_field(body: dict[str, Any], name: str, default: date) -> date:
+    """A spec-validated ``YYYY-MM-DD`` body field as a date, or ``default`` when absent."""
+    value = body.get(name)
+    return default if value is None else parse_date(str(value))
+
+
+def find(entity: EntityState, kind: str, obj_id: str, label: str) -> Resource:
+    """The entity's resource or NotFound (404); another entity's resource is equally not found."""
+    resource = entity.collection(kind).get(obj_id)
+    if resource is None:
+        raise NotFound(f"no {label} {obj_id}")
+    return resource
+
+
+def referenced(entity: EntityState, kind: str, obj_id: str, field: str, label: str) -> Resource:
+    """A resource named in a request body; Unprocessable (422) when it is not this entity's."""
+    resource = entity.collection(kind).get(obj_id)
+    if resource is None:
+        raise Unprocessable(f"{field} refers to no {label} of this entity", [FieldProblem(field, f"unknown {label}")])
+    return resource
+
+
+def page_envelope(entity: EntityState, kind: str, query: dict[str, Any]) -> dict[str, Any]:
+    """``{"data", "page", "pageSize", "total"}`` of ``kind``, newest first, filtered by ``query["status"]``."""
+    page = int(query.get("page", 1))
+    page_size = int(query.get("pageSize", 20))
+    data, total = entity.page(kind, query.get("status"), page, page_size)
+    return {"data": data, "page": page, "pageSize": page_size, "total": total}

@@ -1,0 +1,327 @@
+"""Load ``openapi/sales.yaml`` once, index its operations and compile every validator at start.
+
+The spec drives the server: routing (404/405), parameter coercion and validation, request body
+validation and (optionally) response validation all come from it. Anything the server cannot
+honour (an unsupported schema keyword, a parameter style it does not parse) is a ``SpecError``
+at start-up, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from mock_server.domain.errors import FieldProblem
+from mock_server.errors import BadRequest, MethodNotAllowed, RouteNotFound
+from mock_server.spec_schema import check_schema, inline_refs
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_SCALAR_COERCE = {"integer", "number", "boolean", "string"}
+
+
+class SpecError(Exception):
+    """The spec cannot drive the server; the server refuses to start."""
+
+
+@dataclass
+class Parameter:
+    """One query/path/header parameter with its compiled validator."""
+
+    name: str
+    location: str
+    required: bool
+    schema: dict[str, Any]
+    validator: Any
+    scalar_type: str
+    default: Any = None
+    has_default: bool = False
+
+
+@dataclass
+class Operation:
+    """One operation of the spec, with everything compiled that a request needs."""
+
+    operation_id: str
+    method: str
+    path: str
+    parameters: list[Parameter]
+    body_validator: Any | None
+    body_required: bool
+    responses: dict[str, Any | None] = field(default_factory=dict)
+    """Status code (``"200"``, ``"4XX"``, ``"default"``) -> JSON body validator (None: no body)."""
+
+    def response_validator(self, status: int) -> tuple[bool, Any | None]:
+        """(documented?, validator) for an answer with ``status``."""
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in self.responses:
+                return True, self.responses[key]
+        return False, None
+
+
+@dataclass
+class PathEntry:
+    template: str
+    regex: re.Pattern[str]
+    operations: dict[str, Operation]
+
+
+@dataclass
+class Spec:
+    """The loaded spec: the raw document (for serving), operations by id, and the path table."""
+
+    path: Path
+    document: dict[str, Any]
+    yaml_text: str
+    operations: dict[str, Operation]
+    paths: list[PathEntry]
+
+    def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
+        """The operation for ``method path`` and its raw path parameters; 404/405 ``HttpError`` otherwise."""
+        allowed: list[str] = []
+        for entry in self.paths:
+            found = entry.regex.match(path)
+            if found is None:
+                continue
+            operation = entry.operations.get(method.lower())
+            if operation is not None:
+                return operation, found.groupdict()
+            allowed.extend(m.upper() for m in entry.operations)
+        if allowed:
+            raise MethodNotAllowed(f"method {method} is not allowed on {path}", sorted(set(allowed)))
+        raise RouteNotFound(f"no such path: {path}")
+
+    def resolve(self, method: str, path: str) -> str | None:
+        """The operationId of ``method path``, or None when it is no spec operation."""
+        for entry in self.paths:
+            if entry.regex.match(path) is not None:
+                operation = entry.operations.get(method.lower())
+                if operation is not None:
+                    return operation.operation_id
+        return None
+
+
+def load_spec(path: Path) -> Spec:
+    """Load, check and compile the spec at ``path`` (cached by path and modification time)."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise SpecError(f"cannot read the spec {path}: {error.strerror}") from None
+    return _load_cached(str(path), stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, _mtime: int) -> Spec:
+    import yaml
+
+    text = Path(path).read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        document = yaml.load(text, Loader=loader)
+    except yaml.YAMLError as error:
+        raise SpecError(f"the spec {path} is not valid YAML: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+        raise SpecError(f"the spec {path} has no paths")
+    try:
+        resolved = inline_refs(document)
+    except ValueError as error:
+        raise SpecError(f"the spec {path}: {error}") from None
+    operations, entries = _index(resolved)
+    return Spec(path=Path(path), document=document, yaml_text=text, operations=operations, paths=entries)
+
+
+def _index(resolved: dict[str, Any]) -> tuple[dict[str, Operation], list[PathEntry]]:
+    operations: dict[str, Operation] = {}
+    entries: list[PathEntry] = []
+    for template, item in resolved["paths"].items():
+        shared = item.get("parameters", [])
+        by_method: dict[str, Operation] = {}
+        for method in METHODS:
+            if method not in item:
+                continue
+            raw = item[method]
+            operation_id = raw.get("operationId")
+            if not operation_id:
+                raise SpecError(f"{method.upper()} {template} has no operationId")
+            if operation_id in operations:
+                raise SpecError(f"operationId {operation_id} is used twice")
+            operation = _compile_operation(operation_id, method, template, raw, shared)
+            operations[operation_id] = by_method[method] = operation
+        entries.append(PathEntry(template=template, regex=_path_regex(template), operations=by_method))
+    # Literal segments win over templated ones (e.g. /a/new before /a/{id}).
+    entries.sort(key=lambda e: (e.template.count("{"), e.template))
+    return operations, entries
+
+
+def _path_regex(template: str) -> re.Pattern[str]:
+    pattern = ""
+    for piece in re.split(r"(\{[^}]+\})", template):
+        if piece.startswith("{") and piece.endswith("}"):
+            pattern += f"(?P<{piece[1:-1]}>[^/]+)"
+        else:
+            pattern += re.escape(piece)
+    return re.compile(f"^{pattern}$")
+
+
+def _compile(schema: Any, where: str) -> Any:
+    try:
+        check_schema(schema, where)
+    except ValueError as error:
+        raise SpecError(str(error)) from None
+    try:
+        return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    except Exception as error:  # the Rust side raises ValueError subclasses with a message
+        raise SpecError(f"{where}: invalid schema: {error}") from None
+
+
+def _compile_operation(
+    operation_id: str, method: str, template: str, raw: dict[str, Any], shared: list[dict[str, Any]]
+) -> Operation:
+    where = f"{operation_id} ({method.upper()} {template})"
+    merged = {(p["in"], p["name"]): p for p in [*shared, *raw.get("parameters", [])]}
+    parameters = [_compile_parameter(p, where) for p in merged.values() if p["in"] != "cookie"]
+    body_validator, body_required = None, False
+    body = raw.get("requestBody")
+    if body is not None:
+        content = body.get("content", {})
+        if "application/json" not in content:
+            raise SpecError(f"{where}: request body must be application/json")
+        body_validator = _compile(content["application/json"].get("schema", {}), f"{where} request body")
+        body_required = bool(body.get("required", False))
+    responses: dict[str, Any | None] = {}
+    for status, response in raw.get("responses", {}).items():
+        content = (response or {}).get("content") or {}
+        schema = content.get("application/json", {}).get("schema") if content else None
+        responses[str(status)] = _compile(schema, f"{where} response {status}") if schema is not None else None
+    return Operation(operation_id, method, template, parameters, body_validator, body_required, responses)
+
+
+def _compile_parameter(raw: dict[str, Any], where: str) -> Parameter:
+    name, location = raw["name"], raw["in"]
+    schema = raw.get("schema")
+    if not isinstance(schema, dict):
+        raise SpecError(f"{where}: parameter {name} has no schema (content-typed parameters are unsupported)")
+    types = schema.get("type", "string")
+    candidates = [t for t in (types if isinstance(types, list) else [types]) if t != "null"]
+    scalar = candidates[0] if candidates else "string"
+    if scalar not in _SCALAR_COERCE:
+        raise SpecError(f"{where}: parameter {name} has type {scalar}; only scalar parameters are supported")
+    return Parameter(
+        name=name,
+        location=location,
+        required=bool(raw.get("required", location == "path")),
+        schema=schema,
+        validator=_compile(schema, f"{where} parameter {name}"),
+        scalar_type=scalar,
+        default=schema.get("default"),
+        has_default="default" in schema,
+    )
+
+
+def coerce(value: str, scalar_type: str) -> Any:
+    """A query/path/header string as the parameter's schema type, or unchanged if it does not parse
+    (then the validator reports the type error)."""
+    if scalar_type == "integer" and re.fullmatch(r"[+-]?\d{1,30}", value):
+        return int(value)
+    if scalar_type == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if scalar_type == "boolean" and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+def problems(validator: Any, instance: Any, prefix: str = "") -> list[FieldProblem]:
+    """Every schema violation of ``instance`` as ``FieldProblem`` with a path like ``lines/0/quantity``."""
+    found: list[FieldProblem] = []
+    for error in validator.iter_errors(instance):
+        base = [prefix] if prefix else []
+        base += [str(p) for p in error.instance_path]
+        kind = error.kind
+        if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+            found.append(FieldProblem("/".join([*base, str(kind.property)]), "is required"))
+        elif isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+            found.extend(FieldProblem("/".join([*base, str(n)]), "is not an allowed field") for n in kind.unexpected)
+        else:
+            found.append(FieldProblem("/".join(base), error.message))
+    return found
+
+
+def validate_parameters(
+    operation: Operation, path_params: dict[str, str], query: list[tuple[str, str]], headers: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(path params, query params) coerced to their types with defaults; ``BadRequest`` naming every bad one.
+
+    A parameter given more than once is an error; undeclared query parameters are ignored.
+    """
+    given: dict[str, list[str]] = {}
+    for key, value in query:
+        given.setdefault(key, []).append(value)
+    found: list[FieldProblem] = []
+    out: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
+    for param in operation.parameters:
+        raw = _raw_value(param, path_params, given, headers, found)
+        if raw is None:
+            if param.required:
+                found.append(FieldProblem(param.name, "is required"))
+            elif param.has_default:
+                out[param.location][param.name] = param.default
+            continue
+        value = coerce(raw, param.scalar_type)
+        issues = problems(param.validator, value)
+        found.extend(FieldProblem(param.name, p.message) for p in issues)
+        out[param.location][param.name] = value
+    if found:
+        raise BadRequest(_summary(found), details=found)
+    return out["path"], out["query"]
+
+
+def _raw_value(
+    param: Parameter,
+    path_params: dict[str, str],
+    given: dict[str, list[str]],
+    headers: dict[str, str],
+    found: list[FieldProblem],
+) -> str | None:
+    if param.location == "path":
+        return path_params.get(param.name)
+    if param.location == "header":
+        return headers.get(param.name.lower())
+    values = given.get(param.name)
+    if not values:
+        return None
+    if len(values) > 1:
+        found.append(FieldProblem(param.name, "is given more than once"))
+    return values[0]
+
+
+def validate_body(operation: Operation, body: Any, present: bool) -> None:
+    """``BadRequest`` naming every field of ``body`` that breaks the operation's request schema."""
+    if operation.body_validator is None:
+        if present:
+            raise BadRequest("this operation takes no request body")
+        return
+    if not present:
+        if operation.body_required:
+            raise BadRequest("a JSON request body is required", details=[FieldProblem("body", "is required")])
+        return
+    try:
+        found = problems(operation.body_validator, body)
+    except (ValueError, OverflowError):
+        raise BadRequest("the request body contains a number out of range") from None
+    if found:
+        raise BadRequest(_summary(found), details=found)
+
+
+def _summary(found: list[FieldProblem]) -> str:
+    first = found[0]
+    where = f"{first.path}: " if first.path else ""
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return f"invalid request: {where}{first.message}{more}"
