@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from control_plane_client import client, create_plan, make_app, new_entity
+from control_plane_client import client, create_plan, make_app, new_entity, sales_get
 
 
 @pytest.fixture
