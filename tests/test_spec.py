@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,9 @@ def resolve(node: Any) -> Any:
 
 @cache
 def registry() -> Registry[Any]:
-    resource = Resource.from_contents(load_spec(), default_specification=DRAFT202012)
-    return Registry().with_resource(SPEC_URI, resource)
+    resource: Resource[Any] = Resource.from_contents(load_spec(), default_specification=DRAFT202012)
+    found: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+    return found
 
 
 def anchored(node: Any) -> Any:
@@ -332,3 +334,64 @@ def test_money_sums_in_examples_add_up() -> None:
         assert doc["subtotal"] == sum(line["amount"] for line in doc["lines"]), doc.get("number")
         assert doc["taxTotal"] == sum(line["taxAmount"] for line in doc["lines"]), doc.get("number")
         assert doc["total"] == doc["subtotal"] + doc["taxTotal"], doc.get("number")
+
+
+def round_half_away(value: Fraction) -> int:
+    """Round an exact fraction to an integer, half away from zero (the domain's only rounding)."""
+    magnitude = (abs(value.numerator) * 2 + value.denominator) // (2 * value.denominator)
+    return magnitude if value >= 0 else -magnitude
+
+
+def test_line_arithmetic_in_examples() -> None:
+    """Quote/order lines and invoice lines in the examples follow the domain's formulas exactly."""
+
+    def walk(node: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(node, dict):
+            if {"amount", "taxAmount", "taxRateBps"} <= node.keys():
+                yield node
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    lines = list(walk(load_spec()["components"]["examples"]))
+    assert len(lines) > 20
+    for line in lines:
+        if "unitPrice" in line:
+            gross = Fraction(line["quantity"] * line["unitPrice"] * (10000 - line["discountBps"]), 10000)
+            assert line["amount"] == round_half_away(gross), line["id"]
+        assert line["taxAmount"] == round_half_away(Fraction(line["amount"] * line["taxRateBps"], 10000)), line["id"]
+
+
+def test_invoice_credit_rules_in_examples() -> None:
+    def walk(node: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(node, dict):
+            if {"creditApplied", "amountDue", "total"} <= node.keys():
+                yield node
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    invoices = list(walk(load_spec()["components"]["examples"]))
+    assert len(invoices) >= 4
+    for invoice in invoices:
+        expected_due = invoice["total"] - invoice["creditApplied"] if invoice["total"] > 0 else 0
+        assert invoice["amountDue"] == expected_due, invoice["number"]
+        assert (invoice["status"] == "paid") == (invoice["amountDue"] == 0), invoice["number"]
+        assert (invoice["paidAt"] is not None) == (invoice["status"] == "paid"), invoice["number"]
+
+
+def test_named_component_schemas_exist() -> None:
+    names = set(load_spec()["components"]["schemas"])
+    expected = {
+        "Customer", "Quote", "QuoteLine", "QuoteLineInput", "Order", "OrderLine", "Plan", "Subscription", "Dunning",
+        "Invoice", "InvoiceLine", "Dashboard", "ChangePlanResult", "Proration", "QuotePage", "OrderPage",
+        "CustomerList", "PlanList", "SubscriptionList", "Error", "Currency", "CreateQuoteRequest",
+        "PatchQuoteRequest", "CreateOrderRequest", "PatchOrderRequest", "CreatePlanRequest", "PatchPlanRequest",
+        "CreateSubscriptionRequest", "PatchSubscriptionRequest", "GenerateInvoiceRequest", "DunningRequest",
+        "ChangePlanRequest",
+    }  # fmt: skip
+    assert expected <= names
