@@ -69,11 +69,16 @@ class PlanChange:
     lines: list[Resource] = field(default_factory=list)
 
 
+def ensure_changeable(sub: Mapping[str, Any]) -> None:
+    """Conflict (409) unless ``sub`` is trialing or active."""
+    if sub["status"] not in CHANGEABLE:
+        raise Conflict(f"the plan of a {sub['status']} subscription cannot be changed; it must be trialing or active")
+
+
 def validate_change(sub: Mapping[str, Any], request: PlanChangeRequest) -> None:
     """Raise Conflict unless ``sub`` is trialing or active; Unprocessable for an archived plan, a
     currency mismatch, a change that changes nothing, or ``C`` outside ``[S, E)``."""
-    if sub["status"] not in CHANGEABLE:
-        raise Conflict(f"the plan of a {sub['status']} subscription cannot be changed; it must be trialing or active")
+    ensure_changeable(sub)
     plan = request.plan
     if not plan["active"]:
         raise Unprocessable(f"plan {plan['code']} is archived")

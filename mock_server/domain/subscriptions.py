@@ -125,7 +125,9 @@ def start_period(sub: Resource, anchor: date) -> None:
 def patch_subscription(sub: Mapping[str, Any], changes: Mapping[str, Any], now: datetime) -> Resource:
     """Apply a PATCH body (``status`` and/or ``cancelAtPeriodEnd``) and return the new subscription.
 
-    ``status`` first, then ``cancelAtPeriodEnd`` against the resulting status. A PATCH that changes
+    ``status`` first, then ``cancelAtPeriodEnd`` against the resulting status. Resume (paused ->
+    active) restarts the period from today (anchor today, no proration) and clears ``pausedAt``;
+    ``canceledAt``/``suspendedAt`` are history and stay once set. A PATCH that changes
     nothing is a 200 no-op (``updatedAt`` unchanged). A canceled subscription accepts only the
     no-op ``{"status": "canceled"}`` (so a retried cancel succeeds); anything else is a Conflict.
     """
@@ -157,7 +159,7 @@ def _change_status(sub: Resource, target: str, now: datetime) -> None:
     elif target == "active":
         if current != "paused":
             raise Conflict(f"only a paused subscription can be resumed; this one is {current}")
-        sub["status"] = "active"
+        sub["status"], sub["pausedAt"] = "active", None
         start_period(sub, now.date())
     elif target == "canceled":
         sub["status"], sub["canceledAt"] = "canceled", format_instant(now)

@@ -1,13 +1,14 @@
-"""Dashboard handler. PLACEHOLDER written by the core helper so the registry is complete;
-the billing helper owns this file and replaces it (same ``HANDLERS`` contract)."""
+"""Dashboard handler: ``Call`` -> service -> ``Result``."""
 
 from __future__ import annotations
 
 from mock_server.routes.types import Call, Handler, Result
+from mock_server.services.dashboard import get_dashboard
 
 
-def _not_yet(call: Call) -> Result:
-    raise NotImplementedError(call.operation_id)
+def dashboard(call: Call) -> Result:
+    """GET /dashboard."""
+    return Result(200, get_dashboard(call.entity, call.now))
 
 
-HANDLERS: dict[str, Handler] = {"getDashboard": _not_yet}
+HANDLERS: dict[str, Handler] = {"getDashboard": dashboard}

@@ -67,6 +67,7 @@ def test_pause_and_resume_restarts_the_period() -> None:
     paused = patch_subscription(make_sub(), {"status": "paused"}, _at(2025, 3, 5))
     assert (paused["status"], paused["pausedAt"]) == ("paused", "2025-03-05T00:00:00Z")
     resumed = patch_subscription(paused, {"status": "active"}, _at(2025, 3, 20, 10))
+    assert resumed["pausedAt"] is None
     assert (resumed["billingCycleAnchor"], resumed["currentPeriodStart"], resumed["currentPeriodEnd"]) == (
         "2025-03-20",
         "2025-03-20",

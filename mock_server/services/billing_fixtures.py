@@ -1,0 +1,72 @@
+"""Subscriptions in fixture files: created at their start date, then replayed through their history.
+
+A fixture subscription is::
+
+    - id: <uuid>                      # optional; kept as the subscription's id
+      customerId: <uuid>
+      planId: <uuid>
+      quantity: 2                     # optional, default 1
+      trialDays: 14                   # optional, default the plan's
+      start: today-40                 # optional, default today: created that day at 00:00Z
+      history:                        # optional, in date order, each day in [start, today]
+        - {on: today-40, op: generateInvoice, body: {dueInDays: 14}}
+        - {on: today-30, op: pay}     # pays every open invoice of the subscription
+        - {on: today-10, op: patch, body: {status: paused}}
+        - {on: today-5, op: dunning, body: {action: remind}}
+        - {on: today-5, op: changePlan, body: {newPlanId: <uuid>}}
+
+Each step runs through the same services as the Sales API, at ``on`` 00:00Z, after the
+subscription's time-driven events due by then; finally the events due by the entity's clock apply.
+So every figure in the fixtures (invoice totals, credit balances, statuses) is exactly what the API
+itself would have produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from mock_server.domain.errors import InvalidInput
+from mock_server.domain.periods import parse_date, start_of_day
+from mock_server.services import billing
+from mock_server.services.subscriptions import create_subscription, invoices_of, patch, pay_invoice, save
+from mock_server.store import EntityState
+
+Step = Callable[[EntityState, str, dict[str, Any], datetime], object]
+
+
+def _pay_all(entity: EntityState, sub_id: str, body: dict[str, Any], at: datetime) -> None:
+    for invoice in invoices_of(entity, sub_id):
+        if invoice["status"] == "open":
+            pay_invoice(entity, invoice["id"], at)
+
+
+STEPS: dict[str, Step] = {
+    "generateInvoice": lambda e, s, b, at: billing.generate_invoice(e, s, b, at),
+    "pay": _pay_all,
+    "patch": patch,
+    "dunning": billing.dunning,
+    "changePlan": billing.change_subscription_plan,
+}
+
+
+def seed_subscription(entity: EntityState, item: dict[str, Any], now: datetime) -> None:
+    """Create one fixture subscription and replay its ``history`` up to ``now``."""
+    start = start_of_day(parse_date(str(item.get("start", now.date().isoformat()))))
+    if start > now:
+        raise InvalidInput(f"a fixture subscription cannot start after today ({start.date()})")
+    body: dict[str, Any] = {k: item[k] for k in ("customerId", "planId", "quantity", "trialDays") if k in item}
+    sub = create_subscription(entity, body, start, sub_id=item.get("id"))
+    last = start
+    for step in item.get("history") or []:
+        at = start_of_day(parse_date(str(step["on"])))
+        if not last <= at <= now:
+            raise InvalidInput(f"history step on {at.date()} is out of order or in the future")
+        operation = STEPS.get(str(step["op"]))
+        if operation is None:
+            raise InvalidInput(f"unknown history op {step['op']!r}; use one of {', '.join(STEPS)}")
+        save(entity, entity.subscriptions[sub["id"]], at)
+        operation(entity, sub["id"], dict(step.get("body") or {}), at)
+        last = at
+    save(entity, entity.subscriptions[sub["id"]], now)
