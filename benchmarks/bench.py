@@ -1,0 +1,532 @@
+#!/usr/bin/env python3
+"""Benchmark the mock against Prism 5 on the same spec, then at scale. It only prints figures.
+
+Usage (from the repository root, after ``./dev test`` or ``./dev lint`` created ``.venv``):
+
+    .venv/bin/python benchmarks/bench.py            # full run, ~4 minutes
+    .venv/bin/python benchmarks/bench.py --quick    # shorter cases and a 10,000-object scale run
+
+What it does:
+- installs what it lacks: ``wrk`` from Debian (``apt-get``, needs root; otherwise a Python load
+  generator is used and the output says so) and Prism 5 from npm into ``.cache/prism``
+  (skipped with a note when ``npm`` is missing or ``--no-prism`` is given);
+- starts our mock (one uvicorn process, quiet logging, request validation on, response
+  validation off, frozen clock) and Prism (``prism mock``, static and ``-d`` dynamic) on the
+  same ``openapi/sales.yaml``, each pinned to CPU 0 with the load generator on CPU 1;
+- drives each with the same load (wrk, one thread, 16 connections) for listQuotes (page of
+  20), getQuote, createQuote, changePlan and getDashboard, over a dataset of 1,000 quotes
+  (3 lines each) and 1,000 subscriptions, restored before every case;
+- measures cold start (process start to the first 200) and idle RSS of each server;
+- scale run: the same dataset grown to 100,000 quotes and 100,000 subscriptions through the
+  admin state import (``PUT /__admin/state``), then listQuotes/getQuote latency against the
+  1,000-object figures, getDashboard latency and RSS.
+
+All traffic goes to 127.0.0.1. Every loop is bounded in count and time, and every process
+the script starts is stopped on exit, on errors and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from harness import (
+    CONNECTIONS,
+    HOST,
+    LOAD_CPU,
+    ROOT,
+    Client,
+    Load,
+    LoadGenerator,
+    LoadResult,
+    Processes,
+    ensure_prism,
+    ensure_wrk,
+    free_port,
+    log,
+    process_tree_rss_mib,
+    wait_ready,
+)
+
+SPEC = ROOT / "openapi" / "sales.yaml"
+CLOCK = "2025-03-01T00:00:00Z"
+DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
+DEMO_KEY = "ak_demo_readwrite"
+SERVER_CPU = 0
+JSON = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+    cold_start_s: float
+
+
+def mock_argv(port: int) -> list[str]:
+    """Our mock as users run it: one uvicorn process, quiet, frozen clock, no response validation."""
+    return [
+        sys.executable,
+        "-m",
+        "mock_server.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--clock",
+        CLOCK,
+        "--log-level",
+        "warning",
+        "--no-validate-responses",
+    ]
+
+
+def prism_argv(binary: Path, port: int, dynamic: bool) -> list[str]:
+    argv = [str(binary), "mock", "-h", HOST, "-p", str(port), "-v", "silent"]
+    return [*argv, "-d", str(SPEC)] if dynamic else [*argv, str(SPEC)]
+
+
+def start_server(procs: Processes, name: str, argv_for: Callable[[int], list[str]]) -> Server:
+    port = free_port()
+    proc = procs.start(name, argv_for(port), cpu=SERVER_CPU)
+    ready = wait_ready(port, f"/api/sales/quotes?entityId={DEMO_ENTITY}", DEMO_KEY, proc)
+    return Server(name, proc, port, ready)
+
+
+def measure_start(procs: Processes, name: str, argv_for: Callable[[int], list[str]], runs: int) -> tuple[float, float]:
+    """(median cold start in seconds, idle RSS in MiB) over ``runs`` fresh starts."""
+    starts, rss = [], 0.0
+    for _ in range(runs):
+        server = start_server(procs, name, argv_for)
+        starts.append(server.cold_start_s)
+        time.sleep(1.0)
+        rss = process_tree_rss_mib(server.proc.pid)
+        procs.stop(server.proc)
+    return statistics.median(starts), rss
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+@dataclass
+class Dataset:
+    """The benchmark entity and the ids the load scripts use."""
+
+    entity_id: str
+    token: str
+    customer_id: str
+    plan_a: str
+    plan_b: str
+    quote_ids: list[str] = field(default_factory=list)
+    subscription_ids: list[str] = field(default_factory=list)
+
+
+def quote_body(customer_id: str, n: int) -> JSON:
+    lines = [
+        {"description": f"Consulting day {n}", "quantity": 2, "unitPrice": 125_000},
+        {"description": "Licence seat", "quantity": 10, "unitPrice": 4_900, "discountBps": 1000},
+        {"description": "Onboarding", "quantity": 1, "unitPrice": 50_000},
+    ]
+    return {"customerId": customer_id, "lines": lines, "notes": "benchmark"}
+
+
+def build_dataset(client: Client, size: int) -> Dataset:
+    """A fresh entity (frozen clock) with ``size`` quotes and ``size`` subscriptions, made through the API."""
+    made = client.ok("POST", "/__admin/entities", {"name": "Bench Co", "baseCurrency": "USD", "clock": CLOCK})
+    entity, token = made["entityId"], made["apiKeys"]["readWrite"]
+    customer = client.ok(
+        "POST",
+        f"/__admin/entities/{entity}/customers",
+        {"name": "Bench Customer", "currency": "USD", "taxRateBps": 825},
+    )
+    q = f"?entityId={entity}"
+    plans = [
+        client.ok(
+            "POST",
+            f"/api/sales/plans{q}",
+            {"code": code, "name": code.title(), "currency": "USD", "amount": amount, "interval": "month"},
+            token,
+        )["id"]
+        for code, amount in (("basic", 2000), ("pro", 5000))
+    ]
+    data = Dataset(entity, token, customer["id"], plans[0], plans[1])
+    for n in range(size):
+        data.quote_ids.append(client.ok("POST", f"/api/sales/quotes{q}", quote_body(customer["id"], n), token)["id"])
+        sub = {"planId": plans[0], "customerId": customer["id"]}
+        data.subscription_ids.append(client.ok("POST", f"/api/sales/subscriptions{q}", sub, token)["id"])
+    return data
+
+
+def find_entity_state(state: Any, entity_id: str) -> JSON:
+    """The exported state's part whose ``id`` is ``entity_id`` (breadth first, so the layout may vary)."""
+    todo: deque[Any] = deque([state])
+    while todo:
+        node = todo.popleft()
+        if isinstance(node, dict):
+            if node.get("id") == entity_id:
+                return node
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    raise RuntimeError(f"entity {entity_id} not found in the exported state")
+
+
+def _items(entity: JSON, kind: str) -> list[JSON]:
+    """The ``kind`` resources of an exported entity, oldest first (a list, or an id-keyed dict)."""
+    collection = entity.get(kind)
+    if isinstance(collection, dict):
+        return list(collection.values())
+    if isinstance(collection, list):
+        return collection
+    raise RuntimeError(f"no {kind!r} collection in the exported entity (keys: {sorted(entity)})")
+
+
+def _add(entity: JSON, kind: str, item: JSON) -> None:
+    collection = entity[kind]
+    if isinstance(collection, dict):
+        collection[item["id"]] = item
+    else:
+        collection.append(item)
+
+
+QUOTE_STATUSES = ("draft", "sent", "accepted", "declined")
+
+
+def grow_state(state: Any, data: Dataset, size: int) -> tuple[list[str], list[str]]:
+    """Grow the bench entity in the exported ``state`` (in place) to ``size`` quotes and subscriptions.
+
+    The new objects are copies of the first quote (3 lines) and subscription the API made, with
+    fresh ids and numbers; quote statuses rotate through draft/sent/accepted/declined so status
+    filters have something to select. Returns 1,000 quote and subscription ids spread over all.
+    """
+    entity = find_entity_state(state, data.entity_id)
+    quote, sub = _items(entity, "quotes")[0], _items(entity, "subscriptions")[0]
+    prefix = quote["number"].rsplit("-", 1)[0]
+    for n in range(len(_items(entity, "quotes")), size):
+        copied = copy.deepcopy(quote)
+        copied.update(id=str(uuid.uuid4()), number=f"{prefix}-{n + 1:06d}", status=QUOTE_STATUSES[n % 4])
+        for line in copied["lines"]:
+            line["id"] = str(uuid.uuid4())
+        _add(entity, "quotes", copied)
+    for _ in range(len(_items(entity, "subscriptions")), size):
+        copied = copy.deepcopy(sub)
+        copied["id"] = str(uuid.uuid4())
+        _add(entity, "subscriptions", copied)
+    counters = entity.get("counters")
+    if isinstance(counters, dict) and isinstance(counters.get("quotes"), int):
+        counters["quotes"] = max(counters["quotes"], size)
+    quotes, subs = _items(entity, "quotes"), _items(entity, "subscriptions")
+    step_q, step_s = max(1, len(quotes) // 1000), max(1, len(subs) // 1000)
+    return [q["id"] for q in quotes[::step_q]][:1000], [s["id"] for s in subs[::step_s]][:1000]
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def cases(data: Dataset, ids_dir: Path) -> dict[str, Load]:
+    """The five operations, as wrk scripts and as request factories for the Python generator."""
+    q = f"?entityId={data.entity_id}"
+    quote_ids = ids_dir / "quotes.txt"
+    quote_ids.write_text("\n".join(data.quote_ids) + "\n")
+    sub_ids = ids_dir / "subscriptions.txt"
+    sub_ids.write_text("\n".join(data.subscription_ids) + "\n")
+    token = {"BENCH_TOKEN": data.token}
+    list_path = f"/api/sales/quotes{q}&page=1&pageSize=20"
+    create_body = json.dumps(quote_body(data.customer_id, 0))
+    change_path = f"/api/sales/subscriptions/{{id}}/change-plan{q}"
+
+    def change(i: int) -> tuple[str, str, bytes | None]:
+        n = len(data.subscription_ids)
+        rnd = i // n
+        plan = (data.plan_b, data.plan_a)[rnd % 2]
+        body = json.dumps({"newPlanId": plan, "quantity": rnd % 5 + 1}).encode()
+        return "POST", change_path.replace("{id}", data.subscription_ids[i % n]), body
+
+    return {
+        "listQuotes": Load(
+            "static.lua",
+            {**token, "BENCH_METHOD": "GET", "BENCH_PATH": list_path, "BENCH_BODY": ""},
+            lambda i: ("GET", list_path, None),
+        ),
+        "getQuote": Load(
+            "rotate.lua",
+            {**token, "BENCH_PATH": f"/api/sales/quotes/{{id}}{q}", "BENCH_IDS_FILE": str(quote_ids)},
+            lambda i: ("GET", f"/api/sales/quotes/{data.quote_ids[i % len(data.quote_ids)]}{q}", None),
+        ),
+        "createQuote": Load(
+            "static.lua",
+            {**token, "BENCH_METHOD": "POST", "BENCH_PATH": f"/api/sales/quotes{q}", "BENCH_BODY": create_body},
+            lambda i: ("POST", f"/api/sales/quotes{q}", create_body.encode()),
+        ),
+        "changePlan": Load(
+            "change_plan.lua",
+            {
+                **token,
+                "BENCH_PATH": change_path,
+                "BENCH_IDS_FILE": str(sub_ids),
+                "BENCH_PLANS": f"{data.plan_b},{data.plan_a}",
+            },
+            change,
+        ),
+        "getDashboard": Load(
+            "static.lua",
+            {**token, "BENCH_METHOD": "GET", "BENCH_PATH": f"/api/sales/dashboard{q}", "BENCH_BODY": ""},
+            lambda i: ("GET", f"/api/sales/dashboard{q}", None),
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass
+class Report:
+    notes: list[str] = field(default_factory=list)
+    throughput: dict[str, dict[str, LoadResult]] = field(default_factory=dict)
+    startup: dict[str, tuple[float, float]] = field(default_factory=dict)
+    scale: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+
+
+def restore(client: Client, state: Any) -> None:
+    """Put the server back to ``state`` (the admin state import)."""
+    status, payload = client.request("PUT", "/__admin/state", state)
+    if status >= 300:
+        raise RuntimeError(f"PUT /__admin/state -> {status}: {payload}")
+
+
+def run_cases(
+    gen: LoadGenerator, server: Server, loads: dict[str, Load], seconds: float, reset: Callable[[], None] | None
+) -> dict[str, LoadResult]:
+    results = {}
+    for op, load in loads.items():
+        if reset:
+            reset()
+        gen.run(server.port, load, min(1.0, seconds / 3))  # warm-up
+        if reset:
+            reset()
+        results[op] = gen.run(server.port, load, seconds)
+        log(f"{server.name:14} {op:13} {results[op].rps:9,.0f} req/s  p50 {results[op].p50_ms:6.2f} ms")
+    return results
+
+
+def sequential_latency_ms(client: Client, path: str, count: int) -> tuple[float, float]:
+    """(median, max) latency of ``count`` sequential GETs, in ms."""
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        client.ok("GET", path)
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), max(samples)
+
+
+def scale_run(
+    procs: Processes, gen: LoadGenerator, report: Report, base: dict[str, LoadResult], size: int, seconds: float
+) -> None:
+    """Our mock with ``size`` quotes (3 lines) and subscriptions: latency vs the 1,000-object figures, RSS."""
+    server = start_server(procs, "mock-scale", mock_argv)
+    client = Client(server.port)
+    data = build_dataset(client, 1000)
+    small_state = client.ok("GET", "/__admin/state")
+    dash = f"/api/sales/dashboard?entityId={data.entity_id}"
+    dash_small = sequential_latency_ms(Client(server.port, data.token), dash, 20)
+    log(f"growing the state to {size:,} quotes and subscriptions ...")
+    big = copy.deepcopy(small_state)
+    data.quote_ids, data.subscription_ids = grow_state(big, data, size)
+    started = time.perf_counter()
+    restore(client, big)
+    import_s = time.perf_counter() - started
+    del big, small_state
+    rss = process_tree_rss_mib(server.proc.pid)
+    with tempfile.TemporaryDirectory() as ids_dir:
+        loads = cases(data, Path(ids_dir))
+        filtered = f"/api/sales/quotes?entityId={data.entity_id}&status=sent&page=1&pageSize=20"
+        loads["listQuotes?status=sent"] = Load(
+            "static.lua",
+            {"BENCH_TOKEN": data.token, "BENCH_METHOD": "GET", "BENCH_PATH": filtered, "BENCH_BODY": ""},
+            lambda i: ("GET", filtered, None),
+        )
+        big_results = {op: gen.run(server.port, loads[op], seconds) for op in ("listQuotes", "getQuote")}
+        big_results["listQuotes?status=sent"] = gen.run(server.port, loads["listQuotes?status=sent"], seconds)
+    dash_big = sequential_latency_ms(Client(server.port, data.token), dash, 20)
+    rss_after = process_tree_rss_mib(server.proc.pid)
+    procs.stop(server.proc)
+    n = f"{size:,}"
+    for op in ("listQuotes", "getQuote"):
+        small, large = base[op], big_results[op]
+        ratio = large.p50_ms / small.p50_ms if small.p50_ms else float("inf")
+        verdict = "met" if ratio <= 1.5 else "MISSED"
+        report.scale.append(
+            (
+                f"{op} p50 (16 conn)",
+                f"{small.p50_ms:.2f} ms",
+                f"{large.p50_ms:.2f} ms",
+                "<= 1.5x",
+                f"{ratio:.2f}x {verdict}",
+            )
+        )
+        report.scale.append((f"{op} req/s", f"{small.rps:,.0f}", f"{large.rps:,.0f}", "", ""))
+    filt = big_results["listQuotes?status=sent"]
+    report.scale.append(("listQuotes?status=sent p50", "", f"{filt.p50_ms:.2f} ms", "", f"{filt.rps:,.0f} req/s"))
+    verdict = "met" if dash_big[0] < 50 else "MISSED"
+    report.scale.append(
+        ("getDashboard (1 client)", f"{dash_small[0]:.2f} ms", f"{dash_big[0]:.2f} ms", "< 50 ms", verdict)
+    )
+    verdict = "met" if max(rss, rss_after) < 500 else "MISSED"
+    report.scale.append(("RSS", "", f"{rss:.0f} MiB (after load {rss_after:.0f})", "< 500 MB", verdict))
+    report.scale.append(("state import", "", f"{import_s:.1f} s for {n} + {n}", "", ""))
+
+
+# --------------------------------------------------------------------------- output
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def print_report(report: Report, gen: LoadGenerator, seconds: float) -> None:
+    print(f"\n## Benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n")
+    print(f"- machine: {machine()}")
+    print(f"- load: {gen.name}, {CONNECTIONS} connections, {seconds:g} s per case after a warm-up; servers on CPU")
+    print(f"  {SERVER_CPU}, load generator on CPU {LOAD_CPU}; dataset 1,000 quotes (3 lines) + 1,000 subscriptions")
+    for note in report.notes:
+        print(f"- note: {note}")
+    servers = list(next(iter(report.throughput.values()), {}))
+    if servers:
+        print("\nreq/s | p50 ms | p99 ms per server; ratio = our req/s / Prism's req/s (same run)\n")
+        header = ["operation", *[f"{s} req/s | p50 | p99" for s in servers]]
+        header += [f"ours/{s}" for s in servers[1:]]
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * (1 + 3 * len(servers) + len(servers) - 1))
+        for op, by_server in report.throughput.items():
+            row = [op, *[by_server[s].cell() for s in servers]]
+            ours = by_server[servers[0]].rps
+            row += [f"{ours / by_server[s].rps:.1f}x" if by_server[s].rps else "n/a" for s in servers[1:]]
+            print("| " + " | ".join(row) + " |")
+        failures = {f"{s}/{op}": r.failures for op, d in report.throughput.items() for s, r in d.items() if r.failures}
+        print(f"\nnon-2xx or socket errors: {failures or 'none'}")
+    if report.startup:
+        print("\n| server | cold start (process start to first 200) | idle RSS |\n|---|---|---|")
+        for name, (cold, rss) in report.startup.items():
+            print(f"| {name} | {cold * 1000:.0f} ms | {rss:.0f} MiB |")
+    if report.scale:
+        print("\n| scale | 1,000 objects | large | target | verdict |\n|---|---|---|---|---|")
+        for scale_row in report.scale:
+            print("| " + " | ".join(scale_row) + " |")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def managed(procs: Processes) -> Iterator[None]:
+    old_term = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        procs.stop_all()
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="2 s per case, 10,000-object scale run")
+    parser.add_argument("--seconds", type=float, help="seconds per case (default 5, quick 2)")
+    parser.add_argument("--scale", type=int, help="objects of each kind in the scale run (default 100,000)")
+    parser.add_argument("--no-prism", action="store_true", help="do not install or measure Prism")
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale run")
+    parser.add_argument("--only", help="comma-separated operations to run (default all five)")
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (2.0 if args.quick else 5.0)
+    scale = args.scale or (10_000 if args.quick else 100_000)
+    pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    report = Report()
+    if not pin:
+        report.notes.append("fewer than 2 CPUs or no taskset: servers and load generator were not pinned")
+    wrk_note = ensure_wrk()
+    if wrk_note:
+        report.notes.append(wrk_note)
+    gen = LoadGenerator(pin)
+    if pin:
+        os.sched_setaffinity(0, {LOAD_CPU})  # this script (and the fallback generator) stays off the server CPU
+    prism: Path | None = None
+    if not args.no_prism:
+        prism, note = ensure_prism()
+        if note:
+            report.notes.append(note)
+    servers: list[tuple[str, Callable[[int], list[str]]]] = [("ours", mock_argv)]
+    if prism is not None:
+        binary = prism
+        servers.append(("prism static", lambda port: prism_argv(binary, port, False)))
+        servers.append(("prism dynamic", lambda port: prism_argv(binary, port, True)))
+    log_dir = Path(tempfile.mkdtemp(prefix="sales-bench-"))
+    procs = Processes(log_dir, pin)
+    with managed(procs), tempfile.TemporaryDirectory() as ids_dir:
+        for name, argv_for in servers:
+            log(f"cold start: {name}")
+            report.startup[name] = measure_start(procs, name.replace(" ", "-"), argv_for, 1 if args.quick else 3)
+        ours = start_server(procs, "ours", mock_argv)
+        client = Client(ours.port)
+        log("building the 1,000-object dataset through the API ...")
+        data = build_dataset(client, 1000)
+        state = client.ok("GET", "/__admin/state")
+        loads = cases(data, Path(ids_dir))
+        if args.only:
+            loads = {op: loads[op] for op in args.only.split(",")}
+        results = {"ours": run_cases(gen, ours, loads, seconds, lambda: restore(client, state))}
+        client.close()
+        procs.stop(ours.proc)
+        for name, argv_for in servers[1:]:
+            server = start_server(procs, name.replace(" ", "-"), argv_for)
+            server.name = name
+            results[name] = run_cases(gen, server, loads, seconds, None)
+            procs.stop(server.proc)
+        report.throughput = {op: {name: results[name][op] for name in results} for op in loads}
+        if not args.no_scale and {"listQuotes", "getQuote"} <= set(loads):
+            log(f"scale run with {scale:,} objects ...")
+            scale_run(procs, gen, report, results["ours"], scale, seconds)
+    print_report(report, gen, seconds)
+    print(f"\n(server logs: {log_dir})")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted: every started process was stopped", file=sys.stderr)
+        sys.exit(130)
