@@ -1,0 +1,79 @@
+"""The request journal: the ring buffer, and what the middleware records."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from control_plane_client import client, create_plan, make_app, new_entity, sales_get
+
+from mock_server.journal import Journal, JournalEntry
+
+
+def _entry(n: int, entity: str | None = None) -> JournalEntry:
+    return JournalEntry(f"t{n}", "GET", f"/p/{n}", None, entity, 200, 1.0, True, None)
+
+
+def test_ring_buffer_keeps_the_newest_first() -> None:
+    journal = Journal(capacity=3)
+    for n in range(5):
+        journal.record(_entry(n, "a" if n % 2 else "b"))
+    assert len(journal) == 3
+    assert [e.path for e in journal.entries()] == ["/p/4", "/p/3", "/p/2"]
+    assert [e.path for e in journal.entries(entity_id="a")] == ["/p/3"]
+    assert [e.path for e in journal.entries(limit=2)] == ["/p/4", "/p/3"]
+    journal.clear()
+    assert journal.entries() == []
+    with pytest.raises(ValueError):
+        Journal(capacity=0)
+
+
+@pytest.fixture
+def http() -> httpx.Client:
+    return client(make_app())
+
+
+def test_entries_carry_every_field(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    assert create_plan(http, entity).status_code == 201
+    assert sales_get(http, entity, "/plans").status_code == 200
+    entries = http.get("/__admin/requests").json()["data"]
+    assert [e["operationId"] for e in entries] == ["listPlans", "createPlan"]
+    newest = entries[0]
+    assert set(newest) == {
+        "time", "method", "path", "operationId", "entityId", "status", "durationMs", "requestValid", "responseValid"
+    }  # fmt: skip
+    assert newest["method"] == "GET" and newest["path"] == "/api/sales/plans" and newest["status"] == 200
+    assert newest["entityId"] == entity["entityId"] and newest["requestValid"] is True
+    assert newest["durationMs"] >= 0 and newest["time"].endswith("Z")
+
+
+def test_invalid_requests_and_admin_calls(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    create_plan(http, entity, code="BAD CODE")
+    http.get("/api/sales/nothing")
+    entries = http.get("/__admin/requests").json()["data"]
+    assert [(e["operationId"], e["status"]) for e in entries] == [(None, 404), ("createPlan", 400)]
+    assert entries[1]["requestValid"] is False
+    assert all(not e["path"].startswith("/__admin") for e in entries)
+
+
+def test_validated_responses_are_marked() -> None:
+    http = client(make_app(validate_responses=True))
+    entity = new_entity(http)
+    sales_get(http, entity, "/plans")
+    assert http.get("/__admin/requests").json()["data"][0]["responseValid"] is True
+
+
+def test_filter_limit_and_clear(http: httpx.Client) -> None:
+    one, two = new_entity(http), new_entity(http)
+    for _ in range(3):
+        sales_get(http, one, "/plans")
+    sales_get(http, two, "/plans")
+    assert len(http.get("/__admin/requests", params={"entityId": one["entityId"]}).json()["data"]) == 3
+    assert len(http.get("/__admin/requests", params={"limit": 2}).json()["data"]) == 2
+    assert http.get("/__admin/requests", params={"entityId": str(uuid.uuid4())}).json()["data"] == []
+    assert http.get("/__admin/requests", params={"limit": 0}).status_code == 400
+    assert http.delete("/__admin/requests").status_code == 204
+    assert http.get("/__admin/requests").json()["data"] == []
