@@ -1,0 +1,98 @@
+"""Idempotency-Key on Sales API POSTs: replay, conflicts, scoping and 24-hour expiry (entity clock)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from control_plane_client import bearer, client, create_plan, make_app, new_entity, sales_get
+
+from mock_server.idempotency import fingerprint
+
+
+@pytest.fixture
+def http() -> httpx.Client:
+    return client(make_app())
+
+
+def _key(value: str) -> dict[str, str]:
+    return {"Idempotency-Key": value}
+
+
+def test_same_key_same_body_replays_without_a_second_effect(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    first = create_plan(http, entity, headers=_key("k-1"))
+    again = create_plan(http, entity, headers=_key("k-1"))
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert len(sales_get(http, entity, "/plans").json()["data"]) == 1
+
+
+def test_same_key_different_body_is_409(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    create_plan(http, entity, headers=_key("k-1"))
+    answer = create_plan(http, entity, code="other", headers=_key("k-1"))
+    assert answer.status_code == 409
+    assert "different request" in answer.json()["error"]
+
+
+def test_json_key_order_does_not_matter() -> None:
+    assert fingerprint("POST", "/p", b"", b'{"a": 1, "b": 2}') == fingerprint("POST", "/p", b"", b'{"b":2,"a":1}')
+    assert fingerprint("POST", "/p", b"", b'{"a": 1}') != fingerprint("POST", "/q", b"", b'{"a": 1}')
+
+
+def test_errors_are_replayed_too(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    assert create_plan(http, entity, headers=_key("dup")).status_code == 201
+    conflict = create_plan(http, entity, headers=_key("k-2"))
+    assert conflict.status_code == 409
+    replay = create_plan(http, entity, headers=_key("k-2"))
+    assert replay.status_code == 409 and replay.headers["idempotent-replayed"] == "true"
+
+
+def test_keys_are_scoped_per_entity_and_credential(http: httpx.Client) -> None:
+    one, two = new_entity(http), new_entity(http)
+    assert create_plan(http, one, headers=_key("shared")).status_code == 201
+    other = create_plan(http, two, headers=_key("shared"))
+    assert other.status_code == 201 and "idempotent-replayed" not in other.headers
+    params = {"entityId": one["entityId"]}
+    body = {"code": "basic", "name": "Basic", "currency": "USD", "amount": 2000, "interval": "month"}
+    anonymous = http.post("/api/sales/plans", params=params, json=body, headers=_key("shared"))
+    assert anonymous.status_code == 401
+
+
+def test_auth_failures_are_not_stored(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    read_only = {"entityId": entity["entityId"], "apiKeys": {"readWrite": entity["apiKeys"]["readOnly"]}}
+    assert create_plan(http, read_only, headers=_key("k")).status_code == 403
+    assert create_plan(http, entity, headers=_key("k")).status_code == 201
+
+
+def test_keys_expire_after_24_hours_of_the_entity_clock(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    advance = f"/__admin/entities/{entity['entityId']}/clock/advance"
+    create_plan(http, entity, headers=_key("k"))
+    http.post(advance, json={"to": "2025-03-01T23:59:59Z"})
+    assert create_plan(http, entity, headers=_key("k")).headers.get("idempotent-replayed") == "true"
+    http.post(advance, json={"days": 1})
+    fresh = create_plan(http, entity, code="second", headers=_key("k"))
+    assert fresh.status_code == 201 and "idempotent-replayed" not in fresh.headers
+
+
+def test_bad_keys_and_other_methods(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    assert create_plan(http, entity, headers=_key("x" * 256)).status_code == 400
+    params = {"entityId": entity["entityId"]}
+    headers = {**bearer(entity["apiKeys"]["readOnly"]), **_key("k")}
+    assert http.get("/api/sales/plans", params=params, headers=headers).status_code == 200
+    assert http.get("/api/sales/plans", params=params, headers=headers).headers.get("idempotent-replayed") is None
+
+
+def test_deleting_an_entity_forgets_its_keys(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    create_plan(http, entity, headers=_key("k"))
+    plane = http._transport._transport.app.state.runtime.extensions["control_plane"]  # type: ignore[attr-defined]
+    assert len(plane.idempotency.records) == 1
+    http.delete(f"/__admin/entities/{entity['entityId']}")
+    assert len(plane.idempotency.records) == 0
