@@ -17,12 +17,16 @@ import schemathesis
 from schemathesis.schemas import BaseSchema
 
 from contract_tests import checks as _checks  # noqa: F401  (registers the custom checks)
+from contract_tests import compat
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi, make_http_client
 from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.profiles import Profile, get_profile, schemathesis_config
 from contract_tests.report import get_recorder
 from contract_tests.target import ENV_VARS, Target, build_mock_app, live_target, mock_target, spec_path
+
+
+compat.install()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +45,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sales_ops(*operation_ids): operations a scenario test exercises")
     config.addinivalue_line("markers", "writes: the test changes server state (skipped on read-only URL targets)")
     config.addinivalue_line("markers", "mock_only: needs the mock's admin API (clock control)")
+    # Starlette's TestClient (ours and Schemathesis' ASGI transport) warns that httpx support will move.
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:Using `httpx` with `starlette.testclient`:starlette.exceptions.StarletteDeprecationWarning",
+    )
 
 
 def _target_names(config: pytest.Config) -> list[str]:

@@ -54,7 +54,7 @@ def schemathesis_config(profile: Profile, target: Target) -> schemathesis.Config
     data: dict[str, Any] = {
         "seed": profile.seed,
         "suppress-health-check": ["all"],
-        "headers": {"Authorization": f"Bearer {target.api_key}"},
+        "auth": {"openapi": {"bearerAuth": {"bearer": target.api_key}}},
         "parameters": {"entityId": target.entity_id},
         "request-timeout": 30,
         "generation": {

@@ -56,6 +56,9 @@ class Recorder:
         self.skips.append(f"{check} [{operation}]: {reason}")
 
     def failed(self, target: str, operation: str, check: str, message: str) -> None:
+        """Count a violation; the first of each (target, operation, check) is kept, the repeats of shrinking are not."""
+        if any((f.target, f.operation, f.check) == (target, operation, check) for f in self.failures):
+            return
         self.operations[operation].failed += 1
         self.checks[check].failed += 1
         found = CURL_RE.search(message)
@@ -110,9 +113,9 @@ def get_recorder(config: pytest.Config) -> Recorder:
 
 def failure_checks(exc: BaseException) -> list[tuple[str, str]]:
     """``(check name, message)`` for each failure in a Schemathesis failure (group), else one generic entry."""
-    from schemathesis.core.failures import Failure, FailureGroup
+    from schemathesis.core.failures import Failure
 
-    items: list[BaseException] = list(exc.exceptions) if isinstance(exc, FailureGroup) else [exc]
+    items: list[BaseException] = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
     found = []
     for item in items:
         if isinstance(item, Failure):

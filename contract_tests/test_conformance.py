@@ -21,7 +21,7 @@ def test_conformance(case: Case[Any], sales_target: Target, request: pytest.Fixt
     label = case.operation.definition.raw.get("operationId") or case.operation.label
     try:
         case.call_and_validate()
-    except AssertionError as exc:
+    except (AssertionError, BaseExceptionGroup) as exc:
         curl = case.as_curl_command()
         for check, message in failure_checks(exc):
             recorder.failed(sales_target.name, label, check, f"{message}\nReproduce with:\n  {curl}")

@@ -60,7 +60,8 @@ def make_machine(api: SalesApi, customer: dict[str, Any]) -> type[RuleBasedState
             if model is None:
                 api.expect(404, "PATCH", f"/quotes/{quote_id}", json_body={"status": status})
                 return
-            allowed = status in oracle.QUOTE_TRANSITIONS.get(model["status"], frozenset())
+            # The spec: one of the three transitions, or the current status as a 200 no-op; else 409.
+            allowed = status == model["status"] or status in oracle.QUOTE_TRANSITIONS.get(model["status"], frozenset())
             api.expect(200 if allowed else 409, "PATCH", f"/quotes/{quote_id}", json_body={"status": status})
             if allowed:
                 model["status"] = status

@@ -37,7 +37,7 @@ def test_stateful_links(
         def validate_response(self, response: Response, case: Case[Any], **kwargs: Any) -> None:
             try:
                 super().validate_response(response, case, **kwargs)
-            except AssertionError as exc:
+            except (AssertionError, BaseExceptionGroup) as exc:
                 label = case.operation.definition.raw.get("operationId") or case.operation.label
                 for check, message in failure_checks(exc):
                     recorder.failed(sales_target.name, label, f"stateful:{check}", message)

@@ -1,0 +1,127 @@
+"""Deliberately broken variants of the mock: each one a realistic regression of a live server.
+
+Every mutant is the real mock app wrapped in an ASGI middleware that rewrites requests or
+responses the way a buggy server would answer. The contract suite must fail against each one
+(``tests/test_selftest_mutants.py``); ``python tests/mutants/serve.py NAME --port N`` serves one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+
+DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
+OTHER_ENTITY = "f1f5c646-a768-4f15-ab7e-5e3088389de0"
+KEYS_BY_ENTITY = {DEMO_ENTITY: "ak_demo_readwrite", OTHER_ENTITY: "ak_other_readwrite"}
+Scope = dict[str, Any]
+
+
+@dataclass
+class Exchange:
+    """One Sales API request as the middleware sees it, then its response (status, headers, JSON body)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    status: int = 0
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: Any = None
+    app: Any = None
+
+    def is_op(self, method: str, pattern: str) -> bool:
+        """``pattern`` like ``/quotes/*``: ``*`` matches one path segment after /api/sales."""
+        want = ("/api/sales" + pattern).split("/")
+        have = self.path.rstrip("/").split("/")
+        if self.method != method or len(want) != len(have):
+            return False
+        return all(w in ("*", h) for w, h in zip(want, have, strict=True))
+
+    async def inner_get(self, path: str) -> Any:
+        """GET a Sales API path from the unbroken app with this request's credentials."""
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://inner") as client:
+            headers = {"Authorization": self.headers.get("authorization", "")}
+            answer = await client.get(
+                "/api/sales" + path, params={"entityId": self.query.get("entityId", "")}, headers=headers
+            )
+            return answer.json()
+
+
+RequestHook = Callable[[Exchange], None]
+ResponseHook = Callable[[Exchange], Any]
+
+
+@dataclass
+class Mutant:
+    name: str
+    description: str
+    on_request: RequestHook | None = None
+    on_response: ResponseHook | None = None
+
+
+class MutantMiddleware:
+    """Applies a mutant's request hook, runs the real app, then its response hook on JSON answers."""
+
+    def __init__(self, app: Any, mutant: Mutant) -> None:
+        self.app = app
+        self.mutant = mutant
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/sales"):
+            await self.app(scope, receive, send)
+            return
+        exchange = Exchange(
+            method=scope["method"],
+            path=scope["path"],
+            query=dict(parse_qsl(scope.get("query_string", b"").decode())),
+            headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
+            app=self.app,
+        )
+        if self.mutant.on_request:
+            self.mutant.on_request(exchange)
+            scope = {
+                **scope,
+                "query_string": urlencode(exchange.query).encode(),
+                "headers": [(k.encode(), v.encode()) for k, v in exchange.headers.items()],
+            }
+        if not self.mutant.on_response:
+            await self.app(scope, receive, send)
+            return
+        await self._rewrite(scope, receive, send, exchange)
+
+    async def _rewrite(self, scope: Scope, receive: Any, send: Any, exchange: Exchange) -> None:
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+                exchange.response_headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        raw = b"".join(chunks)
+        try:
+            exchange.body = json.loads(raw) if raw else None
+        except ValueError:
+            exchange.body = None
+        result = self.mutant.on_response(exchange)  # type: ignore[misc]
+        if hasattr(result, "__await__"):
+            await result
+        if exchange.body is not None:
+            raw = json.dumps(exchange.body).encode()
+        headers = [(k, v) for k, v in exchange.response_headers if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        await send({"type": "http.response.start", "status": exchange.status, "headers": headers})
+        await send({"type": "http.response.body", "body": raw})
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,172 @@
+"""The defects: each function is one realistic way a live Sales API server goes wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from catalog import KEYS_BY_ENTITY, Exchange, Mutant, new_id
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _ok(ex: Exchange) -> bool:
+    return 200 <= ex.status < 300 and ex.body is not None
+
+
+def drop_quote_number(ex: Exchange) -> None:
+    """A serializer refactor forgot the required ``number`` of quotes."""
+    if _ok(ex) and "/quotes" in ex.path:
+        for node in _walk(ex.body):
+            if "validUntil" in node:
+                node.pop("number", None)
+
+
+def order_total_as_string(ex: Exchange) -> None:
+    """A Decimal serialised as a string: ``"total": "1234"``."""
+    if _ok(ex) and "/orders" in ex.path:
+        for node in _walk(ex.body):
+            if "orderDate" in node and "total" in node:
+                node["total"] = str(node["total"])
+
+
+def create_plan_200(ex: Exchange) -> None:
+    """Create plan answers 200 instead of 201."""
+    if ex.is_op("POST", "/plans") and ex.status == 201:
+        ex.status = 200
+
+
+def not_found_is_410(ex: Exchange) -> None:
+    """A new gateway maps 404 to an undocumented 410 Gone."""
+    if ex.status == 404:
+        ex.status = 410
+
+
+def auth_ignored(ex: Exchange) -> None:
+    """A debugging bypass left on: no credentials means the demo key."""
+    auth = ex.headers.get("authorization", "")
+    if not auth.startswith("Bearer ak_") or auth in ("Bearer ak_this_key_does_not_exist",):
+        ex.headers["authorization"] = "Bearer ak_demo_readwrite"
+
+
+def entity_from_query(ex: Exchange) -> None:
+    """Tenancy taken from ``entityId`` instead of the key: any valid key reads any entity."""
+    key = KEYS_BY_ENTITY.get(ex.query.get("entityId", ""))
+    if key and ex.headers.get("authorization", "").startswith("Bearer ak_"):
+        ex.headers["authorization"] = f"Bearer {key}"
+
+
+def readonly_key_writes(ex: Exchange) -> None:
+    """Scopes not enforced: the read-only key may write."""
+    if ex.headers.get("authorization") == "Bearer ak_demo_readonly":
+        ex.headers["authorization"] = "Bearer ak_demo_readwrite"
+
+
+def total_off_by_one(ex: Exchange) -> None:
+    """A COUNT(*) that also counts a deleted row: page ``total`` one too high."""
+    if _ok(ex) and isinstance(ex.body, dict) and "total" in ex.body and "pageSize" in ex.body:
+        ex.body["total"] += 1
+
+
+def status_filter_ignored(ex: Exchange) -> None:
+    """The list endpoints drop the ``status`` filter."""
+    if ex.method == "GET" and ex.path.rstrip("/").endswith(("/quotes", "/orders", "/subscriptions")):
+        ex.query.pop("status", None)
+
+
+def delete_sent_quote(ex: Exchange) -> None:
+    """DELETE of a non-draft quote claims success."""
+    if ex.is_op("DELETE", "/quotes/*") and ex.status == 409:
+        ex.status, ex.body = 204, None
+        ex.response_headers = [(k, v) for k, v in ex.response_headers if k.lower() != b"content-type"]
+
+
+def float_rounding(ex: Exchange) -> None:
+    """Line amounts computed with floats and Python's banker's ``round``."""
+    if not _ok(ex) or not ("/quotes" in ex.path or "/orders" in ex.path):
+        return
+    for node in _walk(ex.body):
+        lines = node.get("lines")
+        if isinstance(lines, list) and lines and isinstance(lines[0], dict) and "unitPrice" in lines[0]:
+            for line in lines:
+                line["amount"] = round(line["quantity"] * line["unitPrice"] * (1 - line.get("discountBps", 0) / 10000))
+                line["taxAmount"] = round(line["amount"] * line.get("taxRateBps", 0) / 10000)
+            node["subtotal"] = sum(line["amount"] for line in lines)
+            node["taxTotal"] = sum(line["taxAmount"] for line in lines)
+            node["total"] = node["subtotal"] + node["taxTotal"]
+
+
+def proration_off_by_one(ex: Exchange) -> None:
+    """The charge uses ``R + 1`` days' worth, rounded: one minor unit too much."""
+    if _ok(ex) and ex.is_op("POST", "/subscriptions/*/change-plan"):
+        proration = ex.body.get("proration") or {}
+        if proration.get("charge"):
+            proration["charge"] += 1
+            proration["net"] += 1
+            for line in proration.get("lines") or []:
+                if line["amount"] > 0:
+                    line["amount"] += 1
+
+
+async def mrr_counts_canceled(ex: Exchange) -> None:
+    """MRR includes canceled subscriptions (a status filter lost in a query)."""
+    if not (_ok(ex) and ex.is_op("GET", "/dashboard")):
+        return
+    subscriptions = (await ex.inner_get("/subscriptions"))["data"]
+    rows = {row["currency"]: row for row in ex.body.get("revenue", [])}
+    per_month = {"month": (1, 1), "year": (1, 12), "week": (52, 12), "day": (365, 12)}
+    for sub in subscriptions:
+        if sub["status"] == "canceled" and sub["currency"] in rows:
+            times, per = per_month[sub["interval"]]
+            amount = sub["unitAmount"] * sub["quantity"] * times // (per * sub.get("intervalCount", 1))
+            rows[sub["currency"]]["mrr"] += amount
+
+
+def invoice_not_idempotent(ex: Exchange) -> None:
+    """generate-invoice bills again instead of returning the period's invoice."""
+    if _ok(ex) and ex.is_op("POST", "/subscriptions/*/generate-invoice") and ex.status == 200:
+        ex.status = 201
+        ex.body["id"] = new_id()
+
+
+def error_leaks_trace(ex: Exchange) -> None:
+    """Validation errors carry the server's traceback."""
+    if ex.status == 400 and isinstance(ex.body, dict):
+        ex.body["trace"] = 'Traceback (most recent call last):\n  File "/srv/app/handlers.py", line 12'
+
+
+def no_www_authenticate(ex: Exchange) -> None:
+    """The 401 lost its ``WWW-Authenticate`` header."""
+    if ex.status == 401:
+        ex.response_headers = [(k, v) for k, v in ex.response_headers if k.lower() != b"www-authenticate"]
+
+
+MUTANTS = {
+    m.name: m
+    for m in [
+        Mutant("drop_required_field", "quotes lose their required number", on_response=drop_quote_number),
+        Mutant("wrong_type", "order total serialised as a string", on_response=order_total_as_string),
+        Mutant("created_200", "create plan answers 200 instead of 201", on_response=create_plan_200),
+        Mutant("undocumented_status", "404 answered as an undocumented 410", on_response=not_found_is_410),
+        Mutant("auth_ignored", "missing or unknown keys are accepted", on_request=auth_ignored),
+        Mutant("other_entity_data", "any key reads the entity named in entityId", on_request=entity_from_query),
+        Mutant("readonly_writes", "the read-only key can write", on_request=readonly_key_writes),
+        Mutant("total_off_by_one", "pagination total one too high", on_response=total_off_by_one),
+        Mutant("status_filter_ignored", "list status filters ignored", on_request=status_filter_ignored),
+        Mutant("non_draft_delete", "deleting a sent quote answers 204", on_response=delete_sent_quote),
+        Mutant("float_rounding", "line totals with floats and banker's rounding", on_response=float_rounding),
+        Mutant("proration_off_by_one", "proration charge one minor unit high", on_response=proration_off_by_one),
+        Mutant("mrr_canceled", "MRR counts canceled subscriptions", on_response=mrr_counts_canceled),
+        Mutant("invoice_not_idempotent", "generate-invoice bills twice", on_response=invoice_not_idempotent),
+        Mutant("error_leaks_trace", "400 bodies carry a traceback", on_response=error_leaks_trace),
+        Mutant("no_www_authenticate", "401 without WWW-Authenticate", on_response=no_www_authenticate),
+    ]
+}
