@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from control_plane_client import client, create_plan, make_app, new_entity, sales_get
+from control_plane_client import client, comparable_state, create_plan, make_app, new_entity, sales_get
 
 
 @pytest.fixture
@@ -23,21 +23,13 @@ def _populated(http: httpx.Client) -> dict[str, Any]:
     return created
 
 
-def _without_derived(state: dict[str, Any]) -> dict[str, Any]:
-    """The state less ``extras.billing``: a derived index that billing rebuilds on import."""
-    copied = copy.deepcopy(state)
-    for entity in copied["entities"]:
-        entity["extras"].pop("billing", None)
-    return copied
-
-
 def test_export_import_round_trip_is_lossless(http: httpx.Client) -> None:
     created = _populated(http)
     exported = http.get("/__admin/state").json()
     other = client(make_app())
     assert other.put("/__admin/state", json=exported).status_code == 204
     reexported = other.get("/__admin/state").json()
-    assert _without_derived(reexported) == _without_derived(exported)
+    assert comparable_state(reexported) == comparable_state(exported)
     assert other.put("/__admin/state", json=reexported).status_code == 204
     assert other.get("/__admin/state").json() == reexported
     plans = sales_get(other, created, "/plans")
@@ -77,6 +69,6 @@ def test_reset_returns_to_the_startup_state(http: httpx.Client) -> None:
     http.put("/__admin/faults", json={"rules": [{"status": 503}]})
     assert http.get("/__admin/state").json() != startup
     assert http.post("/__admin/reset").status_code == 204
-    assert _without_derived(http.get("/__admin/state").json()) == _without_derived(startup)
+    assert comparable_state(http.get("/__admin/state").json()) == comparable_state(startup)
     assert http.get("/__admin/faults").json() == {"rules": [], "seed": None}
     assert http.get("/__admin/requests").json()["data"] == []

@@ -1,0 +1,92 @@
+"""The state file: atomic writes, clear errors for bad files, load and save around the server's life."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+from control_plane_client import client, comparable_state, make_app, new_entity
+
+from mock_server.fixtures import seed_entity
+from mock_server.persistence import StateFileError, StateFileKeeper, read_state_file, write_atomically
+from mock_server.store import Store
+
+
+def test_write_atomically_replaces_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    write_atomically(target, b"one")
+    write_atomically(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert os.listdir(tmp_path) == ["state.json"]
+
+
+def test_write_atomically_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    target.write_bytes(b"old")
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "sub", b"new")  # a directory cannot be replaced by a file
+    assert target.read_bytes() == b"old"
+    assert sorted(os.listdir(tmp_path)) == ["state.json", "sub"]
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(b"{not json", "not valid JSON at line 1"), (b"[1]", "JSON object"), (b"\xff\xfe", "cannot be read")],
+)
+def test_unreadable_files_are_one_line_errors(tmp_path: Path, content: bytes, needle: str) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    with pytest.raises(StateFileError, match=needle) as caught:
+        read_state_file(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_missing_file_is_no_state(tmp_path: Path) -> None:
+    assert read_state_file(tmp_path / "none.json") is None
+    assert StateFileKeeper(Store(), tmp_path / "none.json").load() is False
+
+
+def test_invalid_document_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 9}))
+    with pytest.raises(StateFileError, match="not a valid state document"):
+        make_app(state_file=str(path))
+    assert json.loads(path.read_text()) == {"version": 9}
+
+
+def test_keeper_round_trip_and_saves_only_changes(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    app = make_app(state_file=str(path))
+    http = client(app)
+    keeper = app.state.runtime.extensions["control_plane"].keeper
+    assert keeper.save() is True
+    assert keeper.save() is False
+    created = new_entity(http, name="Kept")
+    assert keeper.save() is True
+    restored = make_app(state_file=str(path))
+    assert comparable_state(client(restored).get("/__admin/state").json()) == comparable_state(
+        http.get("/__admin/state").json()
+    )
+    assert created["entityId"] in restored.state.runtime.store.entities
+
+
+def test_running_saves_periodically_and_at_exit(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    app = make_app(state_file=str(path))
+    keeper: StateFileKeeper = app.state.runtime.extensions["control_plane"].keeper
+    keeper.interval = 0.01
+
+    async def life() -> None:
+        async with keeper.running():
+            await asyncio.sleep(0.05)
+            assert path.exists()
+            path.unlink()
+            seed_entity(app.state.runtime.store, "Later", "USD")
+        assert path.exists()
+
+    asyncio.run(life())
+    assert len(json.loads(path.read_text())["entities"]) == len(app.state.runtime.store.entities)
