@@ -5,7 +5,9 @@ subscriptions and to call the Sales API. Every response is validated against the
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 
 from mock_server.app import create_app
@@ -44,9 +45,10 @@ class _LoopTransport(httpx.BaseTransport):
         self._loop.close()
 
 
-@pytest.fixture(scope="session")
-def billing_app(tmp_path_factory: pytest.TempPathFactory) -> Starlette:
-    empty = Path(tmp_path_factory.mktemp("fixtures")) / "none.json"
+@functools.cache
+def shared_app() -> Starlette:
+    """One app for every billing test (no fixtures loaded, clock frozen at 2025-03-01, responses validated)."""
+    empty = Path(tempfile.mkdtemp(prefix="billing-fixtures-")) / "none.json"
     empty.write_text(json.dumps({"entities": []}))
     return create_app(MockConfig(fixtures=str(empty), clock=START, validate_responses=True))
 
@@ -120,9 +122,10 @@ class Api:
         return int(self.entity.customers[customer["id"]]["creditBalance"])
 
 
-@pytest.fixture
-def bill(billing_app: Starlette) -> Iterator[Api]:
-    """A fresh entity (clock frozen at 2025-03-01T00:00:00Z) of the shared app, and its client."""
+def entity_api() -> Iterator[Api]:
+    """A fresh entity (clock frozen at 2025-03-01T00:00:00Z) of the shared app, and its client.
+    Use it as a fixture: ``bill = pytest.fixture(entity_api)``."""
+    billing_app = shared_app()
     runtime = billing_app.state.runtime
     entity = EntityState(
         id=str(uuid.uuid4()), name="Billing test", base_currency="USD", clock=EntityClock.from_mode(START)

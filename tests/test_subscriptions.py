@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from billing_support import Api, bill, billing_app  # noqa: F401 - fixtures
+from billing_support import Api, entity_api
+
+bill = pytest.fixture(entity_api)
 
 
 def test_create_active_and_trialing(bill: Api) -> None:
