@@ -25,7 +25,7 @@ from mock_server.store import Store
 DEFAULT_INTERVAL_SECONDS = 30.0
 
 
-class StateFileError(Exception):
+class StateFileError(ValueError):
     """The state file exists but is unusable; the message is one line for a person."""
 
 

@@ -12,7 +12,7 @@ from mock_server.errors import Unauthorized
 TOKEN_HEADER = "x-admin-token"
 
 
-class AdminConfigError(Exception):
+class AdminConfigError(ValueError):
     """The control plane cannot start safely with this configuration (one line for a person)."""
 
 
