@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "openapi" / "sales.yaml"
 REFERENCE_PATH = ROOT.parent / "shared" / "seed" / "sales-api-reference.txt"
 SPEC_URI = "urn:axiomatic:sales-openapi"
+UUID = "3f1c9a52-8d4e-4b7a-9c21-6e0d5a7b8c10"
+LINE = {"description": "Workshop", "quantity": 1, "unitPrice": 100}
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -395,3 +397,30 @@ def test_named_component_schemas_exist() -> None:
         "ChangePlanRequest",
     }  # fmt: skip
     assert expected <= names
+
+
+@pytest.mark.parametrize(
+    ("schema_name", "body", "valid"),
+    [
+        ("CreateOrderRequest", {"orderDate": "2025-03-12", "quoteId": UUID}, True),
+        ("CreateOrderRequest", {"orderDate": "2025-03-12", "customerId": UUID, "lines": [LINE]}, True),
+        ("CreateOrderRequest", {"orderDate": "2025-03-12"}, False),
+        ("CreateOrderRequest", {"orderDate": "2025-03-12", "customerId": UUID}, False),
+        ("CreateOrderRequest", {"orderDate": "2025-03-12", "quoteId": UUID, "customerId": UUID}, False),
+        ("CreateOrderRequest", {"orderDate": "2025-03-12", "quoteId": UUID, "lines": [LINE]}, False),
+        ("DunningRequest", {"action": "remind"}, True),
+        ("DunningRequest", {"action": "grace_period"}, True),
+        ("DunningRequest", {"action": "grace_period", "graceDays": 90}, True),
+        ("DunningRequest", {"action": "grace_period", "graceDays": 91}, False),
+        ("DunningRequest", {"action": "remind", "graceDays": 7}, False),
+        ("DunningRequest", {"action": "suspend", "graceDays": 7}, False),
+        ("PatchQuoteRequest", {}, False),
+        ("PatchSubscriptionRequest", {"quantity": 2}, False),
+        ("CreatePlanRequest", {"code": "-x", "name": "X", "currency": "USD", "amount": 1, "interval": "month"}, False),
+        ("CreateQuoteRequest", {"customerId": UUID, "lines": [LINE], "total": 5}, False),
+        ("GenerateInvoiceRequest", {}, True),
+    ],
+)
+def test_request_schema_rules(schema_name: str, body: dict[str, Any], valid: bool) -> None:
+    validator = validator_for({"$ref": f"#/components/schemas/{schema_name}"})
+    assert validator.is_valid(body) is valid
