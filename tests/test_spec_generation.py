@@ -38,7 +38,9 @@ def test_every_explicit_link_resolves(schema: Any) -> None:
 def positive_bodies(operation: Any, count: int = 15) -> list[Any]:
     bodies: list[Any] = []
 
-    @settings(max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
     def collect(case: Any) -> None:
         bodies.append(case.body)
