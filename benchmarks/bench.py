@@ -86,7 +86,7 @@ class Server:
 
 
 def mock_argv(port: int) -> list[str]:
-    """Our mock as users run it: one uvicorn process, quiet, frozen clock, no response validation."""
+    """Our mock as users run it: one uvicorn process, quiet, frozen clock (response validation is off by default)."""
     return [
         sys.executable,
         "-m",
@@ -100,7 +100,6 @@ def mock_argv(port: int) -> list[str]:
         CLOCK,
         "--log-level",
         "warning",
-        "--no-validate-responses",
     ]
 
 

@@ -1,0 +1,204 @@
+"""A real ``sales-mock serve`` process on a free 127.0.0.1 port, and HTTP helpers that never hang.
+
+Used by the robustness and concurrency tests, which need real sockets (raw bytes the ASGI test
+client would normalise, disconnects, concurrency across connections). Loopback only; every
+socket, HTTP call and subprocess wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import json
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"
+MOCK_CLOCK = "2025-03-01T00:00:00Z"
+DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
+DEMO_KEY = "ak_demo_readwrite"
+TIMEOUT = 10.0
+
+
+@dataclass
+class Reply:
+    """A parsed HTTP answer; ``json`` is None when the body is not JSON."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _read_reply(sock: socket.socket) -> Reply | None:
+    """Parse one answer from ``sock``; None if the server closed without answering."""
+    response = http.client.HTTPResponse(sock)
+    try:
+        response.begin()
+        body = response.read()
+    except (http.client.RemoteDisconnected, ConnectionResetError, http.client.IncompleteRead):
+        return None
+    finally:
+        response.close()
+    return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+
+
+@dataclass
+class LiveMock:
+    """One running mock server process."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = DEMO_KEY,
+        headers: dict[str, str] | None = None,
+        timeout: float = TIMEOUT,
+    ) -> Reply:
+        """One request on a fresh connection (http.client, so the request is sent as given)."""
+        sent = {"Accept": "application/json", **(headers or {})}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            sent.setdefault("Content-Type", "application/json")
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=data, headers=sent)
+            response = conn.getresponse()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        finally:
+            conn.close()
+
+    def raw(self, data: bytes, *, timeout: float = TIMEOUT, half_close: bool = False) -> Reply | None:
+        """Send ``data`` as is on a new connection and read one answer (None: closed without one).
+        ``half_close`` shuts the sending side after ``data``, as a client that gave up would."""
+        with socket.create_connection((HOST, self.port), timeout=timeout) as sock:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(data)
+                if half_close:
+                    sock.shutdown(socket.SHUT_WR)
+            return _read_reply(sock)
+
+    def raw_streamed(self, head: bytes, chunks: Iterator[bytes], *, timeout: float = TIMEOUT) -> Reply | None:
+        """Send ``head`` then ``chunks`` until the server answers or closes (for bodies it should refuse early)."""
+        with socket.create_connection((HOST, self.port), timeout=timeout) as sock:
+            try:
+                sock.sendall(head)
+                for chunk in chunks:
+                    readable, _, _ = select.select([sock], [], [], 0)
+                    if readable:
+                        break
+                    sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return _read_reply(sock)
+
+    def alive(self) -> bool:
+        """The process runs and answers a health request promptly."""
+        if self.process.poll() is not None:
+            return False
+        try:
+            return self.request("GET", "/__admin/health", token=None, timeout=5).status == 200
+        except OSError:
+            return False
+
+    def new_entity(self, fixtures: str = "demo") -> tuple[str, str]:
+        """A fresh entity (frozen at ``MOCK_CLOCK``): (entityId, read-write key)."""
+        reply = self.request(
+            "POST",
+            "/__admin/entities",
+            {"name": "Robustness Co", "fixtures": fixtures, "clock": MOCK_CLOCK},
+            token=None,
+        )
+        assert reply.status == 201, reply.body
+        made = reply.json
+        return made["entityId"], made["apiKeys"]["readWrite"]
+
+    def entity_state(self, entity_id: str) -> Any:
+        """The exported state of one entity (from ``GET /__admin/state``)."""
+        reply = self.request("GET", "/__admin/state", token=None, timeout=30)
+        assert reply.status == 200, reply.body
+        return find_entity(reply.json, entity_id)
+
+    def fingerprint(self, entity_id: str) -> str:
+        """A hash of everything the entity holds: equal before and after means no state change."""
+        state = self.entity_state(entity_id)
+        return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+    def log_tail(self, size: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-size:]
+
+
+def find_entity(state: Any, entity_id: str) -> Any:
+    """The part of an exported state whose ``id`` is ``entity_id`` (breadth first, layout-agnostic)."""
+    todo: deque[Any] = deque([state])
+    while todo:
+        node = todo.popleft()
+        if isinstance(node, dict):
+            if node.get("id") == entity_id:
+                return node
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    raise AssertionError(f"entity {entity_id} is not in the exported state")
+
+
+def serve_command(port: int) -> list[str]:
+    """``sales-mock serve`` through this interpreter, so the same environment is used."""
+    launcher = "import sys; from mock_server.cli import main; sys.exit(main())"
+    return [sys.executable, "-c", launcher, "serve", "--host", HOST, "--port", str(port), "--clock", MOCK_CLOCK]
+
+
+@contextlib.contextmanager
+def live_mock(log_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[LiveMock]:
+    """Start the mock, wait (at most 30 s) until it answers, yield it, and always stop it."""
+    port = free_port()
+    log_path = log_dir / f"sales-mock-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*serve_command(port), *extra_args], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+    mock = LiveMock(port, process, log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while not mock.alive():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sales-mock did not start (exit {process.poll()}):\n{mock.log_tail()}")
+            time.sleep(0.05)
+        yield mock
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
