@@ -77,10 +77,10 @@ def parse_rule(raw: Any, where: str, problems: list[FieldProblem]) -> FaultRule 
     for name in sorted(set(raw) - _RULE_FIELDS):
         problems.append(FieldProblem(f"{where}/{name}", "unknown property"))
     op = raw.get("operationId")
-    if op is not None and (not isinstance(op, str) or not op):
+    if "operationId" in raw and (not isinstance(op, str) or not op):
         problems.append(FieldProblem(f"{where}/operationId", "must be a non-empty string"))
     status = raw.get("status")
-    if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599):
+    if "status" in raw and (isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599):
         problems.append(FieldProblem(f"{where}/status", "must be an error status in 400..599"))
     drop = raw.get("drop", False)
     if not isinstance(drop, bool):
@@ -93,7 +93,8 @@ def parse_rule(raw: Any, where: str, problems: list[FieldProblem]) -> FaultRule 
     jitter = _int_field(raw, "jitterMs", 0, _MAX_DELAY_MS, where, problems)
     if status is not None and drop is True:
         problems.append(FieldProblem(where, "a rule may set status or drop, not both"))
-    return FaultRule(op if isinstance(op, str) else None, latency, jitter, status, drop is True, float(prob))
+    valid_status = status if isinstance(status, int) and not isinstance(status, bool) else None
+    return FaultRule(op if isinstance(op, str) else None, latency, jitter, valid_status, drop is True, float(prob))
 
 
 class Faults:

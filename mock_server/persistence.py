@@ -50,7 +50,7 @@ def read_state_file(path: Path) -> dict[str, Any] | None:
 
 def encode_state(document: dict[str, Any]) -> bytes:
     """The canonical file form of a state document (stable key order, so equal states give equal bytes)."""
-    return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8") + b"\n"
+    return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=True).encode("ascii") + b"\n"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

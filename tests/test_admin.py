@@ -128,8 +128,9 @@ def test_clock_never_goes_back(http: httpx.Client) -> None:
     assert http.post(path, json={"days": -1}).status_code == 400
     assert http.post(path, json={"days": 1, "to": "2026-01-01T00:00:00Z"}).status_code == 400
     assert http.post(path, json={}).status_code == 400
-    assert http.post(path, json={"to": "9999-12-31T00:00:00Z"}).status_code == 200
-    assert http.post(path, json={"days": 1}).status_code in (400, 409)
+    assert http.post(path, json={"to": "9999-12-31T00:00:00Z"}).status_code == 400
+    assert http.post(path, json={"to": "9998-12-31T00:00:00Z"}).status_code == 200
+    assert http.post(path, json={"days": 36600}).status_code == 400
 
 
 def test_new_entity_clock_follows_server_mode() -> None:

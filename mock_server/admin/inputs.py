@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ from mock_server.domain.periods import parse_instant
 from mock_server.errors import UnsupportedMediaType
 
 MAX_BODY = 8 * 1024 * 1024
+MIN_YEAR = 1970
+MAX_YEAR = 9998
 
 
 async def json_body(request: Request, *, optional: bool = False) -> Any:
@@ -47,19 +50,27 @@ def obj(body: Any, allowed: set[str], required: tuple[str, ...] = ()) -> dict[st
 
 def text(body: dict[str, Any], name: str, *, max_length: int = 200, default: str | None = None) -> str | None:
     """An optional non-empty string field."""
-    value = body.get(name, default)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
+    if name not in body:
+        return default
+    value = body[name]
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length or not _encodable(value):
         raise _bad(name, f"must be a string of 1..{max_length} characters")
     return value
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def integer(body: dict[str, Any], name: str, low: int, high: int, default: int | None = None) -> int | None:
     """An optional integer field within ``low..high``."""
-    value = body.get(name, default)
-    if value is None:
-        return None
+    if name not in body:
+        return default
+    value = body[name]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise _bad(name, f"must be an integer in {low}..{high}")
     return value
@@ -67,22 +78,36 @@ def integer(body: dict[str, Any], name: str, low: int, high: int, default: int |
 
 def instant(body: dict[str, Any], name: str) -> datetime | None:
     """An optional RFC 3339 instant field."""
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         return None
+    value = body[name]
     try:
         if not isinstance(value, str):
             raise ValueError
-        return parse_instant(value)
+        moment = parse_instant(value)
     except ValueError:
         raise _bad(name, "must be an RFC 3339 instant such as 2025-03-01T00:00:00Z") from None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise _bad(name, f"must be an instant in the years {MIN_YEAR}..{MAX_YEAR}")
+    return moment
+
+
+def uuid_text(value: str | None, name: str) -> str | None:
+    """An optional UUID parameter, as given."""
+    if value is None:
+        return None
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise _bad(name, "must be a UUID") from None
+    return value
 
 
 def currency(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
     """A supported ISO 4217 code field (see SALES_DOMAIN.md §1)."""
-    value = body.get(name)
-    if value is None and not required:
+    if name not in body and not required:
         return None
+    value = body.get(name)
     if not isinstance(value, str) or not is_supported_currency(value):
         raise _bad(name, "must be a supported ISO 4217 currency code such as USD")
     return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -32,7 +34,8 @@ async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Resp
 
 async def export_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``GET /state``: the whole store as one JSON document."""
-    return JSONResponse(runtime.store.snapshot())
+    text = json.dumps(runtime.store.snapshot(), ensure_ascii=True, separators=(",", ":"))
+    return Response(text, media_type="application/json")
 
 
 async def import_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
@@ -54,7 +57,7 @@ def _limit(request: Request) -> int | None:
 
 async def list_requests(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``GET /requests?entityId=&limit=``: journaled requests, newest first."""
-    entity_id = request.query_params.get("entityId") or None
+    entity_id = inputs.uuid_text(request.query_params.get("entityId"), "entityId")
     entries = plane.journal.entries(entity_id=entity_id, limit=_limit(request))
     return JSONResponse({"data": [e.to_json() for e in entries], "capacity": plane.journal.capacity})
 
