@@ -93,3 +93,27 @@ def test_drop_in_process_raises(http: httpx.Client) -> None:
     http.put("/__admin/faults", json={"rules": [{"drop": True}]})
     with pytest.raises(ConnectionDropped):
         sales_get(http, entity, "/plans")
+
+
+@pytest.mark.live
+def test_drop_closes_a_real_connection_without_an_answer() -> None:
+    from mock_server.config import MockConfig
+    from mock_server.pytest_plugin import _serve
+
+    servers = _serve(MockConfig(host="127.0.0.1", port=0, fixtures="empty", log_level="warning"))
+    server = next(servers)
+    try:
+        entity = server.admin("POST", "/entities", {})
+        server.admin("PUT", "/faults", {"rules": [{"operationId": "listPlans", "drop": True}]})
+        url = f"{server.url}/api/sales/plans?entityId={entity['entityId']}"
+        headers = {"Authorization": f"Bearer {entity['apiKeys']['readOnly']}"}
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending"):
+            httpx.get(url, headers=headers, timeout=10)
+        assert (
+            httpx.get(f"{server.url}/api/sales/customers?entityId={entity['entityId']}", headers=headers).status_code
+            == 200
+        )
+        journal = server.admin("GET", "/requests?limit=2")["data"]
+        assert [(e["operationId"], e["status"]) for e in journal] == [("listCustomers", 200), ("listPlans", 0)]
+    finally:
+        servers.close()
