@@ -16,6 +16,7 @@ from mock_server.domain.errors import InvalidInput, NotFound
 from mock_server.domain.periods import format_instant
 from mock_server.fixtures import seed_entity
 from mock_server.runtime import Runtime
+from mock_server.services import subscriptions as billing
 from mock_server.services.timeline import apply_due_events
 from mock_server.store import SCOPES, EntityState
 
@@ -135,14 +136,11 @@ async def advance_clock(runtime: Runtime, plane: ControlPlane, request: Request)
 
 async def list_invoices(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``GET /entities/{entityId}/invoices``: ``{"data": [Invoice]}``, newest first."""
-    entity = entity_of(runtime, request)
-    return JSONResponse({"data": entity.newest_first("invoices")})
+    return JSONResponse(billing.list_invoices(entity_of(runtime, request)))
 
 
 async def pay_invoice(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``POST /entities/{entityId}/invoices/{invoiceId}/pay``: the invoice, now paid (drives dunning recovery)."""
-    from mock_server.admin.seeding import pay
-
     entity = entity_of(runtime, request)
-    invoice = pay(entity, request.path_params["invoiceId"], entity.clock.now())
+    invoice = billing.pay_invoice(entity, request.path_params["invoiceId"], entity.clock.now())
     return JSONResponse(invoice)
