@@ -23,6 +23,7 @@ addopts = --strict-markers -p no:cacheprovider
 xfail_strict = true
 filterwarnings =
     error
+    ignore::pytest.PytestAssertRewriteWarning
 markers =
     fuzz: long fuzzing runs
     live: needs a live server

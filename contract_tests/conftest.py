@@ -25,8 +25,8 @@ from contract_tests.profiles import Profile, get_profile, schemathesis_config
 from contract_tests.report import get_recorder
 from contract_tests.target import ENV_VARS, Target, build_mock_app, live_target, mock_target, spec_path
 
-
 compat.install()
+STARLETTE_WARNING = "starlette.exceptions.StarletteDeprecationWarning"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

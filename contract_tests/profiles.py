@@ -35,7 +35,7 @@ class Profile:
 
 PROFILES = {
     "default": Profile("default", max_examples=8, stateful_examples=6, stateful_steps=8, model_examples=6),
-    "fast": Profile("fast", max_examples=4, stateful_examples=3, stateful_steps=6, model_examples=3),
+    "fast": Profile("fast", max_examples=3, stateful_examples=2, stateful_steps=6, model_examples=2, coverage=False),
     "fuzz": Profile("fuzz", max_examples=200, stateful_examples=60, stateful_steps=25, model_examples=60),
 }
 

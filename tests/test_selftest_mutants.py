@@ -1,0 +1,93 @@
+"""Self-test of the contract suite: it must fail against every broken server and pass the true mock.
+
+Each mutant (``tests/mutants/defects.py``) is the real mock with one realistic defect, served over
+HTTP by ``tests/mutants/serve.py``; ``sales-contract check --target URL`` runs against it with the
+focused ``fast`` profile and a fixed seed. Two runs go in parallel to stay within the CI budget.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from contract_tests.process import free_port, sales_mock_command, serve
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "mutants"))
+from defects import MUTANTS  # noqa: E402
+
+SEED = "20250301"
+PARALLEL = 2
+TRUE_MOCK = "true-mock"
+ENV = {
+    "SALES_API_KEY": "ak_demo_readwrite",
+    "SALES_API_ENTITY_ID": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
+    "SALES_API_READONLY_KEY": "ak_demo_readonly",
+    "SALES_API_OTHER_ENTITY_ID": "f1f5c646-a768-4f15-ab7e-5e3088389de0",
+    "SALES_API_OTHER_KEY": "ak_other_readwrite",
+}
+
+
+@dataclass
+class Run:
+    name: str
+    exit_code: int
+    seconds: float
+    output: str
+
+
+def server_command(name: str, port: int) -> list[str]:
+    if name == TRUE_MOCK:
+        return sales_mock_command(port)
+    return [sys.executable, str(HERE / "mutants" / "serve.py"), name, "--port", str(port)]
+
+
+def check_against(name: str, workdir: Path) -> Run:
+    """Serve ``name`` on a free port and run ``sales-contract check`` against it."""
+    started = time.monotonic()
+    port = free_port()
+    with serve(server_command(name, port), port, log_path=workdir / f"{name}.server.log") as url:
+        command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", url, "--profile", "fast"]
+        command += ["--seed", SEED, "--allow-writes"]
+        result = subprocess.run(
+            command, env={**os.environ, **ENV}, capture_output=True, text=True, timeout=300, check=False
+        )
+    return Run(name, result.returncode, time.monotonic() - started, result.stdout[-6000:] + result.stderr[-2000:])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict[str, Run]]:
+    workdir = tmp_path_factory.mktemp("mutants")
+    names = [TRUE_MOCK, *MUTANTS]
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        results = {run.name: run for run in pool.map(lambda n: check_against(n, workdir), names)}
+    yield results
+    killed = [name for name in MUTANTS if results[name].exit_code == 1]
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_line(f"mutant kill rate: {len(killed)}/{len(MUTANTS)}")
+        for name, mutant in MUTANTS.items():
+            outcome = {1: "killed", 0: "SURVIVED"}.get(results[name].exit_code, f"exit {results[name].exit_code}")
+            reporter.write_line(f"  {outcome:<9} {name:<24} {results[name].seconds:5.1f}s  {mutant.description}")
+
+
+@pytest.mark.slow
+def test_true_mock_passes(runs: dict[str, Run]) -> None:
+    run = runs[TRUE_MOCK]
+    assert run.exit_code == 0, run.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_is_killed(runs: dict[str, Run], name: str) -> None:
+    run = runs[name]
+    assert run.exit_code == 1, f"{name} ({MUTANTS[name].description}) survived:\n{run.output}"

@@ -1,0 +1,105 @@
+"""The contract suite's oracle against SALES_DOMAIN.md's worked examples, then properties.
+
+The oracle is written independently of ``mock_server``; if it is wrong, the suite accuses a
+correct server, so it gets its own tests.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contract_tests import oracle
+
+
+def sub(
+    amount: int, start: str, end: str, interval: str = "month", count: int = 1, **extra: object
+) -> dict[str, object]:
+    return {
+        "status": "active",
+        "unitAmount": amount,
+        "quantity": 1,
+        "interval": interval,
+        "intervalCount": count,
+        "currentPeriodStart": start,
+        "currentPeriodEnd": end,
+        **extra,
+    }
+
+
+def plan(amount: int, interval: str = "month", count: int = 1) -> dict[str, object]:
+    return {"amount": amount, "interval": interval, "intervalCount": count}
+
+
+def test_rounding_is_half_away_from_zero() -> None:
+    assert [oracle.round_half_away(Fraction(n, 2)) for n in (5, -5, 3, -3)] == [3, -3, 2, -2]
+    assert oracle.round_half_away(Fraction(-1117875, 10000)) == -112
+
+
+def test_worked_example_1_upgrade() -> None:
+    got = oracle.expected_proration(sub(2000, "2025-03-01", "2025-04-01"), plan(5000), date(2025, 3, 11))
+    assert (got["daysInPeriod"], got["daysRemaining"]) == (31, 21)
+    assert (got["credit"], got["charge"], got["net"]) == (-1355, 3387, 2032)
+    assert [oracle.tax_amount(a, 825) for a in (-1355, 3387)] == [-112, 279]
+
+
+def test_worked_example_2_downgrade() -> None:
+    got = oracle.expected_proration(sub(5000, "2025-03-01", "2025-04-01"), plan(2000), date(2025, 3, 21))
+    assert (got["credit"], got["charge"], got["net"]) == (-1774, 710, -1064)
+
+
+def test_worked_example_3_cadence_change() -> None:
+    got = oracle.expected_proration(sub(5000, "2025-03-01", "2025-04-01"), plan(50000, "year"), date(2025, 3, 11))
+    assert (got["credit"], got["charge"], got["sameCadence"]) == (-3387, 50000, False)
+    assert oracle.add_interval(date(2025, 3, 11), "year", 1) == date(2026, 3, 11)
+
+
+def test_worked_example_4_jpy_and_kwd() -> None:
+    jpy = oracle.expected_proration(sub(980, "2025-04-01", "2025-05-01"), plan(1980), date(2025, 4, 16))
+    assert (jpy["credit"], jpy["charge"], jpy["net"]) == (-490, 990, 500)
+    kwd = oracle.expected_proration(sub(12500, "2025-03-01", "2025-04-01"), plan(1), date(2025, 3, 11))
+    assert kwd["credit"] == -8468
+
+
+def test_mrr_example() -> None:
+    subs = [
+        sub(2000, "", ""),
+        sub(60000, "", "", "year"),
+        sub(15000, "", "", "month", 3),
+        sub(1000, "", "", "week"),
+        sub(99999, "", "", status="canceled"),
+    ]
+    for item in subs:
+        item.setdefault("currency", "USD")
+    exact = oracle.exact_mrr(subs)["USD"]
+    assert (oracle.round_half_away(exact), oracle.round_half_away(12 * exact)) == (16333, 196000)
+
+
+def test_month_end_anchor_clamps() -> None:
+    anchor = date(2025, 1, 31)
+    ends = [oracle.add_interval(anchor, "month", 1, n) for n in (1, 2, 3)]
+    assert ends == [date(2025, 2, 28), date(2025, 3, 31), date(2025, 4, 30)]
+
+
+def test_invoice_credit_rules() -> None:
+    lines = [{"amount": 2000, "taxRateBps": 0, "taxAmount": 0}]
+    invoice = {"lines": lines, "subtotal": 2000, "taxTotal": 0, "total": 2000, "creditApplied": 1064}
+    invoice |= {"amountDue": 936, "status": "open"}
+    assert oracle.problems_invoice(invoice, credit_before=1064) == []
+    assert oracle.problems_invoice(invoice, credit_before=0)
+    assert oracle.problems_invoice({**invoice, "creditApplied": 2000, "amountDue": 0}, credit_before=5000)
+
+
+@given(st.integers(1, 10**6), st.integers(0, 10**7), st.integers(0, 10000), st.sampled_from([0, 825, 1999, 5000]))
+def test_line_amount_matches_exact_decimal(quantity: int, price: int, discount: int, rate: int) -> None:
+    exact = Fraction(quantity * price * (10000 - discount), 10000)
+    amount = oracle.line_amount(quantity, price, discount)
+    assert abs(amount - exact) <= Fraction(1, 2)
+    assert oracle.tax_amount(amount, rate) * 10000 - amount * rate <= 5000
+
+
+def test_dashboard_rates_round_to_four_decimals() -> None:
+    assert oracle.rate(1, 3) == 0.3333 and oracle.rate(2, 3) == 0.6667 and oracle.rate(0, 0) is None
