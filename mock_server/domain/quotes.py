@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from mock_server.domain.errors import Conflict, FieldProblem, InvalidInput
+from mock_server.domain.errors import Conflict, FieldProblem, Unprocessable
 
 QUOTE_STATUSES = ("draft", "sent", "accepted", "declined", "expired", "converted")
 PATCH_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -49,10 +49,10 @@ def default_valid_until(issue_date: date) -> date:
 
 
 def check_validity(issue_date: date, valid_until: date) -> None:
-    """InvalidInput (400) when ``validUntil`` is before ``issueDate``."""
+    """Unprocessable (422: a cross-field rule the spec cannot state) when ``validUntil`` is before ``issueDate``."""
     if valid_until < issue_date:
         problem = FieldProblem("validUntil", f"must not be before issueDate {issue_date.isoformat()}")
-        raise InvalidInput("validUntil is before issueDate", [problem])
+        raise Unprocessable("validUntil is before issueDate", [problem])
 
 
 def is_expired(status: str, valid_until: date, today: date) -> bool:
