@@ -23,19 +23,31 @@ class _Default:
 DEFAULT: Any = _Default()
 
 
-def curl_command(request: httpx.Request, base_url: str | None = None) -> str:
-    """A copy-pasteable curl for ``request`` (the Authorization header is kept: it is a test key)."""
-    url = str(request.url)
-    if base_url and url.startswith("http://testserver"):
-        url = base_url + url[len("http://testserver") :]
-    parts = ["curl", "-X", request.method, shlex.quote(url)]
+MOCK_URL = "http://127.0.0.1:4010"
+
+
+def reproducible(curl: str, target: Target) -> str:
+    """Make a curl line runnable: in-process requests go to a local ``sales-mock serve`` (./dev serve);
+    a live target's key is referenced as ``$SALES_API_KEY`` rather than printed."""
+    curl = curl.replace("http://testserver", MOCK_URL)
+    if target.mock:
+        return curl.replace("'Authorization: [Filtered]'", f"'Authorization: Bearer {target.api_key}'")
+    curl = curl.replace("'Authorization: [Filtered]'", '"Authorization: Bearer $SALES_API_KEY"')
+    return curl.replace(
+        shlex.quote(f"Authorization: Bearer {target.api_key}"), '"Authorization: Bearer $SALES_API_KEY"'
+    )
+
+
+def curl_command(request: httpx.Request, target: Target) -> str:
+    """A copy-pasteable curl for ``request`` (see :func:`reproducible`)."""
+    parts = ["curl", "-X", request.method, shlex.quote(str(request.url))]
     for name, value in request.headers.items():
         if name.lower() in ("authorization", "content-type", "cookie", "x-entity-id"):
-            parts += ["-H", shlex.quote(f"{name}: {value}")]
+            parts += ["-H", shlex.quote(f"{name.title()}: {value}")]
     body = request.content
     if body:
         parts += ["-d", shlex.quote(body.decode("utf-8", "replace"))]
-    return " ".join(parts)
+    return reproducible(" ".join(parts), target)
 
 
 def make_http_client(target: Target, app: Any = None) -> httpx.Client:
@@ -98,7 +110,7 @@ class SalesApi:
         body = response.text[:600]
         return ContractViolation(
             f"{problem}; got {response.status_code}\n  {body}\n"
-            f"Reproduce with:\n  {curl_command(response.request, self.target.base_url)}"
+            f"Reproduce with:\n  {curl_command(response.request, self.target)}"
         )
 
     def fail_unless(self, response: httpx.Response, problems: list[str]) -> None:

@@ -192,7 +192,7 @@ def _failure_text(item: pytest.Item, report: pytest.TestReport) -> str:
     if "curl -X" not in message and api is not None and last is not None:
         from contract_tests.client import curl_command
 
-        message += f"\nLast request:\n  {curl_command(last.request, api.target.base_url)}"
+        message += f"\nLast request:\n  {curl_command(last.request, api.target)}"
     return message
 
 

@@ -9,6 +9,7 @@ import pytest
 import schemathesis
 from schemathesis import Case
 
+from contract_tests.client import reproducible
 from contract_tests.report import failure_checks, get_recorder
 from contract_tests.target import Target
 
@@ -22,7 +23,7 @@ def test_conformance(case: Case[Any], sales_target: Target, request: pytest.Fixt
     try:
         case.call_and_validate()
     except (AssertionError, BaseExceptionGroup) as exc:
-        curl = case.as_curl_command()
+        curl = reproducible(case.as_curl_command(), sales_target)
         for check, message in failure_checks(exc):
             recorder.failed(sales_target.name, label, check, f"{message}\nReproduce with:\n  {curl}")
         raise
