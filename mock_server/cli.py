@@ -1,0 +1,165 @@
+"""``sales-mock serve``: run the stateful Sales API mock with uvicorn.
+
+Exit codes: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec or fixture file (one line on
+stderr), 1 when the server cannot start (e.g. the port is taken).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is out of range 0..65535")
+    return value
+
+
+def _clock(text: str) -> str:
+    if text == "now":
+        return text
+    from mock_server.domain.periods import parse_instant
+
+    try:
+        parse_instant(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid clock {text!r}: use 'now' or an instant like 2025-03-01T00:00:00Z"
+        ) from None
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sales-mock`` argument parser."""
+    parser = _Parser(prog="sales-mock", description="Stateful mock of the Axiomatic Sales API.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve the mock over HTTP", description="Serve the mock over HTTP.")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=4010, help="port (default 4010; 0 picks a free one)")
+    serve.add_argument("--fixtures", default="demo", metavar="NAME|PATH", help="demo (default), empty, or a file")
+    serve.add_argument("--clock", type=_clock, default="now", metavar="now|INSTANT", help="real time or frozen")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="default info")
+    serve.add_argument("--validate-responses", action="store_true", help="check every answer against the spec")
+    serve.add_argument("--admin-token", default=None, help="token required by the /__admin API")
+    serve.add_argument("--state-file", default=None, metavar="PATH", help="load state from / save state to a file")
+    serve.add_argument("--spec", default=None, metavar="PATH", help="the OpenAPI file (default openapi/sales.yaml)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: parse options, build the app, serve until interrupted."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    from mock_server.app import create_app
+    from mock_server.config import MockConfig
+    from mock_server.fixtures import FixtureError
+    from mock_server.spec import SpecError
+
+    settings: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "fixtures": args.fixtures,
+        "clock": args.clock,
+        "log_level": args.log_level,
+        "validate_responses": args.validate_responses,
+        "admin_token": args.admin_token,
+        "state_file": args.state_file,
+    }
+    if args.spec:
+        from pathlib import Path
+
+        settings["spec_path"] = Path(args.spec)
+    config = MockConfig(**settings)
+    try:
+        app = create_app(config)
+    except (FixtureError, SpecError, ValueError) as error:
+        print(f"sales-mock: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    return _serve(app, config)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _serve(app: Any, config: Any) -> int:
+    import importlib.util
+
+    import uvicorn
+
+    debug = config.log_level == "debug"
+    uv_config = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        log_level="debug" if debug else "warning",
+        access_log=debug,
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        lifespan="on",
+        server_header=False,
+    )
+    server = _Server(uv_config, config)
+    server.run()
+    return 0 if server.started else 1
+
+
+def _startup_line(config: Any, port: int) -> str:
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    url = f"http://{host}:{port}"
+    return f"sales-mock: Sales API mock on {url} (fixtures {config.fixtures}, clock {config.clock}); docs at {url}/docs"
+
+
+class _Server:
+    """A uvicorn server that prints one line with the URL once it listens."""
+
+    def __init__(self, uv_config: Any, config: Any) -> None:
+        import uvicorn
+
+        outer = self
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: Any = None) -> None:
+                await super().startup(sockets=sockets)
+                if self.started:
+                    outer.started = True
+                    print(_startup_line(config, _bound_port(self, config.port)), flush=True)
+
+        self.started = False
+        self._server = Server(uv_config)
+
+    def run(self) -> None:
+        try:
+            self._server.run()
+        except KeyboardInterrupt:  # pragma: no cover - uvicorn normally handles SIGINT itself
+            pass
+
+
+def _bound_port(server: Any, default: int) -> int:
+    for listener in getattr(server, "servers", []) or []:
+        for sock in getattr(listener, "sockets", []) or []:
+            address = sock.getsockname()
+            if isinstance(address, tuple) and len(address) >= 2:
+                return int(address[1])
+    return default
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
