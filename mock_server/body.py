@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
 from mock_server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -16,7 +18,10 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 async def read_body(headers: dict[str, str], receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The whole request body; 413 as soon as ``Content-Length`` or the bytes streamed exceed ``limit``."""
+    """The whole request body; 413 as soon as ``Content-Length`` or the bytes streamed exceed ``limit``.
+
+    A client that disconnects before the body is complete raises ``ClientDisconnect``: a truncated
+    body is never acted on."""
     declared = headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the request body is over {limit} bytes")
@@ -25,7 +30,7 @@ async def read_body(headers: dict[str, str], receive: Receive, limit: int = MAX_
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnect()
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -57,12 +62,15 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("the request body is not valid UTF-8") from None
     try:
-        return json.loads(
+        value = json.loads(
             text,
             object_pairs_hook=_no_duplicates,
             parse_constant=_reject_constant,
             parse_float=_parse_number,
         )
+        if "\\u" in text:
+            _reject_lone_surrogates(value)
+        return value
     except _JsonProblem as problem:
         raise BadRequest(f"malformed JSON: {problem}") from None
     except json.JSONDecodeError as error:
@@ -75,6 +83,23 @@ def parse_json(raw: bytes) -> Any:
 
 class _JsonProblem(ValueError):
     pass
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_lone_surrogates(node: Any) -> None:
+    """A ``\\ud800``-style escape that is not half of a pair is no Unicode text: reject it."""
+    if isinstance(node, str):
+        if _SURROGATE.search(node):
+            raise _JsonProblem("a \\u escape is a lone surrogate, not a character")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _reject_lone_surrogates(key)
+            _reject_lone_surrogates(value)
+    elif isinstance(node, list):
+        for item in node:
+            _reject_lone_surrogates(item)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

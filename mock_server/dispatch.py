@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -58,11 +59,15 @@ class SalesDispatcher:
         info = request_info(scope)
         try:
             result = await self._handle(scope, receive, info)
+            response = _response(result)
+        except ClientDisconnect:
+            return  # the client is gone before its body was complete: nothing was done, nobody to answer
         except Exception as error:
             status, payload, headers = render(error)
             if status == 500:
                 log.exception("internal error in %s %s", scope.get("method"), scope.get("path"))
             result = Result(status, payload, headers)
+            response = _response(result)
         info["status"] = result.status
         if self.runtime.config.validate_responses:
             self._check_response(scope, info, result)
@@ -71,7 +76,7 @@ class SalesDispatcher:
         note.entity_id = info["entityId"] or note.entity_id
         note.request_valid = info["requestMatched"]
         note.response_valid = info["responseMatched"]
-        await _response(result)(scope, receive, send)
+        await response(scope, receive, send)
 
     async def _handle(self, scope: Scope, receive: Receive, info: dict[str, Any]) -> Result:
         runtime = self.runtime

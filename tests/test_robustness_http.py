@@ -260,7 +260,6 @@ PARSER_LEVEL = (
     "cookie-ctrl",
 )
 KNOWN_BUGS = {
-    "lone-surrogate-escape": "a \\ud800 escape is stored, then every read of it is a text/plain 500",
     **dict.fromkeys(PARSER_LEVEL, "uvicorn's HTTP parser rejects it with a text/plain 400, not a JSON error"),
 }
 
@@ -317,7 +316,6 @@ def test_body_just_over_one_mebibyte_is_413(world: World) -> None:
     assert_json_error(reply, {413})
 
 
-@pytest.mark.xfail(reason="body.read_body treats a disconnect as the end of the body and acts on the prefix")
 def test_truncated_body_then_close_changes_nothing(world: World) -> None:
     """Content-Length promises more than is sent, then the client half-closes: whatever the
     server answers (if anything) is not a 5xx, and a complete-looking prefix is not acted on."""
@@ -399,7 +397,6 @@ def test_dropped_clients_leave_whole_objects_or_nothing(world: World) -> None:
         assert fetched.json == quote
 
 
-@pytest.mark.xfail(reason=KNOWN_BUGS["lone-surrogate-escape"])
 def test_server_answers_after_the_whole_catalogue(mock: LiveMock, tmp_path: Path) -> None:
     assert mock.alive()
     assert "Traceback" not in mock.log_tail(200_000), mock.log_tail()
