@@ -160,7 +160,7 @@ def wait_ready(port: int, path: str, token: str, proc: subprocess.Popen[bytes], 
     while time.perf_counter() - start < budget:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before answering")
-        conn = http.client.HTTPConnection(HOST, port, timeout=2)
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
         try:
             conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
             response = conn.getresponse()
@@ -196,7 +196,13 @@ class LoadResult:
     failures: int  # status >= 400 plus socket errors
 
     def cell(self) -> str:
-        return f"{self.rps:,.0f} | {self.p50_ms:.2f} | {self.p99_ms:.2f}"
+        if not self.requests:
+            return "0 | - | -"
+        return f"{self.rps_text} | {self.p50_ms:.2f} | {self.p99_ms:.2f}"
+
+    @property
+    def rps_text(self) -> str:
+        return f"{self.rps:,.0f}" if self.rps >= 10 else f"{self.rps:.2f}"
 
 
 class LoadGenerator:
@@ -217,11 +223,11 @@ class LoadGenerator:
 
     def _run_wrk(self, port: int, load: Load, seconds: float) -> LoadResult:
         assert self.wrk is not None
-        argv = [self.wrk, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
+        argv = [self.wrk, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "30s"]
         argv += ["-s", str(LUA_DIR / load.script), f"http://{HOST}:{port}"]
         if self.pin:
             argv = ["taskset", "-c", str(LOAD_CPU), *argv]
-        env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), **load.env}
+        env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), "BENCH_HOST": f"{HOST}:{port}", **load.env}
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)
         for line in done.stdout.splitlines():
             if line.startswith("BENCH_JSON "):

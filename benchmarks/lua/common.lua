@@ -2,8 +2,13 @@
 -- a machine-readable summary that benchmarks/bench.py parses (all latencies in microseconds).
 local M = {}
 
+-- Host is explicit: requests pre-built at load time come before wrk fills in its default.
 function M.headers(has_body)
-  local h = { ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN"), ["Accept"] = "application/json" }
+  local h = {
+    ["Host"] = os.getenv("BENCH_HOST"),
+    ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN"),
+    ["Accept"] = "application/json",
+  }
   if has_body then
     h["Content-Type"] = "application/json"
   end
