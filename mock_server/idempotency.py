@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.body import read_body
+from mock_server.errors import HttpError, render
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -106,18 +110,6 @@ def _credential_digest(scope: Scope) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
 def _replay(stored: StoredResponse) -> Response:
     response = Response(stored.body, status_code=stored.status)
     response.raw_headers = [*stored.headers, (REPLAYED_HEADER.lower().encode(), b"true")]
@@ -158,7 +150,14 @@ class IdempotencyMiddleware:
         if now is None:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        try:
+            body = await read_body({"content-length": _header(scope, b"content-length") or ""}, receive)
+        except ClientDisconnect:
+            return
+        except HttpError as error:
+            status, payload, headers = render(error)
+            await JSONResponse(payload, status_code=status, headers=headers)(scope, receive, send)
+            return
         print_ = fingerprint("POST", str(scope["path"]), query, body)
         scope_key = (entity_id, _credential_digest(scope), key)
         early = self._early_answer(scope_key, print_, now)

@@ -96,3 +96,12 @@ def test_deleting_an_entity_forgets_its_keys(http: httpx.Client) -> None:
     assert len(plane.idempotency.records) == 1
     http.delete(f"/__admin/entities/{entity['entityId']}")
     assert len(plane.idempotency.records) == 0
+
+
+def test_an_oversized_body_is_413_before_anything_is_stored(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    params = {"entityId": entity["entityId"]}
+    headers = {**bearer(entity["apiKeys"]["readWrite"]), **_key("big"), "content-type": "application/json"}
+    answer = http.post("/api/sales/plans", params=params, content=b" " * (1024 * 1024 + 1), headers=headers)
+    assert answer.status_code == 413 and answer.json()["error"]
+    assert create_plan(http, entity, headers=_key("big")).status_code == 201
