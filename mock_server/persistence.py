@@ -83,6 +83,8 @@ class StateFileKeeper:
 
         Raises :class:`StateFileError` (the store unchanged) when the file is unreadable or invalid.
         """
+        if not self.path.parent.is_dir():
+            raise StateFileError(f"state file {self.path}: the directory {self.path.parent} does not exist")
         document = read_state_file(self.path)
         if document is None:
             return False
@@ -103,13 +105,17 @@ class StateFileKeeper:
         self._saved_digest = digest
         return True
 
+    def save_or_report(self) -> None:
+        """``save``, reporting a failed write on stderr instead of raising (the server keeps running)."""
+        try:
+            self.save()
+        except OSError as error:
+            print(f"sales-mock: could not write state file {self.path}: {error}", file=sys.stderr)
+
     async def _periodically(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            try:
-                self.save()
-            except OSError as error:
-                print(f"sales-mock: could not write state file {self.path}: {error}", file=sys.stderr)
+            self.save_or_report()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -121,7 +127,7 @@ class StateFileKeeper:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            self.save()
+            self.save_or_report()
 
     @staticmethod
     def _digest(data: bytes) -> str:

@@ -90,3 +90,16 @@ def test_running_saves_periodically_and_at_exit(tmp_path: Path) -> None:
 
     asyncio.run(life())
     assert len(json.loads(path.read_text())["entities"]) == len(app.state.runtime.store.entities)
+
+
+def test_a_missing_directory_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(StateFileError, match="does not exist"):
+        make_app(state_file=str(tmp_path / "nowhere" / "state.json"))
+
+
+def test_a_failed_write_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "state.json"
+    keeper = StateFileKeeper(Store(), target)
+    target.mkdir()
+    keeper.save_or_report()
+    assert "could not write state file" in capsys.readouterr().err
