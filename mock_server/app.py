@@ -63,7 +63,7 @@ def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler]
     routes: list[BaseRoute] = [
         *docs.routes(runtime.spec),
         *admin_routes,
-        Route("/{path:path}", SalesDispatcher(runtime)),
+        Route("/api/sales/{path:path}", SalesDispatcher(runtime)),
     ]
     middleware: list[Middleware] = [*admin_middleware]
     app = Starlette(

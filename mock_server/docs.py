@@ -6,7 +6,6 @@ offline) that renders every operation of ``/openapi.json``.
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import orjson
@@ -20,20 +19,18 @@ from mock_server.spec import Spec
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-@cache
-def _json_bytes(spec_id: int, spec: Spec) -> bytes:
-    del spec_id
-    return orjson.dumps(spec.document, option=orjson.OPT_NON_STR_KEYS)
-
-
 def routes(spec: Spec) -> list[BaseRoute]:
     """The routes serving the spec and the browsable reference."""
 
     async def openapi_yaml(_request: Request) -> Response:
         return Response(spec.yaml_text, media_type="application/yaml")
 
+    rendered: list[bytes] = []
+
     async def openapi_json(_request: Request) -> Response:
-        return Response(_json_bytes(id(spec), spec), media_type="application/json")
+        if not rendered:
+            rendered.append(orjson.dumps(spec.document, option=orjson.OPT_NON_STR_KEYS))
+        return Response(rendered[0], media_type="application/json")
 
     async def docs_page(_request: Request) -> Response:
         return FileResponse(STATIC_DIR / "docs.html", media_type="text/html")

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from mock_server.app import create_app
 from mock_server.config import MockConfig
+from mock_server.routes.types import Handler
 from mock_server.runtime import Runtime
 
 DEMO = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
@@ -30,7 +31,7 @@ FROZEN = "2025-03-01T00:00:00Z"
 class _LoopTransport(httpx.BaseTransport):
     """Runs each request through the ASGI app on one private event loop."""
 
-    def __init__(self, app: Starlette) -> None:
+    def __init__(self, app: Any) -> None:
         self._inner = httpx.ASGITransport(app=app)
         self._loop = asyncio.new_event_loop()
 
@@ -49,9 +50,9 @@ class _LoopTransport(httpx.BaseTransport):
 class Api:
     """A synchronous client of one app, with Sales API helpers (``/api/sales`` prefix, ``entityId``, key)."""
 
-    def __init__(self, app: Starlette) -> None:
+    def __init__(self, app: Starlette, asgi: Any = None) -> None:
         self.app = app
-        self.http = httpx.Client(transport=_LoopTransport(app), base_url="http://mock")
+        self.http = httpx.Client(transport=_LoopTransport(asgi or app), base_url="http://mock")
 
     @property
     def runtime(self) -> Runtime:
@@ -129,9 +130,11 @@ def make_api() -> Iterator[AppFactory]:
     response that does not match the spec."""
     made: list[Api] = []
 
-    def factory(fixtures: str = "demo", clock: str = FROZEN, **options: Any) -> Api:
+    def factory(
+        fixtures: str = "demo", clock: str = FROZEN, handlers: dict[str, Handler] | None = None, **options: Any
+    ) -> Api:
         options.setdefault("validate_responses", True)
-        api = Api(create_app(MockConfig(fixtures=fixtures, clock=clock, **options)))
+        api = Api(create_app(MockConfig(fixtures=fixtures, clock=clock, **options), handlers=handlers))
         made.append(api)
         return api
 

@@ -1,0 +1,121 @@
+"""The app as a whole: start-up checks, routing errors, docs, 500s, response validation, request info."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import DEMO, FROZEN, Api, AppFactory
+
+from mock_server.app import create_app
+from mock_server.config import MockConfig
+from mock_server.routes import HANDLERS
+from mock_server.routes.types import Call, Result
+from mock_server.spec import SpecError, load_spec
+
+
+def test_every_operation_has_a_handler_and_every_handler_an_operation() -> None:
+    spec = load_spec(MockConfig().spec_path)
+    assert set(spec.operations) == set(HANDLERS)
+    assert len(HANDLERS) == 21
+
+
+def test_refuses_to_start_on_a_missing_or_extra_handler() -> None:
+    missing = {k: v for k, v in HANDLERS.items() if k != "getQuote"}
+    with pytest.raises(SpecError, match="getQuote"):
+        create_app(MockConfig(fixtures="empty"), handlers=missing)
+    with pytest.raises(SpecError, match="frobnicate"):
+        create_app(MockConfig(fixtures="empty"), handlers={**HANDLERS, "frobnicate": HANDLERS["getQuote"]})
+
+
+def test_refuses_unsupported_schema_keywords(tmp_path: Path) -> None:
+    document = yaml.safe_load(MockConfig().spec_path.read_text())
+    document["components"]["schemas"]["Quote"]["properties"]["notes"] = {"type": "string", "nullable": True}
+    broken = tmp_path / "spec.yaml"
+    broken.write_text(yaml.safe_dump(document))
+    with pytest.raises(SpecError, match="nullable"):
+        create_app(MockConfig(fixtures="empty", spec_path=broken))
+
+
+def test_unknown_path_is_json_404_and_wrong_method_json_405(api: Api) -> None:
+    for path in ("/nope", "/api/sales/invoices", "/api/sales/quotes/"):
+        response = api.http.get(path)
+        assert response.status_code == 404 and response.json()["error"]
+    response = api.http.put("/api/sales/quotes")
+    assert response.status_code == 405 and response.headers["allow"] == "GET, POST"
+    assert response.json()["error"]
+    docs = api.http.post("/docs")
+    assert docs.status_code == 405 and docs.json()["error"] and "GET" in docs.headers["allow"]
+
+
+def test_spec_is_served_as_yaml_and_json(api: Api) -> None:
+    as_yaml = api.http.get("/openapi.yaml")
+    assert as_yaml.status_code == 200 and as_yaml.text.startswith("openapi:")
+    as_json = api.http.get("/openapi.json").json()
+    assert as_json["openapi"].startswith("3.1") and len(as_json["paths"]) >= 10
+
+
+def test_docs_page_and_assets_are_local(api: Api) -> None:
+    page = api.http.get("/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "http" not in page.text.replace('href="/openapi', "").split("<body>")[0].replace("http-equiv", "")
+    for asset in ("docs.js", "docs.css"):
+        assert api.http.get(f"/docs/assets/{asset}").status_code == 200
+    assert api.http.get("/docs/assets/nope.js").status_code == 404
+
+
+def _boom(call: Call) -> Result:
+    raise RuntimeError("secret internals")
+
+
+def _wrong_shape(call: Call) -> Result:
+    return Result(200, {"data": "not a list", "page": 1, "pageSize": 20, "total": 0})
+
+
+def test_an_unexpected_error_is_a_plain_500(make_api: AppFactory, caplog: pytest.LogCaptureFixture) -> None:
+    api = make_api(handlers={**HANDLERS, "listQuotes": _boom}, validate_responses=False)
+    response = api.get("/quotes")
+    assert response.status_code == 500 and response.json() == {"error": "internal error"}
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert "secret internals" in caplog.text
+
+
+def test_response_validation_flags_a_mismatch(make_api: AppFactory) -> None:
+    api = make_api(handlers={**HANDLERS, "listQuotes": _wrong_shape})
+    assert api.get("/quotes").status_code == 200
+    [mismatch] = api.runtime.response_mismatches
+    assert mismatch.operation_id == "listQuotes" and "data" in mismatch.problems[0]
+    api.runtime.response_mismatches.clear()  # expected here; the fixture fails on any other
+
+
+def test_request_info_is_left_on_the_scope() -> None:
+    app = create_app(MockConfig(clock=FROZEN, validate_responses=True))
+    seen: list[dict[str, Any]] = []
+
+    async def spy(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+        if scope["type"] == "http":
+            seen.append(scope["sales"])
+
+    api = Api(app, asgi=spy)
+    api.get("/quotes")
+    api.get("/quotes", entity="bad")
+    api.close()
+    ok, bad = seen
+    assert ok == {
+        "operationId": "listQuotes",
+        "entityId": DEMO,
+        "requestMatched": True,
+        "responseMatched": True,
+        "status": 200,
+        "responseProblems": [],
+    }
+    assert bad["requestMatched"] is False and bad["status"] == 400 and bad["entityId"] is None
+
+
+def test_runtime_is_exposed(api: Api) -> None:
+    runtime = api.app.state.runtime
+    assert runtime.config.validate_responses and DEMO in runtime.store.entities
+    assert runtime.startup_state["version"] == 1 and runtime.uptime_seconds() >= 0

@@ -1,0 +1,91 @@
+"""``sales-mock serve``: bad options and bad fixtures are one-line errors with exit code 2; it serves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mock_server.cli import build_parser, main
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["serve", "--port", "x"],
+        ["serve", "--port", "70000"],
+        ["serve", "--clock", "yesterday"],
+        ["serve", "--log-level", "loud"],
+        ["serve", "--bogus"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_options_exit_2_with_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error" in err
+
+
+def test_bad_fixture_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("entities: [")
+    assert main(["serve", "--fixtures", str(bad)]) == 2
+    assert main(["serve", "--fixtures", str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("sales-mock: error:") for line in err)
+
+
+def test_defaults() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.fixtures, args.clock, args.log_level) == (
+        "127.0.0.1",
+        4010,
+        "demo",
+        "now",
+        "info",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.live
+def test_serves_and_exits_0_on_ctrl_c() -> None:
+    port = _free_port()
+    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--clock", "2025-03-01T00:00:00Z"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
+    try:
+        assert process.stdout is not None
+        started = time.monotonic()
+        line = process.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in line, line
+        assert time.monotonic() - started < 5
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/api/sales/customers",
+            params={"entityId": "497f6eca-6276-4993-bfeb-53cbbbba6f08"},
+            headers={"Authorization": "Bearer ak_demo_readonly"},
+        )
+        assert answer.status_code == 200 and answer.json()["data"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=10)
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        process.stderr.close()
+    assert code == 0

@@ -1,0 +1,100 @@
+"""Fixture loading: the demo data passes the spec, bad files are one-line errors, seed_entity isolates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import DEMO, OTHER, OTHER_RW, RO, Api, AppFactory
+
+from mock_server.clock import EntityClock
+from mock_server.fixtures import FixtureError, load_fixtures, seed_entity
+from mock_server.store import Store
+
+
+def test_demo_fixtures_pass_the_spec(api: Api) -> None:
+    """Every list and every object of the demo data, read through the API with response validation on."""
+    for key, entity in ((RO, DEMO), (OTHER_RW, OTHER)):
+        for path in ("/customers", "/plans"):
+            assert api.ok(api.get(path, key=key, entity=entity))["data"]
+        for path in ("/quotes", "/orders"):
+            page = api.ok(api.get(path, key=key, entity=entity, params={"pageSize": 100}))
+            for item in page["data"]:
+                api.ok(api.get(f"{path}/{item['id']}", key=key, entity=entity))
+
+
+def test_demo_has_the_documented_variety(api: Api) -> None:
+    statuses = {q["status"] for q in api.ok(api.get("/quotes", params={"pageSize": 100}))["data"]}
+    assert {"draft", "sent", "accepted", "declined", "expired", "converted"} <= statuses
+    orders = {o["status"] for o in api.ok(api.get("/orders", params={"pageSize": 100}))["data"]}
+    assert orders == {"draft", "confirmed", "fulfilled", "canceled"}
+    plans = api.ok(api.get("/plans"))["data"]
+    assert {p["interval"] for p in plans} >= {"day", "week", "month", "year"} - {"day"}
+    assert any(not p["active"] for p in plans) and any(p["trialDays"] for p in plans)
+    assert any(p["interval"] == "month" and p["intervalCount"] == 3 for p in plans)
+
+
+def test_demo_follows_a_real_clock(make_api: AppFactory) -> None:
+    api = make_api(clock="now")
+    quotes = api.ok(api.get("/quotes", params={"status": "expired"}))["data"]
+    assert quotes and quotes[0]["status"] == "expired"
+
+
+def test_empty_fixtures_have_keys_and_no_data(make_api: AppFactory) -> None:
+    api = make_api(fixtures="empty")
+    assert api.ok(api.get("/quotes"))["total"] == 0 and api.ok(api.get("/customers"))["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("entities: [", "not valid YAML"),
+        ("- 1\n- 2\n", "'entities' list"),
+        ("entities:\n  - {id: nope, name: X, baseCurrency: USD}\n", "entities[0]"),
+        ("entities:\n  - {name: X, baseCurrency: USD}\n", "missing field 'id'"),
+        (
+            "entities:\n  - id: 497f6eca-6276-4993-bfeb-53cbbbba6f08\n    name: X\n    baseCurrency: USD\n"
+            "    quotes: [{customerId: 3f1c9a52-8d4e-4b7a-9c21-6e0d5a7b8c10, lines: []}]\n",
+            "quotes[0]",
+        ),
+    ],
+)
+def test_bad_fixture_files_are_one_line_errors(tmp_path: Path, content: str, needle: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    with pytest.raises(FixtureError) as raised:
+        load_fixtures(Store(), str(path))
+    assert needle in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_unreadable_fixture_file(tmp_path: Path) -> None:
+    with pytest.raises(FixtureError, match="cannot read"):
+        load_fixtures(Store(), str(tmp_path / "missing.yaml"))
+    with pytest.raises(FixtureError, match="cannot read"):
+        load_fixtures(Store(), "no_such_fixture_name")
+
+
+def test_seed_entity_demo_gets_fresh_ids_and_keys() -> None:
+    store = Store()
+    load_fixtures(store, "demo", "2025-03-01T00:00:00Z")
+    entity, keys = seed_entity(store, "Tenant", "GBP", "demo", EntityClock.from_mode("2025-06-01T00:00:00Z"))
+    demo = store.entities[DEMO]
+    assert entity.id not in (DEMO, OTHER) and entity.base_currency == "GBP"
+    assert len(entity.customers) == len(demo.customers) and not set(entity.customers) & set(demo.customers)
+    assert not set(entity.quotes) & set(demo.quotes)
+    for quote in entity.quotes.values():
+        assert quote["customerId"] in entity.customers
+    for order in entity.orders.values():
+        assert order["quoteId"] is None or order["quoteId"] in entity.quotes
+    read_write, read_only = store.find_api_key(keys["readWrite"]), store.find_api_key(keys["readOnly"])
+    assert read_write is not None and read_write.entity_id == entity.id and "write:sales" in read_write.scopes
+    assert read_only is not None and read_only.scopes == frozenset({"read:sales"})
+    assert keys["readWrite"].startswith("ak_") and entity.clock.now().isoformat().startswith("2025-06-01")
+
+
+def test_seed_entity_empty() -> None:
+    store = Store()
+    entity, _ = seed_entity(store, "Blank", "USD", "empty", "now")
+    assert not entity.customers and not entity.clock.frozen
+    with pytest.raises(FixtureError):
+        seed_entity(store, "Bad", "USD", "no_such_fixture")
