@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,8 +105,11 @@ class Faults:
         self.seed: int | None = None
         self._random = random.Random()
 
-    def configure(self, document: Any) -> None:
-        """Replace the rules from ``{"rules": [...], "seed"?: int}``; a bad document changes nothing."""
+    def configure(self, document: Any, known_operations: Collection[str] | None = None) -> None:
+        """Replace the rules from ``{"rules": [...], "seed"?: int}``; a bad document changes nothing.
+
+        With ``known_operations``, a rule naming any other operationId is refused (a typo never matches).
+        """
         problems: list[FieldProblem] = []
         if not isinstance(document, dict):
             raise InvalidInput('the body must be an object {"rules": [...], "seed"?: integer}')
@@ -120,8 +123,15 @@ class Faults:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             problems.append(FieldProblem("seed", "must be an integer"))
         rules = [parse_rule(raw, f"rules/{i}", problems) for i, raw in enumerate(raw_rules)]
+        if known_operations is not None:
+            problems += [
+                FieldProblem(f"rules/{i}/operationId", f"no Sales API operation {rule.operation_id!r}")
+                for i, rule in enumerate(rules)
+                if rule is not None and rule.operation_id is not None and rule.operation_id not in known_operations
+            ]
         if problems:
-            raise InvalidInput("invalid fault rules", details=problems)
+            first = problems[0]
+            raise InvalidInput(f"invalid fault rules: {first.path}: {first.message}", details=problems)
         self.rules = [rule for rule in rules if rule is not None]
         self.seed = seed
         self._random = random.Random(seed)

@@ -71,6 +71,8 @@ def test_admin_faults_list_put_clear(http: httpx.Client) -> None:
     assert http.get("/__admin/faults").json()["rules"][0]["operationId"] == "listPlans"
     bad = http.put("/__admin/faults", json={"rules": [{"status": 99}]})
     assert bad.status_code == 400 and bad.json()["details"][0]["path"] == "rules/0/status"
+    typo = http.put("/__admin/faults", json={"rules": [{"operationId": "listPlan", "status": 503}]})
+    assert typo.status_code == 400 and "listPlan" in typo.json()["error"]
     assert http.delete("/__admin/faults").status_code == 204
     assert http.get("/__admin/faults").json()["rules"] == []
 

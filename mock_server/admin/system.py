@@ -75,7 +75,7 @@ async def get_faults(runtime: Runtime, plane: ControlPlane, request: Request) ->
 
 async def put_faults(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``PUT /faults``: replace every rule (and the seed); answers the new rule set."""
-    plane.faults.configure(await inputs.json_body(request))
+    plane.faults.configure(await inputs.json_body(request), known_operations=runtime.spec.operations)
     return JSONResponse(plane.faults.to_json())
 
 
