@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from control_plane_client import bearer, client, create_plan, make_app, new_entity, sales_get
@@ -105,3 +107,24 @@ def test_an_oversized_body_is_413_before_anything_is_stored(http: httpx.Client) 
     answer = http.post("/api/sales/plans", params=params, content=b" " * (1024 * 1024 + 1), headers=headers)
     assert answer.status_code == 413 and answer.json()["error"]
     assert create_plan(http, entity, headers=_key("big")).status_code == 201
+
+
+def test_concurrent_retries_have_one_effect() -> None:
+    app = make_app()
+    http = client(app)
+    entity = new_entity(http)
+    http.put("/__admin/faults", json={"rules": [{"operationId": "createPlan", "latencyMs": 100}]})
+    params = {"entityId": entity["entityId"]}
+    body = {"code": "basic", "name": "Basic", "currency": "USD", "amount": 2000, "interval": "month"}
+    headers = {**bearer(entity["apiKeys"]["readWrite"]), **_key("slow")}
+
+    async def both() -> list[tuple[int, str]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as async_http:
+            first = async_http.post("/api/sales/plans", params=params, json=body, headers=headers)
+            second = async_http.post("/api/sales/plans", params=params, json=body, headers=headers)
+            answers = await asyncio.gather(first, second)
+        return sorted((a.status_code, a.headers.get("idempotent-replayed", "")) for a in answers)
+
+    assert asyncio.run(both()) == [(201, ""), (201, "true")]
+    assert len(sales_get(http, entity, "/plans").json()["data"]) == 1
