@@ -63,10 +63,6 @@ def _endpoint(
     return endpoint
 
 
-async def _unknown_path(request: Request) -> Response:
-    return JSONResponse({"error": f"no such admin path: {request.url.path}"}, status_code=404)
-
-
 def admin_router(runtime: Runtime, plane: ControlPlane) -> Router:
     """A router for everything under ``/__admin`` (mount it there). Every answer is JSON: unknown
     paths 404, wrong methods 405 with ``Allow``; with a token set, everything needs it (401)."""
@@ -85,4 +81,4 @@ _ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 async def _unknown(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    return await _unknown_path(request)
+    return JSONResponse({"error": f"no such admin path: {request.url.path}"}, status_code=404)
