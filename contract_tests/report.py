@@ -119,7 +119,7 @@ def failure_checks(exc: BaseException) -> list[tuple[str, str]]:
     found = []
     for item in items:
         if isinstance(item, Failure):
-            names = type(item).checks or (item.title,)
+            names = type(item).checks or (item.title.removeprefix("Custom check failed: ").strip("`"),)
             found.append((names[0], str(item)))
         else:
             found.append((type(item).__name__, str(item)))

@@ -7,6 +7,7 @@ focused ``fast`` profile and a fixed seed. Two runs go in parallel to stay withi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -71,13 +72,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
         results = {run.name: run for run in pool.map(lambda n: check_against(n, workdir), names)}
     yield results
     killed = [name for name in MUTANTS if results[name].exit_code == 1]
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(f"mutant kill rate: {len(killed)}/{len(MUTANTS)}")
-        for name, mutant in MUTANTS.items():
-            outcome = {1: "killed", 0: "SURVIVED"}.get(results[name].exit_code, f"exit {results[name].exit_code}")
-            reporter.write_line(f"  {outcome:<9} {name:<24} {results[name].seconds:5.1f}s  {mutant.description}")
+    lines = [f"mutant kill rate: {len(killed)}/{len(MUTANTS)} (true mock: exit {results[TRUE_MOCK].exit_code})"]
+    for name, mutant in MUTANTS.items():
+        outcome = {1: "killed", 0: "SURVIVED"}.get(results[name].exit_code, f"exit {results[name].exit_code}")
+        lines.append(f"  {outcome:<9} {name:<24} {results[name].seconds:5.1f}s  {mutant.description}")
+    (workdir / "kill-rate.txt").write_text("\n".join(lines) + "\n")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("\n" + "\n".join(lines))
 
 
 @pytest.mark.slow

@@ -1,0 +1,161 @@
+"""Layer 3 with a clock: time-driven transitions and SALES_DOMAIN.md's worked examples to the minor unit.
+
+These need the mock's control plane (``/__admin``) to make an isolated entity with a frozen clock
+and to move it; against any other server they are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+
+from contract_tests import oracle, scenarios
+from contract_tests.client import SalesApi
+from contract_tests.target import Target
+
+pytestmark = pytest.mark.usefixtures("writable")
+Json = dict[str, Any]
+START = "2025-03-01T00:00:00Z"
+
+
+class Admin:
+    def __init__(self, http: httpx.Client, entity_id: str) -> None:
+        self.http, self.entity_id = http, entity_id
+
+    def advance(self, **body: Any) -> Json:
+        response = self.http.post(f"/__admin/entities/{self.entity_id}/clock/advance", json=body)
+        assert response.status_code == 200, response.text
+        result: Json = response.json()
+        return result
+
+    def invoices(self) -> list[Json]:
+        data: list[Json] = self.http.get(f"/__admin/entities/{self.entity_id}/invoices").json()["data"]
+        return data
+
+    def pay(self, invoice_id: str) -> None:
+        response = self.http.post(f"/__admin/entities/{self.entity_id}/invoices/{invoice_id}/pay")
+        assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def world(sales_target: Target, http_client: httpx.Client) -> Iterator[tuple[SalesApi, Admin, Json]]:
+    """A fresh entity with a frozen clock at 2025-03-01 and one USD customer at 825 bps."""
+    try:
+        health = http_client.get("/__admin/health")
+    except httpx.HTTPError:
+        health = None
+    if health is None or health.status_code != 200:
+        pytest.skip("needs the mock's /__admin control plane (clock control)")
+    created = http_client.post("/__admin/entities", json={"name": "contract-time", "clock": START, "fixtures": "empty"})
+    assert created.status_code == 201, created.text
+    entity = created.json()
+    target = replace(sales_target, entity_id=entity["entityId"], api_key=entity["apiKeys"]["readWrite"])
+    body = {"name": "Time Co", "currency": "USD", "taxRateBps": 825}
+    customer = http_client.post(f"/__admin/entities/{entity['entityId']}/customers", json=body).json()
+    yield SalesApi(target, http_client), Admin(http_client, entity["entityId"]), customer
+    http_client.delete(f"/__admin/entities/{entity['entityId']}")
+
+
+def find(api: SalesApi, subscription_id: str) -> Json:
+    return next(item for item in api.list_all("/subscriptions") if item["id"] == subscription_id)
+
+
+@pytest.mark.sales_ops("patchQuote", "getQuote")
+def test_sent_quote_expires_after_valid_until(world: tuple[SalesApi, Admin, Json]) -> None:
+    api, admin, customer = world
+    quote = api.create(
+        "quotes", {"customerId": customer["id"], "lines": scenarios.TRICKY_LINES[:1], "validUntil": "2025-03-05"}
+    )
+    scenarios.patch_status(api, "quotes", quote["id"], "sent")
+    admin.advance(days=4)
+    assert api.expect(200, "GET", f"/quotes/{quote['id']}")["status"] == "sent", "validUntil itself is still valid"
+    admin.advance(days=1)
+    assert api.expect(200, "GET", f"/quotes/{quote['id']}")["status"] == "expired"
+    api.expect(409, "PATCH", f"/quotes/{quote['id']}", json_body={"status": "accepted"})
+
+
+@pytest.mark.sales_ops("createSubscription", "listSubscriptions")
+def test_trial_end_starts_the_first_period(world: tuple[SalesApi, Admin, Json]) -> None:
+    api, admin, customer = world
+    sub = scenarios.subscription(api, scenarios.plan(api, 2000, trialDays=14), customer, trial_days=14)
+    assert (sub["status"], sub["trialEnd"]) == ("trialing", "2025-03-15")
+    admin.advance(days=14)
+    after = find(api, sub["id"])
+    assert (after["status"], after["currentPeriodStart"], after["currentPeriodEnd"]) == (
+        "active",
+        "2025-03-15",
+        "2025-04-15",
+    )
+
+
+@pytest.mark.sales_ops("generateInvoice", "runDunning", "patchSubscription")
+def test_overdue_invoice_dunning_and_payment(world: tuple[SalesApi, Admin, Json]) -> None:
+    api, admin, customer = world
+    sub = scenarios.subscription(api, scenarios.plan(api, 2000), customer)
+    path = f"/subscriptions/{sub['id']}"
+    invoice = api.expect(201, "POST", f"{path}/generate-invoice", json_body={"dueInDays": 0})
+    assert (invoice["status"], invoice["amountDue"], invoice["taxTotal"]) == ("open", 2165, 165)
+    admin.advance(days=1)
+    assert find(api, sub["id"])["status"] == "past_due"
+    api.expect(409, "POST", f"{path}/dunning", json_body={"action": "suspend"})
+    reminded = api.expect(200, "POST", f"{path}/dunning", json_body={"action": "remind"})
+    assert (reminded["status"], reminded["dunning"]["reminderCount"]) == ("past_due", 1)
+    grace = api.expect(200, "POST", f"{path}/dunning", json_body={"action": "grace_period", "graceDays": 3})
+    assert grace["status"] == "grace_period" and grace["dunning"]["gracePeriodEndsAt"] == "2025-03-05T00:00:00Z"
+    admin.advance(days=3)
+    assert find(api, sub["id"])["status"] == "suspended"
+    admin.pay(invoice["id"])
+    assert find(api, sub["id"])["status"] == "active"
+
+
+@pytest.mark.sales_ops("changePlan")
+def test_worked_example_1_upgrade_always_invoice(world: tuple[SalesApi, Admin, Json]) -> None:
+    api, _, customer = world
+    sub = scenarios.subscription(api, scenarios.plan(api, 2000), customer)
+    body = {
+        "newPlanId": scenarios.plan(api, 5000)["id"],
+        "prorationBehavior": "always_invoice",
+        "prorationDate": "2025-03-11",
+    }
+    result = api.expect(200, "POST", f"/subscriptions/{sub['id']}/change-plan", json_body=body)
+    proration, invoice = result["proration"], result["invoice"]
+    assert (proration["credit"], proration["charge"], proration["net"]) == (-1355, 3387, 2032)
+    assert [line["taxAmount"] for line in invoice["lines"]] == [-112, 279]
+    assert (invoice["taxTotal"], invoice["total"]) == (167, 2199)
+
+
+@pytest.mark.sales_ops("changePlan", "generateInvoice")
+def test_worked_example_2_downgrade_then_april_invoice(world: tuple[SalesApi, Admin, Json]) -> None:
+    api, admin, customer = world
+    sub = scenarios.subscription(api, scenarios.plan(api, 5000), customer)
+    api.expect(201, "POST", f"/subscriptions/{sub['id']}/generate-invoice", json_body={})
+    body = {"newPlanId": scenarios.plan(api, 2000)["id"], "prorationDate": "2025-03-21"}
+    result = api.expect(200, "POST", f"/subscriptions/{sub['id']}/change-plan", json_body=body)
+    assert (result["proration"]["credit"], result["proration"]["charge"]) == (-1774, 710)
+    admin.advance(to="2025-04-01T00:00:00Z")
+    april = api.expect(201, "POST", f"/subscriptions/{sub['id']}/generate-invoice", json_body={})
+    assert april["subtotal"] == 936 and (april["periodStart"], april["periodEnd"]) == ("2025-04-01", "2025-05-01")
+    assert not oracle.problems_invoice(april)
+
+
+@pytest.mark.sales_ops("patchSubscription", "getDashboard")
+def test_cancel_at_period_end_and_dashboard_money(world: tuple[SalesApi, Admin, Json]) -> None:
+    api, admin, customer = world
+    sub = scenarios.subscription(api, scenarios.plan(api, 3000), customer)
+    api.expect(201, "POST", f"/subscriptions/{sub['id']}/generate-invoice", json_body={"dueInDays": 10})
+    api.expect(200, "PATCH", f"/subscriptions/{sub['id']}", json_body={"cancelAtPeriodEnd": True})
+    invoices = [inv for inv in admin.invoices() if inv["status"] != "void"]
+    dashboard = api.expect(200, "GET", "/dashboard")
+    row = next(r for r in dashboard["revenue"] if r["currency"] == "USD")
+    assert row["invoicedTotal"] == sum(inv["total"] for inv in invoices)
+    assert row["outstandingAmount"] == sum(inv["amountDue"] for inv in invoices if inv["status"] == "open")
+    assert not oracle.problems_dashboard(
+        dashboard, oracle.expected_dashboard(api.list_all("/subscriptions"), [], [], [customer])
+    )
+    admin.advance(to="2025-04-01T00:00:00Z")
+    after = find(api, sub["id"])
+    assert (after["status"], after["canceledAt"]) == ("canceled", "2025-04-01T00:00:00Z")
