@@ -23,6 +23,12 @@ def test_health(http: httpx.Client) -> None:
     assert body["uptimeSeconds"] >= 0
 
 
+def test_admin_spec_is_served(http: httpx.Client) -> None:
+    answer = http.get("/__admin/openapi.yaml")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/yaml")
+    assert "/__admin/faults:" in answer.text
+
+
 def test_create_entity_shape_and_keys_work(http: httpx.Client) -> None:
     answer = http.post("/__admin/entities", json={"name": "T", "baseCurrency": "EUR", "clock": FROZEN})
     assert answer.status_code == 201

@@ -21,6 +21,7 @@ AdminHandler = Callable[[Runtime, ControlPlane, Request], Awaitable[Response]]
 
 ROUTES: list[tuple[str, str, AdminHandler]] = [
     ("GET", "/health", system.health),
+    ("GET", "/openapi.yaml", system.admin_spec),
     ("GET", "/entities", entities.list_entities),
     ("POST", "/entities", entities.create_entity),
     ("DELETE", "/entities/{entityId}", entities.delete_entity),

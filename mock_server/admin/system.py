@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 import mock_server
 from mock_server.admin import inputs
 from mock_server.admin.plane import ControlPlane
-from mock_server.domain.errors import InvalidInput
+from mock_server.domain.errors import InvalidInput, NotFound
 from mock_server.runtime import Runtime
 
 MAX_LIMIT = 10_000
@@ -20,6 +20,16 @@ async def health(runtime: Runtime, plane: ControlPlane, request: Request) -> Res
     """``GET /health``: ``{"status": "ok", "version", "uptimeSeconds"}``."""
     uptime = round(runtime.uptime_seconds(), 3)
     return JSONResponse({"status": "ok", "version": mock_server.__version__, "uptimeSeconds": uptime})
+
+
+async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
+    """``GET /openapi.yaml``: this API's own spec (``mock-admin.yaml`` beside the Sales API spec)."""
+    path = runtime.config.spec_path.parent / "mock-admin.yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise NotFound(f"the admin spec {path.name} is not installed beside {runtime.config.spec_path.name}") from None
+    return Response(text, media_type="application/yaml")
 
 
 async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
