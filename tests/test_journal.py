@@ -7,6 +7,8 @@ import uuid
 import httpx
 import pytest
 from control_plane_client import client, create_plan, make_app, new_entity, sales_get
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mock_server.journal import Journal, JournalEntry
 
@@ -77,3 +79,19 @@ def test_filter_limit_and_clear(http: httpx.Client) -> None:
     assert http.get("/__admin/requests", params={"limit": 0}).status_code == 400
     assert http.delete("/__admin/requests").status_code == 204
     assert http.get("/__admin/requests").json()["data"] == []
+
+
+@given(
+    capacity=st.integers(1, 20),
+    entities=st.lists(st.sampled_from(["a", "b", None]), max_size=60),
+    limit=st.none() | st.integers(1, 30),
+)
+def test_the_journal_is_the_newest_capacity_entries(
+    capacity: int, entities: list[str | None], limit: int | None
+) -> None:
+    journal = Journal(capacity=capacity)
+    for n, entity in enumerate(entities):
+        journal.record(_entry(n, entity))
+    kept = [_entry(n, e) for n, e in enumerate(entities)][-capacity:][::-1]
+    assert journal.entries(limit=limit) == kept[:limit]
+    assert journal.entries(entity_id="a") == [e for e in kept if e.entity_id == "a"]
