@@ -86,9 +86,7 @@ def test_filter_limit_and_clear(http: httpx.Client) -> None:
     entities=st.lists(st.sampled_from(["a", "b", None]), max_size=60),
     limit=st.none() | st.integers(1, 30),
 )
-def test_the_journal_is_the_newest_capacity_entries(
-    capacity: int, entities: list[str | None], limit: int | None
-) -> None:
+def test_journal_keeps_the_newest(capacity: int, entities: list[str | None], limit: int | None) -> None:
     journal = Journal(capacity=capacity)
     for n, entity in enumerate(entities):
         journal.record(_entry(n, entity))
