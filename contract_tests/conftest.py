@@ -52,6 +52,22 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--sales-operations``, keep conformance (filtered by operation) and the scenarios touching them."""
+    selected = {op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()}
+    if not selected:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("sales_ops")
+        wanted = item.fspath.basename == "test_conformance.py" or (marker is not None and selected & set(marker.args))
+        (keep if wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def _target_names(config: pytest.Config) -> list[str]:
     chosen = config.getoption("--sales-target")
     if chosen:

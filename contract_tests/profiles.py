@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import hypothesis
 import schemathesis
 
 from contract_tests.target import Target
@@ -30,12 +31,30 @@ class Profile:
     stateful_steps: int
     model_examples: int
     coverage: bool = True
+    shrink: bool = True
     seed: int = DEFAULT_SEED
+
+    def hypothesis_settings(self, max_examples: int, steps: int) -> hypothesis.settings:
+        """Settings for the suite's own state machines: seeded via the class, no deadline, no database."""
+        phases = [p for p in hypothesis.Phase if p is not hypothesis.Phase.explain]
+        if not self.shrink:
+            phases.remove(hypothesis.Phase.shrink)
+        return hypothesis.settings(
+            max_examples=max_examples,
+            stateful_step_count=steps,
+            deadline=None,
+            database=None,
+            phases=phases,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
 
 
 PROFILES = {
     "default": Profile("default", max_examples=8, stateful_examples=6, stateful_steps=8, model_examples=6),
-    "fast": Profile("fast", max_examples=3, stateful_examples=2, stateful_steps=6, model_examples=2, coverage=False),
+    # The mutant self-test: no coverage phase and no shrinking (a failure is enough, its minimal form is not needed).
+    "fast": Profile(
+        "fast", max_examples=3, stateful_examples=2, stateful_steps=6, model_examples=2, coverage=False, shrink=False
+    ),
     "fuzz": Profile("fuzz", max_examples=200, stateful_examples=60, stateful_steps=25, model_examples=60),
 }
 
@@ -63,6 +82,7 @@ def schemathesis_config(profile: Profile, target: Target) -> schemathesis.Config
             "deterministic": False,
             "database": "none",
             "unique-inputs": True,
+            "no-shrink": not profile.shrink,
         },
         "phases": {
             "examples": {"enabled": True},

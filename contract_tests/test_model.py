@@ -112,11 +112,5 @@ def make_machine(api: SalesApi, customer: dict[str, Any]) -> type[RuleBasedState
 def test_model_based_quotes_and_plans(api: SalesApi, sales_profile: Profile) -> None:
     machine = make_machine(api, scenarios.customer(api))
     hypothesis.seed(sales_profile.seed)(machine)
-    settings = hypothesis.settings(
-        max_examples=sales_profile.model_examples,
-        stateful_step_count=8,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(hypothesis.HealthCheck),
-    )
+    settings = sales_profile.hypothesis_settings(sales_profile.model_examples, 8)
     run_state_machine_as_test(machine, settings=settings)

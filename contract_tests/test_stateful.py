@@ -53,14 +53,7 @@ def test_stateful_links(
                     )
                 raise
 
-    settings = hypothesis.settings(
-        max_examples=sales_profile.stateful_examples,
-        stateful_step_count=sales_profile.stateful_steps,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(hypothesis.HealthCheck),
-        derandomize=False,
-    )
+    settings = sales_profile.hypothesis_settings(sales_profile.stateful_examples, sales_profile.stateful_steps)
     hypothesis.seed(sales_profile.seed)(PinnedEntity)
     PinnedEntity.run(settings=settings)
     recorder.passed("stateful links", "stateful")

@@ -8,6 +8,7 @@ focused ``fast`` profile and a fixed seed. Two runs go in parallel to stay withi
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -43,6 +44,7 @@ class Run:
     exit_code: int
     seconds: float
     output: str
+    killed_by: list[str]
 
 
 def server_command(name: str, port: int) -> list[str]:
@@ -57,11 +59,13 @@ def check_against(name: str, workdir: Path) -> Run:
     port = free_port()
     with serve(server_command(name, port), port, log_path=workdir / f"{name}.server.log") as url:
         command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", url, "--profile", "fast"]
-        command += ["--seed", SEED, "--allow-writes"]
+        command += ["--seed", SEED, "--allow-writes", "--failures-dir", str(workdir / name)]
         result = subprocess.run(
             command, env={**os.environ, **ENV}, capture_output=True, text=True, timeout=300, check=False
         )
-    return Run(name, result.returncode, time.monotonic() - started, result.stdout[-6000:] + result.stderr[-2000:])
+    checks = sorted({json.loads(path.read_text())["check"] for path in (workdir / name).glob("*.json")})
+    output = result.stdout[-6000:] + result.stderr[-2000:]
+    return Run(name, result.returncode, time.monotonic() - started, output, checks)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +80,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
     for name, mutant in MUTANTS.items():
         outcome = {1: "killed", 0: "SURVIVED"}.get(results[name].exit_code, f"exit {results[name].exit_code}")
         lines.append(f"  {outcome:<9} {name:<24} {results[name].seconds:5.1f}s  {mutant.description}")
+        lines.append(f"            killed by: {', '.join(results[name].killed_by) or '-'}")
     (workdir / "kill-rate.txt").write_text("\n".join(lines) + "\n")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
