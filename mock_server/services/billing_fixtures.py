@@ -9,13 +9,13 @@ A fixture subscription is::
       trialDays: 14                   # optional, default the plan's
       start: today-40                 # optional, default today: created that day at 00:00Z
       history:                        # optional, in date order, each day in [start, today]
-        - {on: today-40, op: generateInvoice, body: {dueInDays: 14}}
-        - {on: today-30, op: pay}     # pays every open invoice of the subscription
-        - {on: today-10, op: patch, body: {status: paused}}
-        - {on: today-5, op: dunning, body: {action: remind}}
-        - {on: today-5, op: changePlan, body: {newPlanId: <uuid>}}
+        - {date: today-40, op: generateInvoice, body: {dueInDays: 14}}
+        - {date: today-30, op: pay}     # pays every open invoice of the subscription
+        - {date: today-10, op: patch, body: {status: paused}}
+        - {date: today-5, op: dunning, body: {action: remind}}
+        - {date: today-5, op: changePlan, body: {newPlanId: <uuid>}}
 
-Each step runs through the same services as the Sales API, at ``on`` 00:00Z, after the
+Each step runs through the same services as the Sales API, at ``date`` 00:00Z, after the
 subscription's time-driven events due by then; finally the events due by the entity's clock apply.
 So every figure in the fixtures (invoice totals, credit balances, statuses) is exactly what the API
 itself would have produced.
@@ -60,7 +60,7 @@ def seed_subscription(entity: EntityState, item: dict[str, Any], now: datetime) 
     sub = create_subscription(entity, body, start, sub_id=item.get("id"))
     last = start
     for step in item.get("history") or []:
-        at = start_of_day(parse_date(str(step["on"])))
+        at = start_of_day(parse_date(str(step["date"])))
         if not last <= at <= now:
             raise InvalidInput(f"history step on {at.date()} is out of order or in the future")
         operation = STEPS.get(str(step["op"]))

@@ -47,14 +47,25 @@ def _billing(entity: EntityState) -> dict[str, Any]:
 
 
 def rebuild_billing_index(entity: EntityState) -> None:
-    """Recompute the invoice-per-subscription index and the event heap from the resources."""
+    """Recompute the invoice-per-subscription index and the live schedule from the resources.
+
+    Entries already on the heap are kept (a snapshot round trip is lossless); a live event that is
+    missing from the heap is pushed."""
     by_sub: dict[str, list[str]] = {}
     for invoice in entity.invoices.values():
         by_sub.setdefault(invoice["subscriptionId"], []).append(invoice["id"])
-    entity.extras[BILLING_KEY] = {"invoicesBySubscription": by_sub, "scheduled": {}}
-    entity.subscription_events.clear()
+    scheduled: dict[str, str] = {}
+    entity.extras[BILLING_KEY] = {"invoicesBySubscription": by_sub, "scheduled": scheduled}
+    heap = entity.subscription_events
+    heap[:] = [tuple(entry) for entry in heap]
+    heapq.heapify(heap)
+    present = set(heap)
     for sub in entity.subscriptions.values():
-        schedule(entity, sub)
+        event = next_event(sub, open_due_dates(entity, sub["id"]))
+        if event is not None:
+            scheduled[sub["id"]] = format_instant(event[0])
+            if (scheduled[sub["id"]], sub["id"]) not in present:
+                heapq.heappush(heap, (scheduled[sub["id"]], sub["id"]))
 
 
 register_index_rebuilder(rebuild_billing_index)
