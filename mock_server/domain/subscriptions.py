@@ -127,7 +127,10 @@ def patch_subscription(sub: Mapping[str, Any], changes: Mapping[str, Any], now: 
 
     ``status`` first, then ``cancelAtPeriodEnd`` against the resulting status. Resume (paused ->
     active) restarts the period from today (anchor today, no proration) and clears ``pausedAt``;
-    ``canceledAt``/``suspendedAt`` are history and stay once set. A PATCH that changes
+    ``canceledAt``/``suspendedAt`` are history and stay once set. ``cancelAtPeriodEnd: true`` needs
+    trialing/active/past_due/grace_period; ``false`` is accepted in any status but canceled. Setting
+    it on a period that has already ended (not yet rolled by generate-invoice) cancels at once: the
+    caller applies due events, and ``canceledAt`` is then the request's instant. A PATCH that changes
     nothing is a 200 no-op (``updatedAt`` unchanged). A canceled subscription accepts only the
     no-op ``{"status": "canceled"}`` (so a retried cancel succeeds); anything else is a Conflict.
     """

@@ -95,7 +95,12 @@ def generate_invoice(
 
 def change_subscription_plan(entity: EntityState, sub_id: str, body: dict[str, Any], now: datetime) -> Resource:
     """``{"subscription", "proration", "invoice"}`` after switching plan and/or quantity (see
-    ``domain.proration``). Checks in order: 404 subscription, 409 status, 422 plan/date/no-op."""
+    ``domain.proration``). Checks in order: 404 subscription, 409 status, 422 plan/date/no-op.
+
+    An invoice made now has ``issueDate`` today (not ``prorationDate``) and ``dueDate`` today + 30
+    days; its period is ``[C, E)`` for a same-cadence change and the new period otherwise. A period
+    that has ended but was not rolled yet (no generate-invoice since) admits no ``prorationDate``
+    (422) until generate-invoice rolls it."""
     sub = get_subscription(entity, sub_id)
     ensure_changeable(sub)
     plan = referenced(entity, "plans", str(body["newPlanId"]), "newPlanId", "plan")
