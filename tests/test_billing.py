@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from billing_support import Api, entity_api
 
@@ -131,3 +133,28 @@ def test_pending_items_come_first_then_are_cleared(bill: Api) -> None:
     assert [x["amount"] for x in april["lines"]] == [-1355, 3387, 5000]
     assert [x["proration"] for x in april["lines"]] == [True, True, False]
     assert bill.get(sub)["pendingInvoiceItems"] == []
+
+
+def _state(bill: Api) -> str:
+    entity = bill.entity
+    parts = (entity.subscriptions, entity.invoices, entity.customers, entity.counters, entity.subscription_events)
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def test_failed_requests_change_nothing(bill: Api) -> None:
+    customer = bill.customer(credit=700)
+    basic, pro = bill.plan(2000), bill.plan(5000)
+    active = bill.subscribe(basic, customer)
+    bill.change(active, pro, prorationDate="2025-03-11")
+    paused = bill.patch(bill.subscribe(basic, customer), {"status": "paused"})
+    before = _state(bill)
+    bill.invoice(paused, expect=409)
+    bill.change(paused, pro, expect=409)
+    bill.change(active, pro, expect=422, prorationDate="2025-04-01")
+    bill.change(active, pro, expect=422)  # already on pro at quantity 1
+    bill.dunning(active, "remind", expect=409)
+    bill.dunning(active, "suspend", expect=409)
+    bill.patch(paused, {"cancelAtPeriodEnd": True}, expect=409)
+    bill.patch(active, {"status": "past_due"}, expect=409)
+    bill.call("POST", "/subscriptions", {"planId": pro["id"], "customerId": customer["id"], "quantity": 0}, expect=400)
+    assert _state(bill) == before

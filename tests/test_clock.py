@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from billing_support import Api, entity_api
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_server.clock import EntityClock
 from mock_server.domain.subscriptions import new_subscription
@@ -89,3 +91,46 @@ def test_due_events_cost_only_what_is_due(monkeypatch: pytest.MonkeyPatch) -> No
     assert sorted(saved) == sorted(f"s{i}" for i in range(0, 100_000, 10_000))
     assert all(entity.subscriptions[s]["status"] == "active" for s in saved)
     assert entity.indexes["subscriptions"].count("trialing") == 0
+
+
+scenario = st.fixed_dictionaries(
+    {
+        "interval": st.sampled_from(["day", "week", "month", "year"]),
+        "trial": st.sampled_from([0, 0, 5, 31]),
+        "cape": st.booleans(),
+        "due": st.none() | st.integers(0, 40),
+        "grace": st.none() | st.integers(1, 20),
+    }
+)
+
+
+def _build(api: Api, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    customer = api.customer(tax=700)
+    subs = []
+    for spec in specs:
+        sub = api.subscribe(api.plan(1500, spec["interval"], trialDays=spec["trial"]), customer)
+        if spec["cape"]:
+            api.patch(sub, {"cancelAtPeriodEnd": True})
+        if spec["due"] is not None and not spec["trial"]:
+            api.invoice(sub, {"dueInDays": spec["due"]})
+            if spec["grace"] is not None:
+                api.dunning(sub, "remind")
+                api.dunning(sub, "grace_period", graceDays=spec["grace"])
+        subs.append(sub)
+    return subs
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(scenario, min_size=1, max_size=4), st.lists(st.integers(1, 40), min_size=1, max_size=6))
+def test_any_advance_split_gives_identical_state(specs: list[dict[str, Any]], steps: list[int]) -> None:
+    one, many = entity_api(), entity_api()
+    try:
+        a, b = next(one), next(many)
+        subs_a, subs_b = _build(a, specs), _build(b, specs)
+        for days in steps:
+            b.advance(days=days)
+        a.advance(days=sum(steps))
+        assert _state(a, subs_a) == _state(b, subs_b)
+    finally:
+        one.close()
+        many.close()
