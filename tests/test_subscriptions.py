@@ -135,3 +135,52 @@ def test_unknown_subscription_is_404(bill: Api) -> None:
     bill.patch(ghost, {"status": "paused"}, expect=404)
     bill.invoice(ghost, expect=404)
     bill.dunning(ghost, "remind", expect=404)
+
+
+def _in_status(bill: Api, status: str) -> dict:
+    """A subscription brought to ``status`` through the API (clock moved by one day for dunning ones)."""
+    sub = bill.subscribe(bill.plan(2000, trialDays=40 if status == "trialing" else 0), bill.customer())
+    if status in ("past_due", "grace_period", "suspended"):
+        bill.invoice(sub, {"dueInDays": 0})
+        bill.advance(days=1)
+    if status in ("grace_period", "suspended"):
+        bill.dunning(sub, "grace_period", graceDays=90)
+    if status == "suspended":
+        bill.dunning(sub, "suspend")
+    if status == "paused":
+        bill.patch(sub, {"status": "paused"})
+    got = bill.get(sub)
+    assert got["status"] == status
+    return got
+
+
+ALL = ["trialing", "active", "past_due", "grace_period", "suspended", "paused"]
+
+
+@pytest.mark.parametrize("status", ALL)
+def test_cancel_now_from_every_status(bill: Api, status: str) -> None:
+    sub = _in_status(bill, status)
+    canceled = bill.patch(sub, {"status": "canceled"})
+    assert (canceled["status"], canceled["canceledAt"]) == ("canceled", bill.get(sub)["updatedAt"])
+
+
+@pytest.mark.parametrize("status", ["trialing", "active", "past_due", "grace_period"])
+def test_cancel_at_period_end_from_every_allowed_status(bill: Api, status: str) -> None:
+    sub = _in_status(bill, status)
+    scheduled = bill.patch(sub, {"cancelAtPeriodEnd": True})
+    assert (scheduled["status"], scheduled["cancelAtPeriodEnd"]) == (status, True)
+    bill.advance(days=45)
+    done = bill.get(sub)
+    assert (done["status"], done["canceledAt"]) == ("canceled", f"{sub['currentPeriodEnd']}T00:00:00Z")
+
+
+@pytest.mark.parametrize("status", ["suspended", "paused"])
+def test_cancel_at_period_end_elsewhere_is_409(bill: Api, status: str) -> None:
+    sub = _in_status(bill, status)
+    bill.patch(sub, {"cancelAtPeriodEnd": True}, expect=409)
+    assert bill.get(sub) == sub
+
+
+@pytest.mark.parametrize("status", ["trialing", "past_due", "grace_period", "suspended"])
+def test_pause_only_from_active(bill: Api, status: str) -> None:
+    bill.patch(_in_status(bill, status), {"status": "paused"}, expect=409)
