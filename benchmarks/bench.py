@@ -306,7 +306,7 @@ def fixture_document(size: int) -> tuple[JSON, Dataset]:
     for n in range(size):
         sub: JSON = {"id": str(uuid.uuid4()), "customerId": customers[n % 100]["id"], "planId": plans[n % 4]["id"]}
         if n % 2:
-            sub["history"] = [{"on": "today", "op": "generateInvoice", "body": {}}]
+            sub["history"] = [{"date": "today", "op": "generateInvoice", "body": {}}]
         subs.append(sub)
     document = {
         "entities": [
