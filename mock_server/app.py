@@ -17,6 +17,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -65,7 +66,7 @@ def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler]
         *admin_routes,
         Route("/api/sales/{path:path}", SalesDispatcher(runtime)),
     ]
-    middleware: list[Middleware] = [*admin_middleware]
+    middleware: list[Middleware] = [*admin_middleware, _cors()]  # CORS innermost: it wraps `send`
     app = Starlette(
         routes=routes,
         middleware=middleware,
@@ -82,6 +83,19 @@ async def _http_error(_request: Request, error: Exception) -> Response:
     headers = dict(error.headers or {}) if isinstance(error, HTTPException) else {}
     message = {404: "not found", 405: "method not allowed"}.get(status, str(getattr(error, "detail", "error")))
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _cors() -> Middleware:
+    """Browsers on any origin (a frontend dev server) may call the mock, with keys or the session cookie."""
+    return Middleware(
+        CORSMiddleware,
+        allow_origin_regex=".*",
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "x-entity-id", "Idempotency-Key", "Prefer"],
+        expose_headers=["WWW-Authenticate", "Allow", "Location"],
+        max_age=600,
+    )
 
 
 def _admin_parts(runtime: Runtime) -> tuple[list[BaseRoute], list[Middleware], Callable[..., Any] | None]:

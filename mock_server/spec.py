@@ -275,6 +275,8 @@ def validate_parameters(
                 out[param.location][param.name] = param.default
             continue
         value = coerce(raw, param.scalar_type)
+        if param.schema.get("format") == "uuid" and isinstance(value, str):
+            value = value.lower()  # UUIDs compare case-insensitively; ids are stored lower-case
         issues = problems(param.validator, value)
         found.extend(FieldProblem(param.name, p.message) for p in issues)
         out[param.location][param.name] = value

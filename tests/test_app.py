@@ -119,3 +119,20 @@ def test_runtime_is_exposed(api: Api) -> None:
     runtime = api.app.state.runtime
     assert runtime.config.validate_responses and DEMO in runtime.store.entities
     assert runtime.startup_state["version"] == 1 and runtime.uptime_seconds() >= 0
+
+
+def test_cors_preflight_and_headers(api: Api) -> None:
+    origin = {"Origin": "http://localhost:5173"}
+    preflight = api.http.options(
+        "/api/sales/quotes",
+        headers={**origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
+    answer = api.get("/quotes", headers=origin)
+    assert answer.status_code == 200 and answer.headers["access-control-allow-credentials"] == "true"
+
+
+def test_uuid_parameters_are_case_insensitive(api: Api) -> None:
+    quote = api.quote()
+    assert api.get(f"/quotes/{quote['id'].upper()}", entity=DEMO.upper()).status_code == 200
