@@ -98,7 +98,8 @@ def delete_quote(entity: EntityState, quote_id: str) -> None:
 
 def expire_quotes(entity: EntityState, now: datetime) -> None:
     """Apply ``sent -> expired`` to every sent quote whose ``validUntil`` is before ``now``'s date,
-    oldest first. ``updatedAt`` is the instant the quote expired: 00:00Z the day after validUntil."""
+    oldest first. ``updatedAt`` is the instant the quote expired, 00:00Z the day after validUntil
+    (or its last update, if that is later: a quote sent with a past validUntil by fixtures)."""
     today = now.date().isoformat()
     heap = entity.quote_expiry
     while heap and heap[0][0] < today:
@@ -107,4 +108,5 @@ def expire_quotes(entity: EntityState, now: datetime) -> None:
         if quote is None or quote["status"] != "sent" or quote["validUntil"] != valid_until:
             continue
         entity.set_status("quotes", quote_id, "expired")
-        quote["updatedAt"] = format_instant(start_of_day(parse_date(valid_until) + timedelta(days=1)))
+        expired_at = format_instant(start_of_day(parse_date(valid_until) + timedelta(days=1)))
+        quote["updatedAt"] = max(expired_at, quote["updatedAt"])
