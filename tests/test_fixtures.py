@@ -12,10 +12,13 @@ from mock_server.fixtures import FixtureError, load_fixtures, seed_entity
 from mock_server.store import Store
 
 
-def test_demo_fixtures_pass_the_spec(api: Api) -> None:
+@pytest.mark.parametrize("clock", ["2025-03-01T00:00:00Z", "now"])
+def test_demo_fixtures_pass_the_spec(make_api: AppFactory, clock: str) -> None:
     """Every list and every object of the demo data, read through the API with response validation on."""
+    api = make_api(clock=clock)
     for key, entity in ((RO, DEMO), (OTHER_RW, OTHER)):
-        for path in ("/customers", "/plans"):
+        api.ok(api.get("/dashboard", key=key, entity=entity))
+        for path in ("/customers", "/plans", "/subscriptions"):
             assert api.ok(api.get(path, key=key, entity=entity))["data"]
         for path in ("/quotes", "/orders"):
             page = api.ok(api.get(path, key=key, entity=entity, params={"pageSize": 100}))
