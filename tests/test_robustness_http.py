@@ -248,7 +248,35 @@ HEADER_CASES: dict[str, tuple[Case, set[int]]] = {
     "cookie-ctrl": (_with_header("Cookie", b"axiomatic_session=sess_demo\x02"), {400}),
 }
 
-CATALOGUE = {**BODY_CASES, **QUERY_AND_PATH_CASES, **HEADER_CASES}
+
+def _framing(*lines: str, body: bytes = b"{}") -> Case:
+    """A createQuote whose framing headers (``lines``) are contradictory or impossible."""
+
+    def build(w: World) -> bytes:
+        head = [f"POST {_q(w)} HTTP/1.1", f"Host: {HOST}", f"Authorization: Bearer {w.key}"]
+        head += ["Content-Type: application/json", *lines, "Connection: close"]
+        return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+    return build
+
+
+FRAMING_CASES: dict[str, tuple[Case, set[int]]] = {
+    "content-length-twice": (_framing("Content-Length: 2", "Content-Length: 5"), {400}),
+    "content-length-and-chunked": (
+        _framing("Content-Length: 2", "Transfer-Encoding: chunked", body=b"0\r\n\r\n"),
+        {400},
+    ),
+    "content-length-negative": (_framing("Content-Length: -1"), {400}),
+    "content-length-2^80": (_framing(f"Content-Length: {2**80}"), {400, 413}),
+    "query-1mb": (_get(lambda w: f"{_q(w)}&x={'a' * 1_000_000}"), {400, 414}),
+    "tls-client-hello": (lambda w: b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 100, {400}),
+    "authorization-twice": (
+        lambda w: w.head("GET", _q(w), content_type=None)[:-2] + b"Authorization: Bearer ak_other_readwrite\r\n\r\n",
+        {400, 401, 403},
+    ),
+}
+
+CATALOGUE = {**BODY_CASES, **QUERY_AND_PATH_CASES, **HEADER_CASES, **FRAMING_CASES}
 
 PARSER_LEVEL = (
     "unparseable-method",
@@ -258,6 +286,12 @@ PARSER_LEVEL = (
     "x-entity-id-ctrl",
     "custom-header-ctrl",
     "cookie-ctrl",
+    "content-length-twice",
+    "content-length-and-chunked",
+    "content-length-negative",
+    "content-length-2^80",
+    "query-1mb",
+    "tls-client-hello",
 )
 KNOWN_BUGS = {
     **dict.fromkeys(PARSER_LEVEL, "uvicorn's HTTP parser rejects it with a text/plain 400, not a JSON error"),
