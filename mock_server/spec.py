@@ -250,7 +250,8 @@ def problems(validator: Any, instance: Any, prefix: str = "") -> list[FieldProbl
         elif isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
             found.extend(FieldProblem("/".join([*base, str(n)]), "is not an allowed field") for n in kind.unexpected)
         else:
-            found.append(FieldProblem("/".join(base), error.message))
+            message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+            found.append(FieldProblem("/".join(base), message))
     return found
 
 
@@ -317,7 +318,7 @@ def validate_body(operation: Operation, body: Any, present: bool) -> None:
     try:
         found = problems(operation.body_validator, body)
     except (ValueError, OverflowError):
-        raise BadRequest("the request body contains a number out of range") from None
+        raise BadRequest("the request body cannot be validated: a number out of range or nesting too deep") from None
     if found:
         raise BadRequest(_summary(found), details=found)
 
