@@ -17,6 +17,14 @@ SCHEMA_KEYWORDS = frozenset(
 """JSON Schema 2020-12 keywords (validation + annotations) the server honours. ``nullable`` (OpenAPI 3.0)
 is deliberately absent: in 3.1 write ``type: [string, "null"]``."""
 
+FORMATS = frozenset(
+    """
+    date date-time time duration email idn-email hostname idn-hostname ipv4 ipv6 uri uri-reference iri
+    iri-reference uuid uri-template json-pointer relative-json-pointer regex
+    """.split()
+)
+"""Formats the validator checks. Anything else would be silently unchecked, so it is refused."""
+
 _SUBSCHEMA = ("additionalProperties", "items", "not", "if", "then", "else", "contains", "propertyNames")
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas")
@@ -71,6 +79,8 @@ def check_schema(schema: Any, where: str) -> None:
             continue
         if key not in SCHEMA_KEYWORDS:
             raise ValueError(f"{where}: unsupported schema keyword {key!r}")
+        if key == "format" and value not in FORMATS:
+            raise ValueError(f"{where}: unsupported format {value!r} (it would not be checked)")
         if key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
             raise ValueError(f"{where}: {key} must be a number in OpenAPI 3.1 (boolean is the 3.0 form)")
     for key in _SUBSCHEMA:

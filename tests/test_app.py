@@ -39,6 +39,15 @@ def test_refuses_unsupported_schema_keywords(tmp_path: Path) -> None:
         create_app(MockConfig(fixtures="empty", spec_path=broken))
 
 
+def test_refuses_unchecked_formats(tmp_path: Path) -> None:
+    document = yaml.safe_load(MockConfig().spec_path.read_text())
+    document["components"]["schemas"]["Quote"]["properties"]["notes"] = {"type": "string", "format": "int64"}
+    broken = tmp_path / "spec.yaml"
+    broken.write_text(yaml.safe_dump(document))
+    with pytest.raises(SpecError, match="int64"):
+        create_app(MockConfig(fixtures="empty", spec_path=broken))
+
+
 def test_unknown_path_is_json_404_and_wrong_method_json_405(api: Api) -> None:
     for path in ("/nope", "/api/sales/invoices", "/api/sales/quotes/"):
         response = api.http.get(path)
