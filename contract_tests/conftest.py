@@ -19,7 +19,7 @@ from schemathesis.schemas import BaseSchema
 from contract_tests import checks as _checks  # noqa: F401  (registers the custom checks)
 from contract_tests import compat
 from contract_tests.cleanup import Janitor
-from contract_tests.client import SalesApi, make_http_client
+from contract_tests.client import SalesApi, curl_command, make_http_client
 from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.profiles import Profile, get_profile, schemathesis_config
 from contract_tests.report import get_recorder
@@ -52,8 +52,19 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+LAST = ("test_stateful.py", "test_conformance.py")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    profile = get_profile(config.getoption("--sales-profile"), seed=config.getoption("--sales-seed"))
+    get_recorder(config).seed = profile.seed
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With ``--sales-operations``, keep conformance (filtered by operation) and the scenarios touching them."""
+    """Deterministic scenarios first (quick, pointed findings), generated layers last; with
+    ``--sales-operations``, keep conformance (filtered by operation) and the scenarios touching them."""
+    items.sort(key=lambda item: LAST.index(item.fspath.basename) + 1 if item.fspath.basename in LAST else 0)
     selected = {op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()}
     if not selected:
         return
@@ -201,15 +212,22 @@ def pytest_runtest_makereport(
 
 
 def _failure_text(item: pytest.Item, report: pytest.TestReport) -> str:
+    """The assertion lines, plus the test's last request as curl when the failure does not carry one."""
     text = report.longreprtext.strip().splitlines()
     message = "\n".join(line for line in text if line.startswith("E ") or "curl -X" in line)[-2000:]
-    api = getattr(item, "funcargs", {}).get("api")
-    last = getattr(api, "last_response", None)
+    api = _api_of(item)
+    last = api.last_response if api is not None else None
     if "curl -X" not in message and api is not None and last is not None:
-        from contract_tests.client import curl_command
-
-        message += f"\nLast request:\n  {curl_command(last.request, api.target)}"
+        message += f"\nLast request (answered {last.status_code}):\n  {curl_command(last.request, api.target)}"
     return message
+
+
+def _api_of(item: pytest.Item) -> SalesApi | None:
+    for value in getattr(item, "funcargs", {}).values():
+        for candidate in value if isinstance(value, tuple) else (value,):
+            if isinstance(candidate, SalesApi):
+                return candidate
+    return None
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

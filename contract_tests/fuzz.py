@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shlex
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 
 UNITS = {"s": 1, "m": 60, "h": 3600}
+PROGRESS_EVERY = 10.0
 
 
 def parse_duration(text: str) -> float:
@@ -56,27 +58,38 @@ def _round_command(args: argparse.Namespace, seed: int, failures_dir: Path) -> l
     return command
 
 
-def _run_round(command: list[str], remaining: float, log: Path) -> int | None:
-    """Run one round, streaming its output; None when the deadline stopped it."""
+def _run_round(command: list[str], remaining: float, log: Path, failures: Path) -> int | None:
+    """Run one round, printing progress every few seconds; None when the deadline stopped it."""
+    deadline = time.monotonic() + remaining
     with open(log, "w") as sink:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + remaining
-        assert process.stdout is not None
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=env)
         try:
-            for line in process.stdout:
-                sink.write(line)
-                if line.startswith(("sales-contract:", "  FAIL", "FAILED")):
-                    print("    " + line.rstrip(), flush=True)
-                if time.monotonic() > deadline:
-                    break
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            return process.returncode
-        except subprocess.TimeoutExpired:
-            return None
+            while True:
+                try:
+                    return process.wait(timeout=max(0.1, min(PROGRESS_EVERY, deadline - time.monotonic())))
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline:
+                        return None
+                    found = len(list(failures.glob("*.json")))
+                    print(
+                        f"    {deadline - time.monotonic():5.0f}s left, {_progress(log)}, {found} failure(s)",
+                        flush=True,
+                    )
         finally:
             if process.poll() is None:
                 process.terminate()
-                process.wait(timeout=10)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _progress(log: Path) -> str:
+    """How many tests of the round are done, from pytest's progress characters in the round's log."""
+    done = sum(len(m) for m in re.findall(r"^[.FEsx]+", log.read_text(errors="replace"), flags=re.M))
+    return f"{done} test(s) done"
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
@@ -98,7 +111,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
         round_seed = seed + rounds - 1
         print(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left", flush=True)
         command = _round_command(args, round_seed, output / "failures")
-        codes.append(_run_round(command, remaining, output / f"round-{rounds}.log"))
+        codes.append(_run_round(command, remaining, output / f"round-{rounds}.log", output / "failures"))
         found = len(list((output / "failures").glob("*.json")))
         print(f"  round {rounds} ended ({_describe(codes[-1])}); failures so far: {found}", flush=True)
         if codes[-1] == 2:
@@ -150,7 +163,7 @@ def parse_curl(command: str) -> tuple[str, str, dict[str, str], bytes | None]:
             method, index = tokens[index + 1], index + 2
         elif token == "-H":
             name, _, value = tokens[index + 1].partition(":")
-            headers[name.strip()] = value.strip()
+            headers[name.strip()] = os.path.expandvars(value.strip())
             index += 2
         elif token in ("-d", "--data", "--data-raw"):
             body, index = tokens[index + 1].encode(), index + 2

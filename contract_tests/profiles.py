@@ -50,7 +50,7 @@ class Profile:
 
 
 PROFILES = {
-    "default": Profile("default", max_examples=8, stateful_examples=6, stateful_steps=8, model_examples=6),
+    "default": Profile("default", max_examples=20, stateful_examples=10, stateful_steps=10, model_examples=10),
     # The mutant self-test: no coverage phase and no shrinking (a failure is enough, its minimal form is not needed).
     "fast": Profile(
         "fast", max_examples=3, stateful_examples=2, stateful_steps=6, model_examples=2, coverage=False, shrink=False
