@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,13 +67,23 @@ def check_against(name: str, workdir: Path) -> Run:
     return Run(name, result.returncode, time.monotonic() - started, output, checks)
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict[str, Run]]:
+@pytest.mark.slow
+def test_suite_kills_every_mutant_and_passes_the_true_mock(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> None:
+    """One test, so that under xdist the whole campaign runs once, in one worker."""
     workdir = tmp_path_factory.mktemp("mutants")
     names = [TRUE_MOCK, *MUTANTS]
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         results = {run.name: run for run in pool.map(lambda n: check_against(n, workdir), names)}
-    yield results
+    report(results, workdir, request)
+    assert results[TRUE_MOCK].exit_code == 0, f"the suite fails the true mock:\n{results[TRUE_MOCK].output}"
+    survivors = [name for name in MUTANTS if results[name].exit_code != 1]
+    assert not survivors, "\n\n".join(f"{name} survived:\n{results[name].output}" for name in survivors)
+
+
+def report(results: dict[str, Run], workdir: Path, request: pytest.FixtureRequest) -> None:
+    """Print the kill-rate table (also saved as kill-rate.txt in the run's temporary directory)."""
     killed = [name for name in MUTANTS if results[name].exit_code == 1]
     lines = [f"mutant kill rate: {len(killed)}/{len(MUTANTS)} (true mock: exit {results[TRUE_MOCK].exit_code})"]
     for name, mutant in MUTANTS.items():
@@ -85,16 +94,3 @@ def runs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         print("\n" + "\n".join(lines))
-
-
-@pytest.mark.slow
-def test_true_mock_passes(runs: dict[str, Run]) -> None:
-    run = runs[TRUE_MOCK]
-    assert run.exit_code == 0, run.output
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_mutant_is_killed(runs: dict[str, Run], name: str) -> None:
-    run = runs[name]
-    assert run.exit_code == 1, f"{name} ({MUTANTS[name].description}) survived:\n{run.output}"
