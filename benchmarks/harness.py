@@ -37,6 +37,10 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------- processes
 
 
+def _unblock_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 class Processes:
     """Every process the benchmark starts, each in its own session so its whole group can be stopped."""
 
@@ -49,13 +53,21 @@ class Processes:
         if cpu is not None and self._pin:
             argv = ["taskset", "-c", str(cpu), *argv]
         out = (self._log_dir / f"{name}.log").open("ab")
-        try:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:  # no Ctrl-C between starting the process and remembering it
             proc = subprocess.Popen(
-                argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                argv,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_unblock_signals,  # the child must not inherit the blocked mask
             )
+            self._procs.append(proc)
         finally:
             out.close()
-        self._procs.append(proc)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return proc
 
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
