@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -146,10 +147,19 @@ class _Server:
         self._server = Server(uv_config)
 
     def run(self) -> None:
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that
+        # was installed before it: make that handler a clean exit (code 0), like Ctrl-C.
+        previous = signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
             self._server.run()
         except KeyboardInterrupt:  # pragma: no cover - uvicorn normally handles SIGINT itself
             pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_cleanly(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _bound_port(server: Any, default: int) -> int:
