@@ -39,8 +39,10 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--operations", default=None, help="comma-separated operationIds, e.g. createQuote,getQuote")
     writes = parser.add_mutually_exclusive_group()
     writes.add_argument("--read-only", dest="allow_writes", action="store_false", help="GETs only (URL default)")
-    writes.add_argument("--allow-writes", dest="allow_writes", action="store_true", help="create and clean up data")
-    parser.set_defaults(allow_writes=False)
+    writes.add_argument(
+        "--allow-writes", dest="allow_writes", action="store_true", help="create, then clean up (mock default)"
+    )
+    parser.set_defaults(allow_writes=None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +102,8 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
             argv += [option, str(value)]
     if args.allow_writes:
         argv.append("--sales-allow-writes")
+    if args.allow_writes is False:
+        argv.append("--sales-read-only")
     return argv
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -34,7 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sales-target", default=None, help="mock (in-process) or a base URL; default: both mocks")
     group.addoption("--sales-api-key", default=None, help=f"API key for a URL target (or {ENV_VARS['api_key']})")
     group.addoption("--sales-entity-id", default=None, help=f"entity id for a URL target ({ENV_VARS['entity_id']})")
-    group.addoption("--sales-allow-writes", action="store_true", default=False, help="allow writes on a URL target")
+    group.addoption(
+        "--sales-allow-writes", action="store_true", default=False, help="allow writes on a URL target (or env 1)"
+    )
+    group.addoption("--sales-read-only", action="store_true", default=False, help="GETs only, even on the mock")
     group.addoption("--sales-profile", default="default", choices=["default", "fast", "fuzz"])
     group.addoption("--sales-max-examples", type=int, default=None)
     group.addoption("--sales-seed", type=int, default=None)
@@ -113,16 +117,17 @@ def mock_process_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sales_target(sales_target_name: str, request: pytest.FixtureRequest) -> Target:
-    if sales_target_name == "inprocess":
-        return mock_target("in-process mock")
-    if sales_target_name == "process":
-        return mock_target("mock process", request.getfixturevalue("mock_process_url"))
     config = request.config
+    if sales_target_name in ("inprocess", "process"):
+        url = request.getfixturevalue("mock_process_url") if sales_target_name == "process" else None
+        target = mock_target("mock process" if url else "in-process mock", url)
+        return replace(target, allow_writes=False) if config.getoption("--sales-read-only") else target
+    allow = config.getoption("--sales-allow-writes") or os.environ.get(ENV_VARS["allow_writes"]) == "1"
     return live_target(
         sales_target_name,
         api_key=config.getoption("--sales-api-key"),
         entity_id=config.getoption("--sales-entity-id"),
-        allow_writes=config.getoption("--sales-allow-writes"),
+        allow_writes=allow and not config.getoption("--sales-read-only"),
     )
 
 

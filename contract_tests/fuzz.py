@@ -54,7 +54,8 @@ def _round_command(args: argparse.Namespace, seed: int, failures_dir: Path) -> l
     ):
         if value is not None:
             command += [option, str(value)]
-    command.append("--allow-writes" if args.allow_writes else "--read-only")
+    if args.allow_writes is not None:
+        command.append("--allow-writes" if args.allow_writes else "--read-only")
     return command
 
 

@@ -28,6 +28,7 @@ ENV_VARS = {
     "readonly_key": "SALES_API_READONLY_KEY",
     "other_entity_id": "SALES_API_OTHER_ENTITY_ID",
     "other_key": "SALES_API_OTHER_KEY",
+    "allow_writes": "SALES_API_ALLOW_WRITES",
 }
 
 
@@ -133,7 +134,6 @@ def spec_path(env: Mapping[str, str] | None = None) -> Path:
 def build_mock_app() -> Any:
     """The mock's ASGI app with the demo fixtures and the clock frozen at :data:`MOCK_CLOCK`."""
     from mock_server.app import create_app
-
     from mock_server.config import MockConfig
 
     return create_app(MockConfig(clock=MOCK_CLOCK))
