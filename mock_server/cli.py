@@ -105,6 +105,8 @@ def _serve(app: Any, config: Any) -> int:
 
     import uvicorn
 
+    from mock_server.http_protocol import protocol_class
+
     debug = config.log_level == "debug"
     uv_config = uvicorn.Config(
         app,
@@ -112,7 +114,7 @@ def _serve(app: Any, config: Any) -> int:
         port=config.port,
         log_level="debug" if debug else "warning",
         access_log=debug,
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        http=protocol_class(),
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         lifespan="on",
         server_header=False,

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from _pytest.mark import ParameterSet
 from livemock import HOST, LiveMock, Reply, live_mock
 
 pytestmark = pytest.mark.live
@@ -278,34 +277,8 @@ FRAMING_CASES: dict[str, tuple[Case, set[int]]] = {
 
 CATALOGUE = {**BODY_CASES, **QUERY_AND_PATH_CASES, **HEADER_CASES, **FRAMING_CASES}
 
-PARSER_LEVEL = (
-    "unparseable-method",
-    "auth-with-nul",
-    "auth-with-ctrl-a",
-    "auth-with-del",
-    "x-entity-id-ctrl",
-    "custom-header-ctrl",
-    "cookie-ctrl",
-    "content-length-twice",
-    "content-length-and-chunked",
-    "content-length-negative",
-    "content-length-2^80",
-    "query-1mb",
-    "tls-client-hello",
-)
-KNOWN_BUGS = {
-    **dict.fromkeys(PARSER_LEVEL, "uvicorn's HTTP parser rejects it with a text/plain 400, not a JSON error"),
-}
 
-
-def _catalogue() -> list[ParameterSet]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_BUGS[name])) if name in KNOWN_BUGS else name
-        for name in CATALOGUE
-    ]
-
-
-@pytest.mark.parametrize("name", _catalogue())
+@pytest.mark.parametrize("name", list(CATALOGUE))
 def test_bad_input_is_a_json_4xx_and_changes_nothing(world: World, name: str) -> None:
     build, allowed = CATALOGUE[name]
     before = world.mock.fingerprint(world.entity)
