@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from contract_tests.client import SalesApi
+
+KINDS = ("quotes", "orders", "plans", "subscriptions")
 
 
 class Janitor:
@@ -11,9 +16,24 @@ class Janitor:
     def __init__(self, api: SalesApi) -> None:
         self.api = api
         self.created: list[tuple[str, str]] = []
+        self.own_ids: set[str] = set()
 
     def remember(self, kind: str, resource_id: str) -> None:
         self.created.append((kind, resource_id))
+        self.own_ids.add(resource_id)
+
+    def hook(self) -> Callable[[Any, Any, Any], None]:
+        """A Schemathesis ``after_call`` hook remembering what generated requests created (201 on a collection)."""
+
+        def after_call(context: Any, case: Any, response: Any) -> None:
+            kind = str(case.operation.path).rstrip("/").rsplit("/", 1)[-1]
+            if case.method.upper() == "POST" and kind in KINDS and response.status_code == 201:
+                try:
+                    self.remember(kind, str(response.json()["id"]))
+                except (ValueError, KeyError, TypeError):
+                    pass
+
+        return after_call
 
     def clean(self) -> list[str]:
         """Undo what can be undone; return a line for each resource that could not be cleaned."""

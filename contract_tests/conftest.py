@@ -148,7 +148,9 @@ def janitor(sales_target: Target, http_client: httpx.Client, pytestconfig: pytes
     """Remembers what the suite created and cleans it up at the end (reports what it could not)."""
     janitor = Janitor(SalesApi(sales_target, http_client))
     yield janitor
-    get_recorder(pytestconfig).uncleaned.extend(janitor.clean())
+    recorder = get_recorder(pytestconfig)
+    recorder.created += len(janitor.created)
+    recorder.uncleaned.extend(janitor.clean())
 
 
 @pytest.fixture
@@ -167,7 +169,9 @@ def writable(sales_target: Target) -> Target:
 
 
 @pytest.fixture(scope="session")
-def sales_schema(sales_target: Target, sales_profile: Profile, request: pytest.FixtureRequest) -> BaseSchema:
+def sales_schema(
+    sales_target: Target, sales_profile: Profile, janitor: Janitor, request: pytest.FixtureRequest
+) -> BaseSchema:
     """The contract, bound to the target, with the entity pinned and the operations selected."""
     schema: BaseSchema = schemathesis.openapi.from_path(
         str(spec_path()), config=schemathesis_config(sales_profile, sales_target)
@@ -181,6 +185,7 @@ def sales_schema(sales_target: Target, sales_profile: Profile, request: pytest.F
         schema = schema.include(operation_id=[op.strip() for op in selected.split(",") if op.strip()])
     if not sales_target.allow_writes:
         schema = schema.include(method="GET")
+    schema.hook("after_call")(janitor.hook())
     return schema
 
 

@@ -43,6 +43,7 @@ class Recorder:
     checks: dict[str, Outcome] = field(default_factory=lambda: defaultdict(Outcome))
     failures: list[FailureRecord] = field(default_factory=list)
     uncleaned: list[str] = field(default_factory=list)
+    created: int = 0
     skips: list[str] = field(default_factory=list)
     failures_dir: Path | None = None
 
@@ -84,8 +85,9 @@ class Recorder:
         lines += [_row(name, outcome) for name, outcome in sorted(self.checks.items())]
         if self.skips:
             lines += ["", "skipped:"] + [f"  - {reason}" for reason in sorted(set(self.skips))]
-        if self.uncleaned:
-            lines += ["", "could not clean up:"] + [f"  - {item}" for item in self.uncleaned]
+        if self.created:
+            lines += ["", f"cleanup: {self.created} resource(s) created, {len(self.uncleaned)} could not be cleaned"]
+            lines += [f"  - {item}" for item in self.uncleaned]
         if self.failures:
             lines += ["", f"{len(self.failures)} violation(s):"]
             for record in self.failures[:30]:
