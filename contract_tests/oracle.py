@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -278,6 +278,39 @@ def expected_dashboard(
     }
 
 
+def expected_churn(subscriptions: Sequence[Mapping[str, Any]], as_of: str) -> Json:
+    """Churn over the window ``(now - 30 days, now]`` recomputed from the subscriptions list.
+
+    Base: ``startDate <= T0``, ``trialEnd`` null or ``<= T0``, ``canceledAt`` null or ``> T0`` (T0 = now - 30 days);
+    the rate is the base members canceled in the window over the base, 4 decimals, null on an empty base.
+    """
+    now = parse_instant(as_of)
+    start = now - timedelta(days=30)
+
+    def day(text: str) -> datetime:
+        return datetime.combine(parse_date(text), datetime.min.time(), tzinfo=UTC)
+
+    def in_window(sub: Mapping[str, Any]) -> bool:
+        return sub.get("canceledAt") is not None and start < parse_instant(sub["canceledAt"]) <= now
+
+    base = [
+        sub
+        for sub in subscriptions
+        if day(sub["startDate"]) <= start
+        and (sub.get("trialEnd") is None or day(sub["trialEnd"]) <= start)
+        and (sub.get("canceledAt") is None or parse_instant(sub["canceledAt"]) > start)
+    ]
+    return {
+        "windowDays": 30,
+        "canceledSubscriptions": sum(1 for sub in subscriptions if in_window(sub)),
+        "subscriptionChurnRate": rate(sum(1 for sub in base if in_window(sub)), len(base)),
+    }
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _counted_customers(subscriptions: Iterable[Mapping[str, Any]], currency: str | None = None) -> set[str]:
     return {
         s["customerId"]
@@ -310,7 +343,9 @@ def _revenue(
 def problems_dashboard(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
     """Compare a dashboard with :func:`expected_dashboard`; a missing revenue row counts as all zeros."""
     found: list[str] = []
-    for section in ("subscriptions", "quotes", "orders", "customers"):
+    for section in ("subscriptions", "quotes", "orders", "customers", "churn"):
+        if section not in expected:
+            continue
         for key, value in expected[section].items():
             got = (actual.get(section) or {}).get(key)
             if got != value:

@@ -80,4 +80,5 @@ def dashboard_problems(api: SalesApi) -> list[str]:
     quotes, orders, customers = api.list_all("/quotes"), api.list_all("/orders"), api.list_all("/customers")
     dashboard = api.expect(200, "GET", "/dashboard")
     expected = oracle.expected_dashboard(subscriptions, quotes, orders, customers)
+    expected["churn"] = oracle.expected_churn(subscriptions, dashboard["asOf"])
     return oracle.problems_dashboard(dashboard, expected)

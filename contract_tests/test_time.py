@@ -157,6 +157,11 @@ def test_cancel_at_period_end_and_dashboard_money(world: tuple[SalesApi, Admin, 
     assert not oracle.problems_dashboard(
         dashboard, oracle.expected_dashboard(api.list_all("/subscriptions"), [], [], [customer])
     )
+    kept = scenarios.subscription(api, scenarios.plan(api, 1000, "week"), customer)
     admin.advance(to="2025-04-01T00:00:00Z")
     after = find(api, sub["id"])
     assert (after["status"], after["canceledAt"]) == ("canceled", "2025-04-01T00:00:00Z")
+    subscriptions = api.list_all("/subscriptions")
+    churn = api.expect(200, "GET", "/dashboard")["churn"]
+    assert churn == oracle.expected_churn(subscriptions, "2025-04-01T00:00:00Z") and kept["status"] == "active"
+    assert (churn["canceledSubscriptions"], churn["subscriptionChurnRate"]) == (1, 0.5)

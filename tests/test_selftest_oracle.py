@@ -103,3 +103,14 @@ def test_line_amount_matches_exact_decimal(quantity: int, price: int, discount: 
 
 def test_dashboard_rates_round_to_four_decimals() -> None:
     assert oracle.rate(1, 3) == 0.3333 and oracle.rate(2, 3) == 0.6667 and oracle.rate(0, 0) is None
+
+
+def test_churn_window_and_base() -> None:
+    subs = [
+        {"startDate": "2025-01-01", "trialEnd": None, "canceledAt": "2025-03-20T00:00:00Z"},  # base, churned
+        {"startDate": "2025-01-01", "trialEnd": None, "canceledAt": None},  # base
+        {"startDate": "2025-03-10", "trialEnd": None, "canceledAt": "2025-03-25T00:00:00Z"},  # churned, not base
+        {"startDate": "2025-01-01", "trialEnd": None, "canceledAt": "2025-02-01T00:00:00Z"},  # before the window
+    ]
+    churn = oracle.expected_churn(subs, "2025-04-01T00:00:00Z")
+    assert churn == {"windowDays": 30, "canceledSubscriptions": 2, "subscriptionChurnRate": 0.5}
