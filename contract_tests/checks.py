@@ -31,6 +31,20 @@ CUSTOM_CHECKS = (
 )
 
 
+# Checks are registered process-wide; they judge only the suite's own schemas, not those of other
+# Schemathesis tests running in the same pytest session.
+_CLAIMED: set[int] = set()
+
+
+def claim(schema: Any) -> None:
+    """Apply the suite's checks to ``schema`` (and its clones, which share its config)."""
+    _CLAIMED.add(id(schema.config))
+
+
+def _ours(case: Case[Any]) -> bool:
+    return id(case.operation.schema.config) in _CLAIMED
+
+
 def _json(response: Response) -> Any:
     try:
         return response.json()
@@ -60,6 +74,8 @@ def _fail(problems: list[str]) -> None:
 @schemathesis.check
 def sales_document_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Quote/order lines: ``amount``/``taxAmount`` recomputed, then subtotal, taxTotal, total."""
+    if not _ours(case):
+        return None
     if not _ok(response):
         return None
     for node in _walk(_json(response)):
@@ -72,6 +88,8 @@ def sales_document_arithmetic(ctx: CheckContext, response: Response, case: Case[
 @schemathesis.check
 def invoice_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Invoices anywhere in a response: per-line tax, totals, credit application, born-paid rule."""
+    if not _ours(case):
+        return None
     if not _ok(response):
         return None
     for node in _walk(_json(response)):
@@ -83,6 +101,8 @@ def invoice_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -
 @schemathesis.check
 def proration_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A change-plan's proration: net = credit + charge, day counts, credit never positive."""
+    if not _ours(case):
+        return None
     body = _json(response)
     if _ok(response) and isinstance(body, Mapping) and isinstance(body.get("proration"), Mapping):
         _fail(oracle.problems_proration_shape(body["proration"]))
@@ -100,6 +120,8 @@ def _int_query(case: Case[Any], name: str, default: int) -> int | None:
 @schemathesis.check
 def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A page echoes page/pageSize, holds min(pageSize, what is left) items, and is empty past the end."""
+    if not _ours(case):
+        return None
     body = _json(response)
     if not _ok(response) or not isinstance(body, Mapping) or "total" not in body or "pageSize" not in body:
         return None
@@ -120,6 +142,8 @@ def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any
 @schemathesis.check
 def status_filter_respected(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A list filtered by ``status`` returns only items in that status."""
+    if not _ours(case):
+        return None
     body = _json(response)
     wanted = (case.query or {}).get("status")
     if not _ok(response) or not isinstance(wanted, str) or not isinstance(body, Mapping):
@@ -134,6 +158,8 @@ def status_filter_respected(ctx: CheckContext, response: Response, case: Case[An
 @schemathesis.check
 def money_is_integer(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Money is an integer count of minor units, never a float or a string."""
+    if not _ours(case):
+        return None
     if not _ok(response):
         return None
     bad = [
@@ -149,6 +175,8 @@ def money_is_integer(ctx: CheckContext, response: Response, case: Case[Any]) -> 
 @schemathesis.check
 def error_body_contract(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Errors are JSON ``{"error": str}`` and never carry a stack trace or internal name."""
+    if not _ours(case):
+        return None
     if response.status_code < 400:
         return None
     text = response.text or ""

@@ -17,8 +17,7 @@ import pytest
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from contract_tests import checks as _checks  # noqa: F401  (registers the custom checks)
-from contract_tests import compat
+from contract_tests import checks, compat  # checks: importing registers the custom checks
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi, curl_command, make_http_client
 from contract_tests.process import free_port, sales_mock_command, serve
@@ -186,6 +185,7 @@ def sales_schema(
     if not sales_target.allow_writes:
         schema = schema.include(method="GET")
     schema.hook("after_call")(janitor.hook())
+    checks.claim(schema)
     return schema
 
 
