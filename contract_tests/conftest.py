@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +27,6 @@ from contract_tests.report import get_recorder
 from contract_tests.target import ENV_VARS, Target, build_mock_app, live_target, mock_target, spec_path
 
 compat.install()
-STARLETTE_WARNING = "starlette.exceptions.StarletteDeprecationWarning"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,8 +46,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sales_ops(*operation_ids): operations a scenario test exercises")
-    config.addinivalue_line("markers", "writes: the test changes server state (skipped on read-only URL targets)")
-    config.addinivalue_line("markers", "mock_only: needs the mock's admin API (clock control)")
     # Starlette's TestClient (ours and Schemathesis' ASGI transport) warns that httpx support will move.
     config.addinivalue_line(
         "filterwarnings",
@@ -56,6 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 LAST = ("test_stateful.py", "test_conformance.py")
+HERE = Path(__file__).resolve().parent
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -67,19 +66,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deterministic scenarios first (quick, pointed findings), generated layers last; with
     ``--sales-operations``, keep conformance (filtered by operation) and the scenarios touching them."""
-    items.sort(key=lambda item: LAST.index(item.fspath.basename) + 1 if item.fspath.basename in LAST else 0)
+    ours = [item for item in items if Path(str(item.fspath)).parent == HERE]
+    ours.sort(key=lambda item: LAST.index(item.fspath.basename) + 1 if item.fspath.basename in LAST else 0)
+    slots = iter(ours)
+    items[:] = [next(slots) if Path(str(item.fspath)).parent == HERE else item for item in items]
     selected = {op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()}
     if not selected:
         return
-    keep: list[pytest.Item] = []
-    drop: list[pytest.Item] = []
-    for item in items:
-        marker = item.get_closest_marker("sales_ops")
-        wanted = item.fspath.basename == "test_conformance.py" or (marker is not None and selected & set(marker.args))
-        (keep if wanted else drop).append(item)
+    drop = [item for item in ours if not _touches(item, selected)]
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        dropped = {id(item) for item in drop}
+        items[:] = [item for item in items if id(item) not in dropped]
+
+
+def _touches(item: pytest.Item, operations: set[str]) -> bool:
+    marker = item.get_closest_marker("sales_ops")
+    return item.fspath.basename == "test_conformance.py" or (marker is not None and bool(operations & set(marker.args)))
 
 
 def _target_names(config: pytest.Config) -> list[str]:
