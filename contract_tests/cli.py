@@ -122,6 +122,10 @@ def run_check(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"sales-contract: {exc}", file=sys.stderr)
         return 2
+    writes = (
+        "read-only" if args.allow_writes is False or (args.allow_writes is None and args.target != "mock") else "writes"
+    )
+    print(f"sales-contract: checking {args.target} ({args.profile} profile, {writes})", flush=True)
     recorder = Recorder(failures_dir=Path(args.failures_dir) if args.failures_dir else None)
     with tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"

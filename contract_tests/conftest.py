@@ -175,18 +175,13 @@ def sales_schema(
     sales_target: Target, sales_profile: Profile, janitor: Janitor, request: pytest.FixtureRequest
 ) -> BaseSchema:
     """The contract, bound to the target, with the entity pinned and the operations selected."""
-    schema: BaseSchema = schemathesis.openapi.from_path(
-        str(spec_path()), config=schemathesis_config(sales_profile, sales_target)
-    )
+    selected = [op.strip() for op in (request.config.getoption("--sales-operations") or "").split(",") if op.strip()]
+    config = schemathesis_config(sales_profile, sales_target, selected)
+    schema: BaseSchema = schemathesis.openapi.from_path(str(spec_path()), config=config)
     if sales_target.in_process:
         schema.app = request.getfixturevalue("mock_app")
     else:
         schema.config.update(base_url=sales_target.origin + _server_prefix(schema.raw_schema))
-    selected = request.config.getoption("--sales-operations")
-    if selected:
-        schema = schema.include(operation_id=[op.strip() for op in selected.split(",") if op.strip()])
-    if not sales_target.allow_writes:
-        schema = schema.include(method="GET")
     schema.hook("after_call")(janitor.hook())
     checks.claim(schema)
     return schema

@@ -68,8 +68,19 @@ def get_profile(name: str, *, max_examples: int | None = None, seed: int | None 
     return profile
 
 
-def schemathesis_config(profile: Profile, target: Target) -> schemathesis.Config:
-    """Headers, the pinned entity, seeds, modes, phases and check options for one target."""
+def operation_filters(target: Target, operations: list[str] | None) -> list[dict[str, Any]]:
+    """Config-level deselection (a filter on the fixture's schema would be replaced by pytest's lazy loader):
+    writes off on a read-only target, and only the selected operationIds when some are given."""
+    filters: list[dict[str, Any]] = []
+    if not target.allow_writes:
+        filters.append({"include-method": ["POST", "PUT", "PATCH", "DELETE"], "enabled": False})
+    if operations:
+        filters.append({"exclude-operation-id": operations, "enabled": False})
+    return filters
+
+
+def schemathesis_config(profile: Profile, target: Target, operations: list[str] | None = None) -> schemathesis.Config:
+    """Headers, the pinned entity, seeds, modes, phases, check options and operation selection for one target."""
     data: dict[str, Any] = {
         "seed": profile.seed,
         "suppress-health-check": ["all"],
@@ -91,5 +102,6 @@ def schemathesis_config(profile: Profile, target: Target) -> schemathesis.Config
             "stateful": {"enabled": True, "max-steps": profile.stateful_steps},
         },
         "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ACCEPTED}},
+        "operations": operation_filters(target, operations),
     }
     return schemathesis.Config.from_dict(data)
