@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from contract_tests.process import free_port, sales_mock_command, serve
@@ -54,3 +55,13 @@ def test_read_only_check_of_a_url_passes_and_writes_junit(mock_url: str, tmp_pat
     assert result.returncode == 0, result.stdout[-3000:]
     assert "per operation:" in result.stdout and "listQuotes" in result.stdout and "seed 20250301" in result.stdout
     assert "<testsuite" in junit.read_text()
+
+
+def test_read_only_run_changes_nothing_on_the_server(mock_url: str) -> None:
+    """Safe by default: a URL run without --allow-writes sends no write that the server accepts."""
+    httpx.delete(f"{mock_url}/__admin/requests")
+    result = run("check", "--target", mock_url, "--api-key", "ak_demo_readwrite", *DEMO, "--profile", "fast")
+    assert result.returncode == 0, result.stdout[-3000:]
+    journal = httpx.get(f"{mock_url}/__admin/requests", params={"limit": 10000}).json()["data"]
+    accepted = [e for e in journal if e["method"] != "GET" and 200 <= e["status"] < 300]
+    assert journal and not accepted, accepted[:5]
