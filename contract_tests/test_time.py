@@ -165,3 +165,23 @@ def test_cancel_at_period_end_and_dashboard_money(world: tuple[SalesApi, Admin, 
     churn = api.expect(200, "GET", "/dashboard")["churn"]
     assert churn == oracle.expected_churn(subscriptions, "2025-04-01T00:00:00Z") and kept["status"] == "active"
     assert (churn["canceledSubscriptions"], churn["subscriptionChurnRate"]) == (1, 0.5)
+
+
+@pytest.mark.sales_ops("changePlan", "generateInvoice")
+def test_worked_example_2_always_invoice_credit_then_april(world: tuple[SalesApi, Admin, Json]) -> None:
+    api, admin, _ = world
+    body = {"name": "No Tax Co", "currency": "USD", "taxRateBps": 0}
+    customer = api.http.post(f"/__admin/entities/{admin.entity_id}/customers", json=body).json()
+    sub = scenarios.subscription(api, scenarios.plan(api, 5000), customer)
+    api.expect(201, "POST", f"/subscriptions/{sub['id']}/generate-invoice", json_body={})
+    change = {"newPlanId": scenarios.plan(api, 2000)["id"], "prorationBehavior": "always_invoice"}
+    result = api.expect(
+        200, "POST", f"/subscriptions/{sub['id']}/change-plan", json_body=change | {"prorationDate": "2025-03-21"}
+    )
+    invoice = result["invoice"]
+    assert (invoice["total"], invoice["amountDue"], invoice["status"]) == (-1064, 0, "paid")
+    assert scenarios.fetch_customer(api, customer["id"])["creditBalance"] == 1064
+    admin.advance(to="2025-04-01T00:00:00Z")
+    april = api.expect(201, "POST", f"/subscriptions/{sub['id']}/generate-invoice", json_body={})
+    assert (april["subtotal"], april["creditApplied"], april["amountDue"]) == (2000, 1064, 936)
+    assert scenarios.fetch_customer(api, customer["id"])["creditBalance"] == 0

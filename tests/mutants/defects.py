@@ -149,6 +149,33 @@ def no_www_authenticate(ex: Exchange) -> None:
         ex.response_headers = [(k, v) for k, v in ex.response_headers if k.lower() != b"www-authenticate"]
 
 
+def credit_not_applied(ex: Exchange) -> None:
+    """Invoices ignore the customer's credit balance: the whole total is due."""
+    if _ok(ex) and ex.is_op("POST", "/subscriptions/*/generate-invoice"):
+        invoice = ex.body
+        if invoice.get("creditApplied", 0) > 0:
+            invoice["creditApplied"], invoice["amountDue"], invoice["status"] = 0, invoice["total"], "open"
+
+
+def expiry_ignored(ex: Exchange) -> None:
+    """The expiry job stopped: a sent quote past its validUntil still reads as sent."""
+    if _ok(ex) and ex.method == "GET" and "/quotes" in ex.path:
+        for node in _walk(ex.body):
+            if node.get("status") == "expired" and "validUntil" in node:
+                node["status"] = "sent"
+
+
+async def dunning_skips_steps(ex: Exchange) -> None:
+    """Dunning is not escalating: an out-of-order step (grace period from active, ...) is applied anyway."""
+    if not (ex.is_op("POST", "/subscriptions/*/dunning") and ex.status == 409):
+        return
+    subscription_id = ex.path.rstrip("/").split("/")[-2]
+    listed = (await ex.inner_get("/subscriptions"))["data"]
+    found = next((sub for sub in listed if sub["id"] == subscription_id), None)
+    if found is not None and found["status"] != "canceled":
+        ex.status, ex.body = 200, {**found, "status": "grace_period"}
+
+
 MUTANTS = {
     m.name: m
     for m in [
@@ -168,5 +195,8 @@ MUTANTS = {
         Mutant("invoice_not_idempotent", "generate-invoice bills twice", on_response=invoice_not_idempotent),
         Mutant("error_leaks_trace", "400 bodies carry a traceback", on_response=error_leaks_trace),
         Mutant("no_www_authenticate", "401 without WWW-Authenticate", on_response=no_www_authenticate),
+        Mutant("credit_not_applied", "invoices ignore the customer's credit", on_response=credit_not_applied),
+        Mutant("expiry_ignored", "sent quotes never expire", on_response=expiry_ignored),
+        Mutant("dunning_skips_steps", "dunning out of order is accepted", on_response=dunning_skips_steps),
     ]
 }
