@@ -113,6 +113,16 @@ def test_add_customer_is_visible_in_the_sales_api(http: httpx.Client) -> None:
         assert http.post(path, json=bad).status_code == 400
 
 
+@pytest.mark.parametrize("country", ["U1", "us", "USA", "", None, 1])
+def test_customer_country_must_be_two_uppercase_letters(http: httpx.Client, country: object) -> None:
+    created = new_entity(http)
+    answer = http.post(
+        f"/__admin/entities/{created['entityId']}/customers", json={"name": "A", "currency": "USD", "country": country}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["details"] == [{"path": "country", "message": "must be an ISO 3166-1 alpha-2 code such as US"}]
+
+
 def test_clock_read_and_advance(http: httpx.Client) -> None:
     created = new_entity(http, clock="2025-01-31T10:00:00Z")
     base = f"/__admin/entities/{created['entityId']}/clock"

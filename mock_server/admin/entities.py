@@ -88,9 +88,7 @@ async def add_customer(runtime: Runtime, plane: ControlPlane, request: Request) 
     """``POST /entities/{entityId}/customers``: a new customer (the Sales API cannot create them)."""
     entity = entity_of(runtime, request)
     body = inputs.obj(await inputs.json_body(request), CUSTOMER_FIELDS, ("name", "currency"))
-    country = inputs.text(body, "country", max_length=2)
-    if country is not None and not (len(country) == 2 and country.isascii() and country.isupper()):
-        raise InvalidInput("invalid request: country: must be an ISO 3166 alpha-2 code such as US")
+    country = inputs.country(body, "country")
     customer: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "name": inputs.text(body, "name"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -110,6 +111,16 @@ def currency(body: dict[str, Any], name: str, *, required: bool = False) -> str 
     value = body.get(name)
     if not isinstance(value, str) or not is_supported_currency(value):
         raise _bad(name, "must be a supported ISO 4217 currency code such as USD")
+    return value
+
+
+def country(body: dict[str, Any], name: str) -> str | None:
+    """An optional ISO 3166-1 alpha-2 code field: two uppercase ASCII letters."""
+    if name not in body:
+        return None
+    value = body[name]
+    if not isinstance(value, str) or re.fullmatch(r"[A-Z]{2}", value) is None:
+        raise _bad(name, "must be an ISO 3166-1 alpha-2 code such as US")
     return value
 
 
