@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from billing_support import Api, entity_api
 
 bill = pytest.fixture(entity_api)
@@ -163,3 +165,26 @@ def test_past_due_is_409(bill: Api) -> None:
     bill.advance(days=1)
     assert bill.get(sub)["status"] == "past_due"
     bill.change(sub, pro, expect=409)
+
+
+def _line_shape(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    keys = ("quantity", "unitAmount", "amount", "taxRateBps", "taxAmount", "periodStart", "periodEnd", "proration")
+    return [tuple(line[k] for k in keys) for line in lines]
+
+
+def test_spec_examples_show_what_the_mock_answers(bill: Api) -> None:
+    """The changePlan and trialing examples of openapi/sales.yaml agree with the mock beyond their totals:
+    the quantity and unitAmount of proration lines, and a trial's billingCycleAnchor (its trialEnd)."""
+    spec_file = Path(__file__).resolve().parents[1] / "openapi" / "sales.yaml"
+    examples = yaml.safe_load(spec_file.read_text())["components"]["examples"]
+    trialing = bill.subscribe(bill.plan(5000, trialDays=14), bill.customer(), quantity=5)
+    keys = ("status", "quantity", "trialEnd", "billingCycleAnchor", "currentPeriodStart", "currentPeriodEnd")
+    assert [trialing[k] for k in keys] == [examples["SubscriptionTrialing"]["value"][k] for k in keys]
+    assert trialing["billingCycleAnchor"] == "2025-03-15"
+    _, sub, pro = _setup(bill, 2000, 5000, tax=825)
+    bill.advance(days=10)
+    got = bill.change(sub, pro, prorationBehavior="always_invoice")
+    shown = examples["ChangePlanUpgradeAlwaysInvoice"]["value"]
+    assert _line_shape(got["proration"]["lines"]) == _line_shape(shown["proration"]["lines"])
+    assert _line_shape(got["invoice"]["lines"]) == _line_shape(shown["invoice"]["lines"])
+    assert [(line["quantity"], line["unitAmount"]) for line in got["invoice"]["lines"]] == [(1, 2000), (1, 5000)]
