@@ -249,10 +249,35 @@ def problems(validator: Any, instance: Any, prefix: str = "") -> list[FieldProbl
             found.append(FieldProblem("/".join([*base, str(kind.property)]), "is required"))
         elif isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
             found.extend(FieldProblem("/".join([*base, str(n)]), "is not an allowed field") for n in kind.unexpected)
+        elif isinstance(kind, _ALTERNATIVES):
+            found.append(FieldProblem("/".join(base), _alternatives(kind, prefix)))
         else:
             message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
             found.append(FieldProblem("/".join(base), message))
     return found
+
+
+_ALTERNATIVES = (jsonschema_rs.ValidationErrorKind.AnyOf, jsonschema_rs.ValidationErrorKind.OneOfNotValid)
+
+
+def _alternatives(kind: Any, prefix: str) -> str:
+    """What each branch of a failed ``anyOf``/``oneOf`` lacks, instead of the validator's dump of the
+    whole instance: ``fits none of the allowed forms: (1) quoteId is required; (2) ...``."""
+    forms = []
+    for branch in kind.context:
+        parts = []
+        for sub in branch:
+            path = "/".join([prefix] * bool(prefix) + [str(p) for p in sub.instance_path])
+            sub_kind = sub.kind
+            if isinstance(sub_kind, jsonschema_rs.ValidationErrorKind.Required):
+                parts.append(f"{'/'.join([path] * bool(path) + [str(sub_kind.property)])} is required")
+            elif isinstance(sub_kind, jsonschema_rs.ValidationErrorKind.FalseSchema):
+                parts.append(f"{path} is not allowed")
+            else:
+                parts.append(f"{path}: {sub.message}" if path else sub.message)
+        forms.append(", ".join(parts))
+    message = "fits none of the allowed forms: " + "; ".join(f"({n}) {form}" for n, form in enumerate(forms, 1))
+    return message if len(message) <= 300 else message[:300] + "..."
 
 
 def validate_parameters(

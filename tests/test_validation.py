@@ -77,6 +77,16 @@ def test_details_name_every_offending_field(api: Api) -> None:
     assert {"customerId", "lines/0/description", "lines/0/quantity", "lines/0/unitPrice", "total"} <= paths
 
 
+def test_a_body_of_neither_form_says_what_each_form_lacks(api: Api) -> None:
+    # createOrder is quoteId alone or customerId + lines; the message names fields, not the whole body
+    response = api.post("/orders", {"orderDate": "2025-03-01", "quoteId": ACME, "customerId": ACME})
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "invalid request: fits none of the allowed forms: (1) customerId is not allowed; "
+        "(2) lines is required, quoteId is not allowed"
+    )
+
+
 def test_missing_body_and_empty_patch_are_400(api: Api) -> None:
     assert api.call("POST", "/quotes").status_code == 400
     quote = api.quote()
