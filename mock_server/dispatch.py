@@ -13,6 +13,7 @@ What the control plane can read: ``scope["sales"]``, a dict with ``operationId``
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from urllib.parse import parse_qsl
@@ -135,9 +136,18 @@ def _with_session_entity(
     return query
 
 
+def _json(body: Any) -> bytes:
+    """``body`` as JSON bytes: orjson, or the standard library when an integer exceeds 64 bits (sums and
+    MRR/ARR of large amounts and quantities can; Python's ints and JSON numbers have no such bound)."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
 def _response(result: Result) -> Response:
     if result.body is None:
         return Response(status_code=result.status, headers=result.headers)
     return Response(
-        orjson.dumps(result.body), status_code=result.status, headers=result.headers, media_type="application/json"
+        _json(result.body), status_code=result.status, headers=result.headers, media_type="application/json"
     )

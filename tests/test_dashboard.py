@@ -59,3 +59,15 @@ def test_churn_counts_cancellations_in_the_window(bill: Api) -> None:
     bill.advance(days=1)
     churn = bill.call("GET", "/dashboard", expect=200)["churn"]
     assert churn == {"windowDays": 30, "canceledSubscriptions": 1, "subscriptionChurnRate": 0.25}
+
+
+def test_figures_beyond_64_bits_are_answered_exactly(bill: Api) -> None:
+    """The largest inputs (amount 10^12 daily, quantity 10^6) make an ARR of 3.65 x 10^20: still a 200."""
+    customer = bill.customer(tax=10_000)
+    sub = bill.subscribe(bill.plan(10**12, "day"), customer, quantity=10**6)
+    bill.invoice(sub)
+    bill.invoice(bill.subscribe(bill.plan(10**12, "day"), customer, quantity=10**6))
+    usd = bill.call("GET", "/dashboard", expect=200)["revenue"][0]
+    mrr = 60_833_333_333_333_333_333  # 2 x 10^18 x 365 / 12, rounded once
+    assert (usd["mrr"], usd["arr"], usd["arpa"]) == (mrr, 730 * 10**18, mrr)
+    assert usd["invoicedTotal"] == usd["outstandingAmount"] == 4 * 10**18  # two days at 100 % tax
