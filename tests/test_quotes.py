@@ -67,6 +67,14 @@ def test_valid_until_before_issue_date_is_422(api: Api) -> None:
     assert response.status_code == 422 and response.json()["details"][0]["path"] == "validUntil"
 
 
+def test_default_valid_until_past_the_last_date_is_422_not_500(api: Api) -> None:
+    body = {"customerId": ACME, "lines": [_line()], "issueDate": "9999-12-31"}
+    response = api.post("/quotes", body)
+    assert response.status_code == 422 and response.json()["details"][0]["path"] == "validUntil"
+    quote = api.ok(api.post("/quotes", {**body, "validUntil": "9999-12-31"}), 201)
+    assert quote["validUntil"] == "9999-12-31"
+
+
 def test_list_is_paged_newest_first_with_true_total(api: Api) -> None:
     before = api.ok(api.get("/quotes"))["total"]
     made = [api.quote()["number"] for _ in range(5)]

@@ -44,7 +44,11 @@ def check_deletable(status: str) -> None:
 
 
 def default_valid_until(issue_date: date) -> date:
-    """``issueDate + 30 days``."""
+    """``issueDate + 30 days``; Unprocessable (422) when that is past 9999-12-31."""
+    if date.max - issue_date < timedelta(days=DEFAULT_VALIDITY_DAYS):
+        message = f"is required: issueDate + {DEFAULT_VALIDITY_DAYS} days is past {date.max}"
+        problem = FieldProblem("validUntil", message)
+        raise Unprocessable("the default validUntil would be past 9999-12-31; give validUntil", [problem])
     return issue_date + timedelta(days=DEFAULT_VALIDITY_DAYS)
 
 

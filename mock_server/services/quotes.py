@@ -39,7 +39,7 @@ def create_quote(entity: EntityState, body: dict[str, Any], now: datetime, *, qu
     """A new ``draft`` quote numbered ``Q-nnnnnn``; 422 for an unknown customer or another currency."""
     customer = _customer_for(entity, body["customerId"], body.get("currency"))
     issue = date_field(body, "issueDate", now.date())
-    valid_until = date_field(body, "validUntil", rules.default_valid_until(issue))
+    valid_until = date_field(body, "validUntil", issue) if "validUntil" in body else rules.default_valid_until(issue)
     rules.check_validity(issue, valid_until)
     lines = price_lines(body["lines"], customer["taxRateBps"], new_id)
     stamp = instant(now)
