@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from mock_server.domain.errors import Conflict, Unprocessable
+from mock_server.domain.errors import Conflict, FieldProblem, Unprocessable
 from mock_server.domain.invoicing import invoice_line
 from mock_server.domain.money import round_div
 from mock_server.domain.periods import add_interval, days_between, format_date, parse_date
@@ -88,8 +88,13 @@ def validate_change(sub: Mapping[str, Any], request: PlanChangeRequest) -> None:
         raise Unprocessable("the subscription is already on this plan at this quantity; nothing would change")
     start, end = parse_date(sub["currentPeriodStart"]), parse_date(sub["currentPeriodEnd"])
     if not start <= request.proration_date < end:
+        hint = (
+            "; a period that has ended is rolled forward by generate-invoice" if request.proration_date >= end else ""
+        )
         raise Unprocessable(
-            f"prorationDate must be within the current period {format_date(start)} .. {format_date(end)} (end excluded)"
+            f"prorationDate {format_date(request.proration_date)} is outside the current period"
+            f" {format_date(start)} .. {format_date(end)} (end excluded){hint}",
+            [FieldProblem("prorationDate", "outside the current period")],
         )
 
 

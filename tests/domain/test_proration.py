@@ -141,6 +141,16 @@ def test_unusable_changes_are_422(plan_over: dict[str, Any], when: date, quantit
         _change(make_sub(BASIC), make_plan(5000, **plan_over), when, quantity=quantity)
 
 
+def test_proration_date_outside_the_period_names_it_and_how_an_ended_period_moves_on() -> None:
+    with pytest.raises(
+        Unprocessable, match=r"prorationDate 2025-02-28 is outside .* 2025-03-01 \.\. 2025-04-01"
+    ) as early:
+        _change(make_sub(BASIC), PRO, date(2025, 2, 28))
+    assert "generate-invoice" not in str(early.value)
+    with pytest.raises(Unprocessable, match=r"2025-04-05 is outside .*rolled forward by generate-invoice"):
+        _change(make_sub(BASIC), PRO, date(2025, 4, 5))
+
+
 def test_same_plan_same_quantity_is_422_but_a_quantity_change_is_not() -> None:
     sub = make_sub(BASIC)
     with pytest.raises(Unprocessable):
