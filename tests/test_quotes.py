@@ -75,6 +75,14 @@ def test_default_valid_until_past_the_last_date_is_422_not_500(api: Api) -> None
     assert quote["validUntil"] == "9999-12-31"
 
 
+def test_a_new_customer_keeps_the_lines_unless_they_are_sent_again(api: Api) -> None:
+    quote = api.quote(customer=ACME)  # 825 bps
+    moved = api.ok(api.patch(f"/quotes/{quote['id']}", {"customerId": NORTHWIND}))  # 0 bps
+    assert moved["customerId"] == NORTHWIND and moved["lines"] == quote["lines"] and moved["taxTotal"] == 165
+    repriced = api.ok(api.patch(f"/quotes/{quote['id']}", {"customerId": NORTHWIND, "lines": [_line()]}))
+    assert repriced["lines"][0]["taxRateBps"] == 0 and repriced["taxTotal"] == 0
+
+
 def test_list_is_paged_newest_first_with_true_total(api: Api) -> None:
     before = api.ok(api.get("/quotes"))["total"]
     made = [api.quote()["number"] for _ in range(5)]
