@@ -173,6 +173,20 @@ BODY_CASES: dict[str, tuple[Case, set[int]]] = {
     "huge-quantity": (lambda w: w.post(_q(w), quote_with(w, quantity=10**12)), {400}),
     "amount-over-10^12": (lambda w: w.post(_q(w), quote_with(w, unitPrice=10**12 + 1)), {400}),
     "negative-price": (lambda w: w.post(_q(w), quote_with(w, unitPrice=-1)), {400}),
+    "issueDate-9999-12-31": (
+        lambda w: w.post(_q(w), json.dumps({**w.valid_quote(), "issueDate": "9999-12-31"}).encode()),
+        {400, 422},
+    ),
+    "issueDate-not-a-date": (
+        lambda w: w.post(_q(w), json.dumps({**w.valid_quote(), "issueDate": "2025-02-30"}).encode()),
+        {400},
+    ),
+    "validUntil-before-issueDate": (
+        lambda w: w.post(
+            _q(w), json.dumps({**w.valid_quote(), "issueDate": "2025-03-10", "validUntil": "2025-03-01"}).encode()
+        ),
+        {400, 422},
+    ),
     "long-description": (lambda w: w.post(_q(w), quote_with(w, description="x" * 100_000)), {400}),
 }
 
