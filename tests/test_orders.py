@@ -58,6 +58,15 @@ def test_unknown_customer_is_422(api: Api) -> None:
     assert api.post("/orders", body).status_code == 422
 
 
+def test_ids_in_the_body_compare_case_insensitively_as_in_paths(api: Api) -> None:
+    direct = api.order(customer=ACME.upper())
+    assert direct["customerId"] == ACME
+    quote = api.accepted_quote(customer=ACME.upper())
+    assert quote["customerId"] == ACME
+    converted = api.ok(api.post("/orders", {"orderDate": "2025-03-01", "quoteId": quote["id"].upper()}), 201)
+    assert converted["quoteId"] == quote["id"]
+
+
 def test_status_machine(api: Api) -> None:
     order = api.order()
     path = f"/orders/{order['id']}"

@@ -36,8 +36,9 @@ def find(entity: EntityState, kind: str, obj_id: str, label: str) -> Resource:
 
 
 def referenced(entity: EntityState, kind: str, obj_id: str, field: str, label: str) -> Resource:
-    """A resource named in a request body; Unprocessable (422) when it is not this entity's."""
-    resource = entity.collection(kind).get(obj_id)
+    """A resource named in a request body; Unprocessable (422) when it is not this entity's. UUIDs
+    compare case-insensitively, as in paths (ids are stored lower-case)."""
+    resource = entity.collection(kind).get(obj_id.lower())
     if resource is None:
         raise Unprocessable(f"{field} refers to no {label} of this entity", [FieldProblem(field, f"unknown {label}")])
     return resource

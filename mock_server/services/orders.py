@@ -26,7 +26,7 @@ def get_order(entity: EntityState, order_id: str) -> Resource:
 
 
 def _source_quote(entity: EntityState, quote_id: str) -> Resource:
-    quote = entity.quotes.get(quote_id)
+    quote = entity.quotes.get(quote_id.lower())
     if quote is None:
         raise Unprocessable("quoteId refers to no quote of this entity", [FieldProblem("quoteId", "unknown quote")])
     rules.check_convertible(quote["status"])
