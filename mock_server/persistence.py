@@ -49,8 +49,9 @@ def read_state_file(path: Path) -> dict[str, Any] | None:
 
 
 def encode_state(document: dict[str, Any]) -> bytes:
-    """The canonical file form of a state document (stable key order, so equal states give equal bytes)."""
-    return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=True).encode("ascii") + b"\n"
+    """The file form of a state document. Keys keep their order (a snapshot is deterministic, so equal
+    states give equal bytes), so resources restored from the file answer with their fields in API order."""
+    return json.dumps(document, indent=1, ensure_ascii=True).encode("ascii") + b"\n"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

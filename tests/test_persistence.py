@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 from control_plane_client import client, comparable_state, make_app, new_entity
 
@@ -72,6 +73,25 @@ def test_keeper_round_trip_and_saves_only_changes(tmp_path: Path) -> None:
         http.get("/__admin/state").json()
     )
     assert created["entityId"] in restored.state.runtime.store.entities
+
+
+def test_resources_restored_from_the_file_keep_their_field_order(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    app = make_app(state_file=str(path))
+    created = new_entity(client(app), fixtures="demo")
+    app.state.runtime.extensions["control_plane"].keeper.save()
+
+    def plans(http: httpx.Client) -> list[list[str]]:
+        answer = http.get(
+            "/api/sales/plans",
+            params={"entityId": created["entityId"]},
+            headers={"Authorization": f"Bearer {created['apiKeys']['readOnly']}"},
+        )
+        return [list(plan) for plan in answer.json()["data"]]
+
+    before = plans(client(app))
+    assert before and before[0][:2] == ["id", "code"]
+    assert plans(client(make_app(state_file=str(path)))) == before
 
 
 def test_running_saves_periodically_and_at_exit(tmp_path: Path) -> None:
