@@ -140,12 +140,14 @@ def populate(entity: EntityState, raw: dict[str, Any], label: str) -> None:
         "plans": _load_plan,
         "quotes": _load_quote,
         "orders": _load_order,
-        "subscriptions": _load_subscription,
     }
     for section in _SECTIONS:
         items = raw.get(section) or []
         if not isinstance(items, list):
             raise FixtureError(f"{label}: {section} must be a list")
+        if section == "subscriptions":
+            _load_subscriptions(entity, [_relative_dates(item, now.date()) for item in items], now, label)
+            continue
         for index, item in enumerate(items):
             try:
                 loaders[section](entity, _relative_dates(item, now.date()), now)
@@ -205,16 +207,15 @@ def _load_order(entity: EntityState, item: dict[str, Any], now: datetime) -> Non
         orders.patch_order(entity, order["id"], {"status": step}, now)
 
 
-def _load_subscription(entity: EntityState, item: dict[str, Any], now: datetime) -> None:
-    """Hook for the billing services: ``seed_from_fixture(entity, item, now)`` creates one subscription."""
-    from mock_server.services import subscriptions
+def _load_subscriptions(entity: EntityState, items: list[dict[str, Any]], now: datetime, label: str) -> None:
+    """Subscriptions are seeded together, their histories interleaved in time order (see
+    ``services.billing_fixtures``), so creation order and invoice numbers follow the dates."""
+    from mock_server.services.billing_fixtures import seed_subscriptions
 
-    seed: Callable[[EntityState, dict[str, Any], datetime], Any] | None = getattr(
-        subscriptions, "seed_from_fixture", None
-    )
-    if seed is None:
-        raise ValueError("subscriptions in fixtures are not supported yet")
-    seed(entity, item, now)
+    try:
+        seed_subscriptions(entity, items, now)
+    except (DomainError, KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FixtureError(f"{label}.subscriptions{_describe(error)}") from None
 
 
 def seed_entity(

@@ -37,6 +37,15 @@ def test_demo_has_the_documented_variety(api: Api) -> None:
     assert any(p["interval"] == "month" and p["intervalCount"] == 3 for p in plans)
 
 
+def test_demo_lists_are_newest_first_by_creation_time(api: Api) -> None:
+    """Fixture subscriptions are seeded in time order, so list order, createdAt and invoice numbers agree."""
+    created = [s["createdAt"] for s in api.ok(api.get("/subscriptions"))["data"]]
+    assert len(created) > 3 and created == sorted(created, reverse=True)
+    invoices = api.http.get(f"/__admin/entities/{DEMO}/invoices").json()["data"]
+    assert [i["createdAt"] for i in invoices] == sorted((i["createdAt"] for i in invoices), reverse=True)
+    assert [i["number"] for i in invoices] == sorted((i["number"] for i in invoices), reverse=True)
+
+
 def test_demo_follows_a_real_clock(make_api: AppFactory) -> None:
     api = make_api(clock="now")
     quotes = api.ok(api.get("/quotes", params={"status": "expired"}))["data"]

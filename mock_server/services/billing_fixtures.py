@@ -23,11 +23,12 @@ itself would have produced.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from mock_server.domain.errors import InvalidInput
+from mock_server.domain.errors import DomainError, InvalidInput
 from mock_server.domain.periods import parse_date, start_of_day
 from mock_server.services import billing
 from mock_server.services.subscriptions import create_subscription, invoices_of, patch, pay_invoice, save
@@ -53,20 +54,62 @@ STEPS: dict[str, Step] = {
 
 def seed_subscription(entity: EntityState, item: dict[str, Any], now: datetime) -> None:
     """Create one fixture subscription and replay its ``history`` up to ``now``."""
+    seed_subscriptions(entity, [item], now)
+
+
+def seed_subscriptions(entity: EntityState, items: list[dict[str, Any]], now: datetime) -> None:
+    """Create fixture subscriptions and replay their histories interleaved in time order, so that
+    creation order, ``createdAt`` and invoice numbers run together as they would in a real run.
+    A problem raises ``InvalidInput`` naming the item as ``[index]``."""
+    timeline: list[tuple[datetime, int, int, int]] = []  # (instant, 0 create | 1 step, item, step)
+    for index, item in enumerate(items):
+        with _naming(index):
+            timeline.extend(_schedule(item, index, now))
+    timeline.sort()
+    created: dict[int, str] = {}
+    for at, kind, index, step_index in timeline:
+        with _naming(index):
+            _run(entity, items[index], created, index, step_index if kind else None, at)
+    for sub_id in created.values():
+        save(entity, entity.subscriptions[sub_id], now)
+
+
+@contextmanager
+def _naming(index: int) -> Iterator[None]:
+    """Re-raise a problem with fixture item ``index`` as ``InvalidInput`` that names it."""
+    try:
+        yield
+    except KeyError as error:
+        raise InvalidInput(f"[{index}]: missing field {error.args[0]!r}") from None
+    except (DomainError, TypeError, ValueError) as error:
+        raise InvalidInput(f"[{index}]: {error}", error.details if isinstance(error, DomainError) else []) from None
+
+
+def _schedule(item: dict[str, Any], index: int, now: datetime) -> list[tuple[datetime, int, int, int]]:
     start = start_of_day(parse_date(str(item.get("start", now.date().isoformat()))))
     if start > now:
         raise InvalidInput(f"a fixture subscription cannot start after today ({start.date()})")
-    body: dict[str, Any] = {k: item[k] for k in ("customerId", "planId", "quantity", "trialDays") if k in item}
-    sub = create_subscription(entity, body, start, sub_id=item.get("id"))
+    entries = [(start, 0, index, 0)]
     last = start
-    for step in item.get("history") or []:
+    for number, step in enumerate(item.get("history") or []):
         at = start_of_day(parse_date(str(step["date"])))
         if not last <= at <= now:
             raise InvalidInput(f"history step on {at.date()} is out of order or in the future")
-        operation = STEPS.get(str(step["op"]))
-        if operation is None:
+        if str(step["op"]) not in STEPS:
             raise InvalidInput(f"unknown history op {step['op']!r}; use one of {', '.join(STEPS)}")
-        save(entity, entity.subscriptions[sub["id"]], at)
-        operation(entity, sub["id"], dict(step.get("body") or {}), at)
+        entries.append((at, 1, index, number))
         last = at
-    save(entity, entity.subscriptions[sub["id"]], now)
+    return entries
+
+
+def _run(
+    entity: EntityState, item: dict[str, Any], created: dict[int, str], index: int, step: int | None, at: datetime
+) -> None:
+    if step is None:
+        body: dict[str, Any] = {k: item[k] for k in ("customerId", "planId", "quantity", "trialDays") if k in item}
+        created[index] = create_subscription(entity, body, at, sub_id=item.get("id"))["id"]
+        return
+    entry = item["history"][step]
+    sub_id = created[index]
+    save(entity, entity.subscriptions[sub_id], at)
+    STEPS[str(entry["op"])](entity, sub_id, dict(entry.get("body") or {}), at)
