@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any
 
 from mock_server.domain.money import round_div, round_fraction
@@ -84,24 +85,93 @@ class DashboardInput:
 
 
 def dashboard(data: DashboardInput) -> Resource:
-    """The ``GET /dashboard`` body."""
-    subscriptions = list(data.subscriptions)
+    """The ``GET /dashboard`` body. Subscriptions are read once (``_scan_subscriptions``)."""
+    counts, mrr, churn_figures = _scan_subscriptions(data.subscriptions, data.now)
     quotes, orders, customers = list(data.quotes), list(data.orders), list(data.customers)
-    mrr = mrr_by_currency(subscriptions)
     active_customers = set().union(*(ids for _, ids in mrr.values())) if mrr else set()
     return {
         "asOf": format_instant(data.now),
-        "subscriptions": _subscription_counts(subscriptions),
+        "subscriptions": counts,
         "quotes": _quote_counts(quotes),
         "orders": _counts(orders, ORDER_STATUSES),
         "customers": {"total": len(customers), "active": len(active_customers)},
-        "churn": churn(subscriptions, data.now),
+        "churn": churn_figures,
         "revenue": revenue_rows(mrr, quotes, orders, list(data.invoices)),
     }
 
 
+def _scan_subscriptions(
+    subscriptions: Iterable[Mapping[str, Any]], now: datetime
+) -> tuple[dict[str, int], dict[str, tuple[Fraction, set[str]]], dict[str, Any]]:
+    """``_subscription_counts``, ``mrr_by_currency`` and ``churn`` (the reference definitions) in
+    one pass, for large entities: amounts are summed as integers per (currency, interval,
+    intervalCount) and normalised once per group (the same exact Fraction), and ISO dates are
+    compared as text (``start_of_day(d) <= t0`` is ``d <= t0.date()``)."""
+    t0 = now - timedelta(days=CHURN_WINDOW_DAYS)
+    t0_day = t0.date().isoformat()
+    by_status: dict[str, int] = {}
+    sums: dict[tuple[str, str, int], int] = {}
+    customers: dict[str, set[str]] = {}
+    total = canceled_in_window = base = base_canceled = 0
+    for sub in subscriptions:
+        total += 1
+        status = sub["status"]
+        by_status[status] = by_status.get(status, 0) + 1
+        if status in COUNTED:
+            currency = sub["currency"]
+            key = (currency, sub["interval"], sub["intervalCount"])
+            sums[key] = sums.get(key, 0) + sub["unitAmount"] * sub["quantity"]
+            ids = customers.get(currency)
+            if ids is None:
+                ids = customers[currency] = set()
+            ids.add(sub["customerId"])
+        canceled = sub["canceledAt"]
+        canceled_at = parse_instant(canceled) if canceled else None
+        in_window = canceled_at is not None and t0 < canceled_at <= now
+        canceled_in_window += in_window
+        start, trial_end = sub["startDate"], sub["trialEnd"]
+        started = start <= t0_day if len(start) == 10 and start[4] == "-" else _day_on_or_before(start, t0_day, t0)
+        if (
+            started
+            and (trial_end is None or _day_on_or_before(trial_end, t0_day, t0))
+            and (canceled_at is None or canceled_at > t0)
+        ):
+            base += 1
+            base_canceled += in_window
+    counts = {key: by_status.get(status, 0) for status, key in SUBSCRIPTION_KEYS.items()}
+    counts["total"] = total
+    churn_figures = {
+        "windowDays": CHURN_WINDOW_DAYS,
+        "canceledSubscriptions": canceled_in_window,
+        "subscriptionChurnRate": rate(base_canceled, base),
+    }
+    return counts, _normalised(sums, customers), churn_figures
+
+
+def _normalised(
+    sums: Mapping[tuple[str, str, int], int], customers: Mapping[str, set[str]]
+) -> dict[str, tuple[Fraction, set[str]]]:
+    """Integer sums per (currency, interval, intervalCount) as exact monthly amounts per currency."""
+    mrr: dict[str, tuple[Fraction, set[str]]] = {}
+    for (currency, interval, count), amount in sums.items():
+        group = {"unitAmount": amount, "quantity": 1, "interval": interval, "intervalCount": count}
+        exact = mrr[currency][0] if currency in mrr else Fraction(0)
+        mrr[currency] = (exact + monthly_amount(group), customers[currency])
+    return mrr
+
+
+def _day_on_or_before(day: str, limit_day: str, limit: datetime) -> bool:
+    """``start_of_day(day) <= limit``: an ISO ``YYYY-MM-DD`` compares as text with ``limit``'s date."""
+    if len(day) == 10 and day[4] == "-" and day[7] == "-":
+        return day <= limit_day
+    return start_of_day(parse_date(day)) <= limit
+
+
+_status = itemgetter("status")
+
+
 def _counts(resources: list[Mapping[str, Any]], statuses: tuple[str, ...]) -> dict[str, Any]:
-    counter = Counter(r["status"] for r in resources)
+    counter = Counter(map(_status, resources))
     counts: dict[str, Any] = {status: counter.get(status, 0) for status in statuses}
     counts["total"] = len(resources)
     return counts

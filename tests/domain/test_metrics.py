@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from typing import Any
 
 from billing_factories import NOW, make_customer, make_plan, make_sub
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_server.domain.metrics import DashboardInput, dashboard, monthly_amount, rate
+from mock_server.domain.metrics import (
+    DashboardInput,
+    _scan_subscriptions,
+    _subscription_counts,
+    churn,
+    dashboard,
+    monthly_amount,
+    mrr_by_currency,
+    rate,
+)
+from mock_server.domain.periods import format_instant
 
 
 def _board(subs: list[dict], **kw: list) -> dict:
@@ -110,3 +121,41 @@ def test_mrr_is_the_rounded_exact_sum_of_normalised_subscriptions(specs: list[tu
         assert type(row["mrr"]) is int and abs(row["mrr"] - exact) <= Fraction(1, 2)
         assert abs(row["arr"] - 12 * exact) <= Fraction(1, 2)
     assert board["subscriptions"]["total"] == len(subs)
+
+
+day_offsets = st.integers(-120, 5)
+scan_subs = st.lists(
+    st.fixed_dictionaries(
+        {
+            "status": st.sampled_from(["active", "past_due", "grace_period", "paused", "canceled", "trialing"]),
+            "currency": st.sampled_from(["USD", "EUR", "JPY"]),
+            "interval": st.sampled_from(["day", "week", "month", "year"]),
+            "intervalCount": st.integers(1, 12),
+            "unitAmount": st.integers(0, 10**7),
+            "quantity": st.integers(1, 20),
+            "customerId": st.sampled_from(["c1", "c2", "c3", "c4"]),
+            "startDate": day_offsets,
+            "trialEnd": st.none() | day_offsets,
+            "canceledAt": st.none() | st.integers(-120 * 86400, 0),
+        }
+    ),
+    max_size=15,
+)
+
+
+@given(scan_subs)
+def test_the_one_pass_scan_gives_the_reference_figures(raw: list[dict[str, Any]]) -> None:
+    """``dashboard`` reads subscriptions once; its figures equal the reference definitions."""
+    subs = []
+    for item in raw:
+        sub = dict(item)
+        sub["startDate"] = (NOW.date() + timedelta(days=item["startDate"])).isoformat()
+        if item["trialEnd"] is not None:
+            sub["trialEnd"] = (NOW.date() + timedelta(days=item["trialEnd"])).isoformat()
+        if item["canceledAt"] is not None:
+            sub["canceledAt"] = format_instant(NOW + timedelta(seconds=item["canceledAt"]))
+        subs.append(sub)
+    counts, mrr, churn_figures = _scan_subscriptions(subs, NOW)
+    assert counts == _subscription_counts(subs)
+    assert mrr == mrr_by_currency(subs)
+    assert churn_figures == churn(subs, NOW)
