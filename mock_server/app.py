@@ -27,7 +27,7 @@ from mock_server.config import MockConfig
 from mock_server.dispatch import SalesDispatcher
 from mock_server.routes import HANDLERS
 from mock_server.routes.types import Handler
-from mock_server.runtime import Runtime
+from mock_server.runtime import Runtime, freeze_state
 from mock_server.spec import Spec, SpecError, load_spec
 from mock_server.store import Store
 
@@ -54,7 +54,7 @@ def build_runtime(config: MockConfig, handlers: dict[str, Handler] | None = None
     check_handlers(spec, chosen)
     store = Store()
     fixtures.load_fixtures(store, config.fixtures, config.clock)
-    return Runtime(config=config, spec=spec, store=store, handlers=chosen, startup_state=store.snapshot())
+    return Runtime(config=config, spec=spec, store=store, handlers=chosen, startup_blob=freeze_state(store.snapshot()))
 
 
 def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler] | None = None) -> Starlette:
@@ -62,9 +62,9 @@ def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler]
     runtime = build_runtime(config or MockConfig(), handlers)
     admin_routes, admin_middleware, admin_lifespan = _admin_parts(runtime)
     routes: list[BaseRoute] = [
+        Route("/api/sales/{path:path}", SalesDispatcher(runtime)),  # first: the hot path matches at once
         *docs.routes(runtime.spec),
         *admin_routes,
-        Route("/api/sales/{path:path}", SalesDispatcher(runtime)),
     ]
     middleware: list[Middleware] = [*admin_middleware, _cors()]  # CORS innermost: it wraps `send`
     app = Starlette(

@@ -5,9 +5,13 @@
 
 from __future__ import annotations
 
+import json
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from mock_server.config import MockConfig
 from mock_server.routes.types import Handler
@@ -26,22 +30,43 @@ class ResponseMismatch:
     problems: list[str]
 
 
+def freeze_state(document: dict[str, Any]) -> bytes:
+    """A state document as compact compressed JSON (``thaw_state`` gives it back, equal)."""
+    try:
+        data = orjson.dumps(document)
+    except TypeError:  # orjson refuses ints beyond 64 bits; the standard library does not
+        data = json.dumps(document, separators=(",", ":")).encode()
+    return zlib.compress(data, 1)
+
+
+def thaw_state(blob: bytes) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(zlib.decompress(blob))
+    return document
+
+
 @dataclass
 class Runtime:
     """Everything a request handler or the control plane needs.
 
     ``startup_state`` is ``store.snapshot()`` right after the fixtures were loaded (for
-    ``/__admin/reset``); ``extensions`` is free space for the control plane (journal, faults, ...).
+    ``/__admin/reset``), kept compressed (``freeze_state``): a second live copy of every resource
+    would double the memory of a large state. ``extensions`` is free space for the control plane
+    (journal, faults, ...).
     """
 
     config: MockConfig
     spec: Spec
     store: Store
     handlers: dict[str, Handler]
-    startup_state: dict[str, Any]
+    startup_blob: bytes
     started_at: float = field(default_factory=time.monotonic)
     response_mismatches: list[ResponseMismatch] = field(default_factory=list)
     extensions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def startup_state(self) -> dict[str, Any]:
+        """A fresh copy of the state right after start-up (for ``/__admin/reset``)."""
+        return thaw_state(self.startup_blob)
 
     def uptime_seconds(self) -> float:
         return time.monotonic() - self.started_at
