@@ -344,20 +344,21 @@ def round_half_away(value: Fraction) -> int:
     return magnitude if value >= 0 else -magnitude
 
 
+def objects_with(node: Any, keys: set[str]) -> Iterator[dict[str, Any]]:
+    """Every object nested in ``node`` that has all of ``keys``."""
+    if isinstance(node, dict):
+        if keys <= node.keys():
+            yield node
+        for value in node.values():
+            yield from objects_with(value, keys)
+    elif isinstance(node, list):
+        for value in node:
+            yield from objects_with(value, keys)
+
+
 def test_line_arithmetic_in_examples() -> None:
     """Quote/order lines and invoice lines in the examples follow the domain's formulas exactly."""
-
-    def walk(node: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(node, dict):
-            if {"amount", "taxAmount", "taxRateBps"} <= node.keys():
-                yield node
-            for value in node.values():
-                yield from walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from walk(value)
-
-    lines = list(walk(load_spec()["components"]["examples"]))
+    lines = list(objects_with(load_spec()["components"]["examples"], {"amount", "taxAmount", "taxRateBps"}))
     assert len(lines) > 20
     for line in lines:
         if "unitPrice" in line:
@@ -367,17 +368,7 @@ def test_line_arithmetic_in_examples() -> None:
 
 
 def test_invoice_credit_rules_in_examples() -> None:
-    def walk(node: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(node, dict):
-            if {"creditApplied", "amountDue", "total"} <= node.keys():
-                yield node
-            for value in node.values():
-                yield from walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from walk(value)
-
-    invoices = list(walk(load_spec()["components"]["examples"]))
+    invoices = list(objects_with(load_spec()["components"]["examples"], {"creditApplied", "amountDue", "total"}))
     assert len(invoices) >= 4
     for invoice in invoices:
         expected_due = invoice["total"] - invoice["creditApplied"] if invoice["total"] > 0 else 0
