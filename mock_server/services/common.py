@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from mock_server.domain.errors import FieldProblem, NotFound, Unprocessable
+from mock_server.domain.lines import totals
 from mock_server.domain.periods import format_instant, parse_date
 from mock_server.store import EntityState, Resource
 
@@ -50,3 +51,27 @@ def page_envelope(entity: EntityState, kind: str, query: dict[str, Any]) -> dict
     page_size = int(query.get("pageSize", 20))
     data, total = entity.page(kind, query.get("status"), page, page_size)
     return {"data": data, "page": page, "pageSize": page_size, "total": total}
+
+
+def commit_draft_patch(
+    entity: EntityState,
+    kind: str,
+    document: Resource,
+    body: dict[str, Any],
+    lines: list[Resource] | None,
+    target: str | None,
+    now: datetime,
+) -> Resource:
+    """Apply an already validated PATCH of a quote or order: ``notes``, priced ``lines`` (with their
+    totals), then the status transition ``target`` (None: none). ``updatedAt`` moves only when a
+    field was edited or the status changed (a PATCH to the current status is a no-op)."""
+    if target is not None or any(name != "status" for name in body):
+        document["updatedAt"] = instant(now)
+    if "notes" in body:
+        document["notes"] = body["notes"]
+    if lines is not None:
+        document["lines"] = lines
+        document.update(totals(lines))
+    if target is not None:
+        entity.set_status(kind, document["id"], target)
+    return document

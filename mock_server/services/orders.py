@@ -11,7 +11,7 @@ from typing import Any
 from mock_server.domain import orders as rules
 from mock_server.domain.errors import FieldProblem, Unprocessable
 from mock_server.domain.lines import copy_lines, price_lines, totals
-from mock_server.services.common import date_field, find, instant, new_id, page_envelope, referenced
+from mock_server.services.common import commit_draft_patch, date_field, find, instant, new_id, page_envelope, referenced
 from mock_server.store import EntityState, Resource
 
 
@@ -82,17 +82,8 @@ def patch_order(entity: EntityState, order_id: str, body: dict[str, Any], now: d
         customer = entity.customers.get(order["customerId"])
         default_tax = customer["taxRateBps"] if customer is not None else 0
         lines = price_lines(body["lines"], default_tax, new_id)
-    if edits or transition:
-        order["updatedAt"] = instant(now)
     order["orderDate"] = order_date.isoformat()
-    if "notes" in body:
-        order["notes"] = body["notes"]
-    if lines is not None:
-        order["lines"] = lines
-        order.update(totals(lines))
-    if transition:
-        entity.set_status("orders", order_id, target)
-    return order
+    return commit_draft_patch(entity, "orders", order, body, lines, target if transition else None, now)
 
 
 def delete_order(entity: EntityState, order_id: str, now: datetime) -> None:

@@ -13,7 +13,7 @@ from mock_server.domain import quotes as rules
 from mock_server.domain.errors import Conflict, FieldProblem, Unprocessable
 from mock_server.domain.lines import price_lines, totals
 from mock_server.domain.periods import format_instant, parse_date, start_of_day
-from mock_server.services.common import date_field, find, instant, new_id, page_envelope, referenced
+from mock_server.services.common import commit_draft_patch, date_field, find, instant, new_id, page_envelope, referenced
 from mock_server.store import EntityState, Resource
 
 
@@ -75,18 +75,9 @@ def patch_quote(entity: EntityState, quote_id: str, body: dict[str, Any], now: d
     if target == "sent" and transition and valid_until < now.date():
         raise Conflict(f"the quote's validUntil {valid_until.isoformat()} has passed; extend it before sending")
     lines = price_lines(body["lines"], customer["taxRateBps"], new_id) if "lines" in body else None
-    if edits or transition:
-        quote["updatedAt"] = instant(now)
     quote["customerId"] = customer["id"]
     quote["validUntil"] = valid_until.isoformat()
-    if "notes" in body:
-        quote["notes"] = body["notes"]
-    if lines is not None:
-        quote["lines"] = lines
-        quote.update(totals(lines))
-    if transition:
-        entity.set_status("quotes", quote_id, target)
-    return quote
+    return commit_draft_patch(entity, "quotes", quote, body, lines, target if transition else None, now)
 
 
 def delete_quote(entity: EntityState, quote_id: str) -> None:
