@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from contract_tests.report import RECORDER_KEY, Recorder
-from contract_tests.target import ENV_VARS, UsageError, live_target, spec_path
+from contract_tests.target import ENV_VARS, SPEC_ENV, UsageError, live_target, spec_path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 INI = """[pytest]
@@ -37,6 +37,9 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entity-id", default=None, help=f"entity id (default ${ENV_VARS['entity_id']})")
     parser.add_argument("--seed", type=int, default=None, help="seed for every generator (printed on each run)")
     parser.add_argument("--operations", default=None, help="comma-separated operationIds, e.g. createQuote,getQuote")
+    parser.add_argument(
+        "--spec", default=None, metavar="PATH", help=f"your own contract file (default ${SPEC_ENV}, else the packaged one)"
+    )
     writes = parser.add_mutually_exclusive_group()
     writes.add_argument("--read-only", dest="allow_writes", action="store_false", help="GETs only (URL default)")
     writes.add_argument(
@@ -46,7 +49,10 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mock_server.resources import version
+
     parser = argparse.ArgumentParser(prog="sales-contract", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sales-contract {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="run the contract suite once")
     check.add_argument("--target", default=os.environ.get(ENV_VARS["base_url"]) or "mock", help="mock or a base URL")
@@ -141,6 +147,14 @@ def run_check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "spec", None):
+        # The suite (and every fuzzing round, a child process) reads the contract from the environment.
+        os.environ[SPEC_ENV] = args.spec
+        try:
+            spec_path()
+        except UsageError as exc:
+            print(f"sales-contract: {exc}", file=sys.stderr)
+            return 2
     if args.command == "check":
         return run_check(args)
     if args.command == "replay":

@@ -19,7 +19,7 @@ OTHER_ENTITY_ID = "f1f5c646-a768-4f15-ab7e-5e3088389de0"
 OTHER_KEY = "ak_other_readwrite"
 MOCK_CLOCK = "2025-03-01T00:00:00Z"
 API_PREFIX = "/api/sales"
-REPO_SPEC = Path(__file__).resolve().parent.parent / "openapi" / "sales.yaml"
+SPEC_ENV = "SALES_API_SPEC"
 
 ENV_VARS = {
     "base_url": "SALES_API_BASE_URL",
@@ -123,12 +123,18 @@ def with_mock_flag(target: Target, is_mock: bool) -> Target:
 
 
 def spec_path(env: Mapping[str, str] | None = None) -> Path:
-    """The contract: ``SALES_API_SPEC`` or the repository's ``openapi/sales.yaml``."""
+    """The contract: ``$SALES_API_SPEC`` (``--spec``) or the packaged ``openapi/sales.yaml``.
+
+    UsageError (one line) when the file cannot be read."""
+    from mock_server import resources
+
     env = os.environ if env is None else env
-    path = Path(env.get("SALES_API_SPEC") or REPO_SPEC)
-    if not path.is_file():
-        raise UsageError(f"the contract {path} does not exist (set SALES_API_SPEC)")
-    return path
+    try:
+        if env.get(SPEC_ENV):
+            return resources.user_file(env[SPEC_ENV], "contract")
+        return resources.spec_path()
+    except resources.ResourceError as error:
+        raise UsageError(str(error)) from None
 
 
 def build_mock_app() -> Any:

@@ -1,7 +1,8 @@
-"""``sales-mock serve``: run the stateful Sales API mock with uvicorn.
+"""``sales-mock serve``: run the stateful Sales API mock with uvicorn; ``sales-mock wait URL``: wait for it.
 
-Exit codes: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec or fixture file (one line on
-stderr), 1 when the server cannot start (e.g. the port is taken).
+Exit codes of ``serve``: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec or fixture file
+(one line on stderr), 1 when the server cannot start (e.g. the port is taken). ``wait``: 0 once
+the URL answers, 1 after the timeout. ``--version`` prints the package version.
 """
 
 from __future__ import annotations
@@ -50,28 +51,43 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``sales-mock`` argument parser."""
+    from mock_server.resources import version
+
     parser = _Parser(prog="sales-mock", description="Stateful mock of the Axiomatic Sales API.")
+    parser.add_argument("--version", action="version", version=f"sales-mock {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the mock over HTTP", description="Serve the mock over HTTP.")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=4010, help="port (default 4010; 0 picks a free one)")
-    serve.add_argument("--fixtures", default="demo", metavar="NAME|PATH", help="demo (default), empty, or a file")
+    serve.add_argument(
+        "--fixtures", default="demo", metavar="NAME|PATH", help="demo (default), empty, or a YAML/JSON fixture file"
+    )
     serve.add_argument("--clock", type=_clock, default="now", metavar="now|INSTANT", help="real time or frozen")
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="default info")
     serve.add_argument("--validate-responses", action="store_true", help="check every answer against the spec")
     serve.add_argument("--admin-token", default=None, help="token required by the /__admin API")
     serve.add_argument("--state-file", default=None, metavar="PATH", help="load state from / save state to a file")
-    serve.add_argument("--spec", default=None, metavar="PATH", help="the OpenAPI file (default openapi/sales.yaml)")
+    serve.add_argument(
+        "--spec", default=None, metavar="PATH", help="your own OpenAPI file (default: the packaged openapi/sales.yaml)"
+    )
+    from mock_server.wait import add_wait_parser
+
+    add_wait_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: parse options, build the app, serve until interrupted."""
     args = build_parser().parse_args(argv)
+    if args.command == "wait":
+        from mock_server.wait import run_wait
+
+        return run_wait(args)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     from mock_server.app import create_app
     from mock_server.config import MockConfig
     from mock_server.fixtures import FixtureError
+    from mock_server.resources import ResourceError, is_fixture_name, user_file
     from mock_server.spec import SpecError
 
     settings: dict[str, Any] = {
@@ -84,14 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "admin_token": args.admin_token,
         "state_file": args.state_file,
     }
-    if args.spec:
-        from pathlib import Path
-
-        settings["spec_path"] = Path(args.spec)
-    config = MockConfig(**settings)
     try:
+        if args.spec:
+            settings["spec_path"] = user_file(args.spec, "spec")
+        if not is_fixture_name(args.fixtures):
+            user_file(args.fixtures, "fixture file")
+        config = MockConfig(**settings)
         app = create_app(config)
-    except (FixtureError, SpecError, ValueError) as error:
+    except (FixtureError, ResourceError, SpecError, ValueError) as error:
         print(f"sales-mock: error: {_one_line(error)}", file=sys.stderr)
         return 2
     return _serve(app, config)

@@ -10,13 +10,13 @@ SPEC_ENV = "SALES_MOCK_SPEC"
 
 
 def default_spec_path() -> Path:
-    """``$SALES_MOCK_SPEC`` if set, else the repository's ``openapi/sales.yaml``."""
+    """``$SALES_MOCK_SPEC`` if set, else the packaged ``openapi/sales.yaml`` (see ``mock_server.resources``)."""
     override = os.environ.get(SPEC_ENV)
     if override:
         return Path(override)
-    import mock_server
+    from mock_server.resources import spec_path
 
-    return Path(mock_server.__file__).resolve().parents[1] / "openapi" / "sales.yaml"
+    return spec_path()
 
 
 @dataclass

@@ -20,13 +20,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from mock_server import resources
 from mock_server.clock import EntityClock
 from mock_server.domain.errors import DomainError
 from mock_server.services import customers, orders, plans, quotes
 from mock_server.store import READ_SCOPE, WRITE_SCOPE, EntityState, Store
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
-FIXTURE_NAMES = ("demo", "empty")
 _RELATIVE = re.compile(r"^today(?:([+-])(\d{1,5}))?$")
 _SECTIONS = ("customers", "plans", "quotes", "orders", "subscriptions")
 
@@ -36,9 +35,14 @@ class FixtureError(Exception):
 
 
 def fixture_path(name_or_path: str) -> Path:
-    """``fixtures/<name>.yaml`` for a bare name, else the path itself."""
-    if re.fullmatch(r"[A-Za-z0-9_-]+", name_or_path):
-        return FIXTURES_DIR / f"{name_or_path}.yaml"
+    """The packaged fixture file for a bare name (``demo``: ``fixtures/demo.yaml``), else the path itself.
+
+    FixtureError for a bare name that is not a packaged fixture."""
+    if resources.is_fixture_name(name_or_path):
+        try:
+            return resources.fixture_path(name_or_path)
+        except resources.ResourceError as error:
+            raise FixtureError(str(error)) from None
     return Path(name_or_path)
 
 

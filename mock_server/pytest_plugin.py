@@ -11,6 +11,10 @@ Fixtures:
   ``.headers()``. Options with ``@pytest.mark.sales_entity(fixtures="demo", clock="2025-03-01T00:00:00Z")``.
 - ``sales_clock``: that entity's clock: ``.now()``, ``.advance(days=..., months=...)``, ``.advance_to(instant)``.
 
+Your own contract or seed data: ``--sales-mock-spec PATH`` and ``--sales-mock-fixtures NAME|PATH``
+on the command line, or ``sales_mock_spec`` / ``sales_mock_fixtures`` in the ini file (paths there
+are relative to the ini file). An unreadable file stops the run with one line (pytest's usage error).
+
 Everything heavy is imported inside the fixtures, so loading the plugin costs nothing.
 """
 
@@ -24,6 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,15 +39,54 @@ if TYPE_CHECKING:
     from mock_server.config import MockConfig
 
 ENTITY_MARKER = "sales_entity"
+SPEC_OPTION = "sales_mock_spec"
+FIXTURES_OPTION = "sales_mock_fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--sales-mock-spec`` / ``--sales-mock-fixtures`` and their ini twins."""
+    group = parser.getgroup("sales_mock", "Sales API mock (sales_mock plugin)")
+    group.addoption(
+        "--sales-mock-spec", dest=SPEC_OPTION, default=None, metavar="PATH", help="OpenAPI file the mock serves"
+    )
+    group.addoption(
+        "--sales-mock-fixtures", dest=FIXTURES_OPTION, default=None, metavar="NAME|PATH", help="demo, empty or a file"
+    )
+    parser.addini(SPEC_OPTION, "OpenAPI file the sales mock serves (default: the packaged spec)", default="")
+    parser.addini(FIXTURES_OPTION, "sales mock fixtures: demo (default), empty or a YAML/JSON file", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``sales_entity`` marker."""
+    """Register the ``sales_entity`` marker; check the spec and fixture options."""
     config.addinivalue_line(
         "markers",
         f"{ENTITY_MARKER}(fixtures='empty', clock=None, name=None, baseCurrency=None): "
         "options for the sales_entity fixture (sales_mock plugin)",
     )
+    _chosen_files(config)
+
+
+def _chosen_files(config: pytest.Config) -> tuple[Path | None, str | None]:
+    """(spec path, fixtures name or path) chosen by option or ini; pytest.UsageError if unreadable."""
+    from mock_server import resources
+
+    chosen: list[str | None] = []
+    for option in (SPEC_OPTION, FIXTURES_OPTION):
+        value = config.getoption(option, default=None)
+        if not value and config.getini(option):
+            base = config.inipath.parent if config.inipath else config.rootpath
+            value = str(Path(base, str(config.getini(option))))
+        chosen.append(str(value) if value else None)
+    spec, fixtures = chosen
+    try:
+        spec_path = resources.user_file(spec, "spec (sales_mock_spec)") if spec else None
+        if fixtures and resources.is_fixture_name(fixtures):
+            resources.fixture_path(fixtures)
+        elif fixtures:
+            resources.user_file(fixtures, "fixture file (sales_mock_fixtures)")
+    except resources.ResourceError as error:
+        raise pytest.UsageError(f"sales_mock: {error}") from None
+    return spec_path, fixtures
 
 
 @dataclass
@@ -122,11 +166,16 @@ class SalesClock:
 
 
 @pytest.fixture(scope="session")
-def sales_mock_config() -> MockConfig:
-    """The configuration of ``sales_mock_app`` and ``sales_mock_server`` (demo fixtures, real time)."""
+def sales_mock_config(pytestconfig: pytest.Config) -> MockConfig:
+    """The configuration of ``sales_mock_app`` and ``sales_mock_server``: real time, the demo fixtures
+    and the packaged spec unless ``--sales-mock-fixtures`` / ``--sales-mock-spec`` (or the ini) say otherwise."""
     from mock_server.config import MockConfig
 
-    return MockConfig(host="127.0.0.1", port=0, log_level="warning")
+    config = MockConfig(host="127.0.0.1", port=0, log_level="warning")
+    spec, fixtures = _chosen_files(pytestconfig)
+    if spec:
+        config = replace(config, spec_path=spec)
+    return replace(config, fixtures=fixtures) if fixtures else config
 
 
 @pytest.fixture(scope="session")

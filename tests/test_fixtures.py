@@ -82,7 +82,7 @@ def test_bad_fixture_files_are_one_line_errors(tmp_path: Path, content: str, nee
 def test_unreadable_fixture_file(tmp_path: Path) -> None:
     with pytest.raises(FixtureError, match="cannot read"):
         load_fixtures(Store(), str(tmp_path / "missing.yaml"))
-    with pytest.raises(FixtureError, match="cannot read"):
+    with pytest.raises(FixtureError, match=r"unknown fixtures 'no_such_fixture_name': use one of demo, empty"):
         load_fixtures(Store(), "no_such_fixture_name")
 
 

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import mock_server
+from mock_server import resources
 from mock_server.admin import inputs
 from mock_server.admin.plane import ControlPlane
 from mock_server.domain.errors import InvalidInput, NotFound
@@ -23,12 +24,11 @@ async def health(runtime: Runtime, plane: ControlPlane, request: Request) -> Res
 
 
 async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    """``GET /openapi.yaml``: this API's own spec (``mock-admin.yaml`` beside the Sales API spec)."""
-    path = runtime.config.spec_path.parent / "mock-admin.yaml"
+    """``GET /openapi.yaml``: this API's own spec (the packaged ``openapi/mock-admin.yaml``)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        raise NotFound(f"the admin spec {path.name} is not installed beside {runtime.config.spec_path.name}") from None
+        text = resources.admin_spec_path().read_text(encoding="utf-8")
+    except (OSError, resources.ResourceError):
+        raise NotFound("the admin spec mock-admin.yaml is not installed") from None
     return Response(text, media_type="application/yaml")
 
 
