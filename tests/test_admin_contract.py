@@ -7,8 +7,6 @@ Sales API checks registered by ``contract_tests`` never apply here.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import schemathesis
 from control_plane_client import make_app
@@ -21,7 +19,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-ADMIN_SPEC = Path(__file__).resolve().parents[1] / "openapi" / "mock-admin.yaml"
+from mock_server.resources import admin_spec_path
+
+ADMIN_SPEC = admin_spec_path()
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from billing_support import Api, entity_api
+
+from mock_server.resources import spec_path
 
 bill = pytest.fixture(entity_api)
 
@@ -175,7 +176,7 @@ def _line_shape(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 def test_spec_examples_show_what_the_mock_answers(bill: Api) -> None:
     """The changePlan and trialing examples of openapi/sales.yaml agree with the mock beyond their totals:
     the quantity and unitAmount of proration lines, and a trial's billingCycleAnchor (its trialEnd)."""
-    spec_file = Path(__file__).resolve().parents[1] / "openapi" / "sales.yaml"
+    spec_file = spec_path()
     examples = yaml.safe_load(spec_file.read_text())["components"]["examples"]
     trialing = bill.subscribe(bill.plan(5000, trialDays=14), bill.customer(), quantity=5)
     keys = ("status", "quantity", "trialEnd", "billingCycleAnchor", "currentPeriodStart", "currentPeriodEnd")

@@ -9,7 +9,6 @@ variant more than 20,000.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +18,11 @@ from starlette.applications import Starlette
 from contract_tests import compat
 from mock_server.app import create_app
 from mock_server.config import MockConfig
+from mock_server.resources import spec_path
 
 compat.install()  # Schemathesis' lazy fixture schemas on pytest >= 9.2
 
-SPEC = Path(__file__).resolve().parent.parent / "openapi" / "sales.yaml"
+SPEC = spec_path()
 DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 DEMO_KEY = "ak_demo_readwrite"
 CLOCK = "2025-03-01T00:00:00Z"

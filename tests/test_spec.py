@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 from fractions import Fraction
@@ -17,9 +16,10 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC_PATH = ROOT / "openapi" / "sales.yaml"
-REFERENCE_PATH = ROOT.parent / "shared" / "seed" / "sales-api-reference.txt"
+from mock_server.resources import spec_path
+
+SPEC_PATH = spec_path()
+REFERENCE_PATH = Path(__file__).resolve().parent / "data" / "operations.yaml"
 SPEC_URI = "urn:axiomatic:sales-openapi"
 UUID = "3f1c9a52-8d4e-4b7a-9c21-6e0d5a7b8c10"
 LINE = {"description": "Workshop", "quantity": 1, "unitPrice": 100}
@@ -59,13 +59,9 @@ def load_spec() -> dict[str, Any]:
 
 
 def reference_operations() -> set[tuple[str, str]]:
-    """(METHOD, path) pairs of the vendor reference: a line that is only a method, then the path line."""
-    lines = [line.strip() for line in REFERENCE_PATH.read_text(encoding="utf-8").splitlines()]
-    found = set()
-    for method, path in itertools.pairwise(lines):
-        if method in {"GET", "POST", "PATCH", "DELETE", "PUT"} and path.startswith("/"):
-            found.add((method, path))
-    return found
+    """(METHOD, path) pairs of the vendor reference (``tests/data/operations.yaml``)."""
+    document = yaml.safe_load(REFERENCE_PATH.read_text(encoding="utf-8"))
+    return {(str(item["method"]), str(item["path"])) for item in document["operations"]}
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
