@@ -38,7 +38,10 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed for every generator (printed on each run)")
     parser.add_argument("--operations", default=None, help="comma-separated operationIds, e.g. createQuote,getQuote")
     parser.add_argument(
-        "--spec", default=None, metavar="PATH", help=f"your own contract file (default ${SPEC_ENV}, else the packaged one)"
+        "--spec",
+        default=None,
+        metavar="PATH",
+        help=f"your own contract file (default ${SPEC_ENV}, else the packaged one)",
     )
     writes = parser.add_mutually_exclusive_group()
     writes.add_argument("--read-only", dest="allow_writes", action="store_false", help="GETs only (URL default)")

@@ -63,10 +63,10 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{ENTITY_MARKER}(fixtures='empty', clock=None, name=None, baseCurrency=None): "
         "options for the sales_entity fixture (sales_mock plugin)",
     )
-    _chosen_files(config)
+    chosen_files(config)
 
 
-def _chosen_files(config: pytest.Config) -> tuple[Path | None, str | None]:
+def chosen_files(config: pytest.Config) -> tuple[Path | None, str | None]:
     """(spec path, fixtures name or path) chosen by option or ini; pytest.UsageError if unreadable."""
     from mock_server import resources
 
@@ -172,7 +172,7 @@ def sales_mock_config(pytestconfig: pytest.Config) -> MockConfig:
     from mock_server.config import MockConfig
 
     config = MockConfig(host="127.0.0.1", port=0, log_level="warning")
-    spec, fixtures = _chosen_files(pytestconfig)
+    spec, fixtures = chosen_files(pytestconfig)
     if spec:
         config = replace(config, spec_path=spec)
     return replace(config, fixtures=fixtures) if fixtures else config
