@@ -1,4 +1,4 @@
-"""An independent re-computation of every Sales API figure, written from SALES_DOMAIN.md.
+"""An independent re-computation of every Sales API figure, written from the rules in docs/.
 
 Nothing here is imported from ``mock_server``: the oracle must be able to disagree with it.
 Money is ``int`` minor units; every division is exact (``Fraction``) and rounded once, half away

@@ -2,7 +2,7 @@
 
 Every scenario makes its own plans and subscriptions, so it works on any entity with a USD customer.
 Dates derive from the subscription's own period, so they hold on a real clock as on the frozen mock
-(where they reproduce SALES_DOMAIN.md's worked examples).
+(where they reproduce the worked examples of docs/proration.md and docs/invoicing.md).
 """
 
 from __future__ import annotations

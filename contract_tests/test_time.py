@@ -1,4 +1,4 @@
-"""Layer 3 with a clock: time-driven transitions and SALES_DOMAIN.md's worked examples to the minor unit.
+"""Layer 3 with a clock: time-driven transitions and docs/proration.md's worked examples to the minor unit.
 
 These need the mock's control plane (``/__admin``) to make an isolated entity with a frozen clock
 and to move it; against any other server they are skipped.

@@ -1,4 +1,4 @@
-"""The admin API (/__admin) in process: shapes and errors of SALES_DOMAIN.md §5."""
+"""The admin API (/__admin) in process: shapes and errors of openapi/mock-admin.yaml."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""change-plan through the HTTP API: every worked example of SALES_DOMAIN.md §4 to the minor unit."""
+"""change-plan through the HTTP API: the worked examples of docs/proration.md to the minor unit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The contract suite's oracle against SALES_DOMAIN.md's worked examples, then properties.
+"""The contract suite's oracle against the worked examples of docs/, then properties.
 
 The oracle is written independently of ``mock_server``; if it is wrong, the suite accuses a
 correct server, so it gets its own tests.

@@ -293,7 +293,7 @@ def test_links_chain_the_stateful_flows() -> None:
 
 
 def test_change_plan_worked_examples_are_exact() -> None:
-    """SALES_DOMAIN.md section 4, examples 1-4, as shown on changePlan's 200 response."""
+    """docs/proration.md, examples 1-4, as shown on changePlan's 200 response."""
     examples = load_spec()["components"]["examples"]
     one = examples["ChangePlanUpgrade"]["value"]["proration"]
     assert (one["credit"], one["charge"], one["net"]) == (-1355, 3387, 2032)

@@ -105,7 +105,7 @@ def uuid_text(value: str | None, name: str) -> str | None:
 
 
 def currency(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
-    """A supported ISO 4217 code field (see SALES_DOMAIN.md §1)."""
+    """A supported ISO 4217 code field (see docs/money.md)."""
     if name not in body and not required:
         return None
     value = body.get(name)

@@ -1,6 +1,6 @@
 """Dunning: remind, grace period, suspend, and the return to active once paid. Pure.
 
-Strictly escalating (SALES_DOMAIN.md §4): ``remind`` from active/past_due (-> past_due) or
+Strictly escalating (docs/dunning.md): ``remind`` from active/past_due (-> past_due) or
 grace_period (stays), and only with an open invoice ("nothing to collect" otherwise);
 ``grace_period`` only from past_due; ``suspend`` only from grace_period. Everything else is 409.
 """

@@ -1,4 +1,4 @@
-"""Dashboard figures (SALES_DOMAIN.md §4 "Dashboard"). Pure.
+"""Dashboard figures (docs/dashboard.md). Pure.
 
 Counts are ints; rates are ``round(num / den, 4)`` half away from zero as a float in [0, 1], or
 None when the denominator is 0. MRR is summed exactly (``Fraction``) per currency and rounded

@@ -1,4 +1,4 @@
-"""Change plan with proration (SALES_DOMAIN.md §4 "Change plan"). Pure.
+"""Change plan with proration (docs/proration.md). Pure.
 
 With ``[S, E)`` the current period, ``C`` the proration date, ``D = days(S, E)``,
 ``R = days(C, E)``, ``old = unitAmount x quantity`` and ``new = plan.amount x newQuantity``:

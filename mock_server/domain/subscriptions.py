@@ -4,7 +4,7 @@ Subscriptions are plain dicts in their API shape (camelCase keys; dates ``YYYY-M
 RFC 3339 ``Z`` text). Every function returns a new dict and leaves its input untouched, so a
 service can validate first and commit only on success.
 
-Time-driven events (SALES_DOMAIN.md §4, status table), each due at an exact instant:
+Time-driven events (docs/statuses.md, the subscriptions table), each due at an exact instant:
 
 - ``cancel``: ``cancelAtPeriodEnd`` is set and the clock reaches ``currentPeriodEnd`` 00:00Z:
   ``canceled`` with ``canceledAt`` = that instant. It fires in any status but ``canceled`` (the

@@ -1,4 +1,4 @@
-"""Change plan: every worked example of SALES_DOMAIN.md §4 and the proration properties."""
+"""Change plan: every worked example of docs/proration.md and the proration properties."""
 
 from __future__ import annotations
 
