@@ -13,7 +13,9 @@ DATA_PACKAGES = {"mock_server._openapi": "openapi", "mock_server._fixtures": "fi
 
 setup(
     packages=[
-        *find_namespace_packages(include=["mock_server", "mock_server.*", "contract_tests", "contract_tests.*"]),
+        *find_namespace_packages(
+            include=["mock_server", "mock_server.*", "contract_tests", "contract_tests.*"], exclude=["*.__pycache__"]
+        ),
         *DATA_PACKAGES,
     ],
     package_dir=DATA_PACKAGES,
