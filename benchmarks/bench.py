@@ -50,7 +50,6 @@ from harness import (
     CONNECTIONS,
     HOST,
     LOAD_CPU,
-    ROOT,
     Client,
     Load,
     LoadGenerator,
@@ -64,7 +63,9 @@ from harness import (
     wait_ready,
 )
 
-SPEC = ROOT / "openapi" / "sales.yaml"
+from mock_server.resources import spec_path
+
+SPEC = spec_path()
 CLOCK = "2025-03-01T00:00:00Z"
 DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 DEMO_KEY = "ak_demo_readwrite"
