@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -44,8 +45,9 @@ def test_mock_unreadable_files_exit_2_with_one_line(
 def test_contract_unreadable_spec_exits_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("SALES_API_SPEC", raising=False)
+    monkeypatch.setenv("SALES_API_SPEC", "")  # main() sets it for its child processes; undone after the test
     assert contract_main(["check", "--spec", str(tmp_path / "missing.yaml")]) == 2
+    assert os.environ["SALES_API_SPEC"].endswith("missing.yaml")
     err = capsys.readouterr().err
     assert err == f"sales-contract: cannot read the contract {tmp_path}/missing.yaml: No such file or directory\n"
 
