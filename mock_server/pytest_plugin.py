@@ -73,9 +73,11 @@ def chosen_files(config: pytest.Config) -> tuple[Path | None, str | None]:
     chosen: list[str | None] = []
     for option in (SPEC_OPTION, FIXTURES_OPTION):
         value = config.getoption(option, default=None)
-        if not value and config.getini(option):
+        raw = str(config.getini(option) or "")
+        if not value and raw:
             base = config.inipath.parent if config.inipath else config.rootpath
-            value = str(Path(base, str(config.getini(option))))
+            named = option == FIXTURES_OPTION and resources.is_fixture_name(raw)  # `demo`, not a file
+            value = raw if named else str(Path(base, raw))
         chosen.append(str(value) if value else None)
     spec, fixtures = chosen
     try:

@@ -97,3 +97,4 @@ def test_unreadable_files_are_one_line_usage_errors(
 def test_defaults_and_names(tmp_path: Path) -> None:
     assert chosen_files(_Config(tmp_path, {}, {})) == (None, None)  # type: ignore[arg-type]
     assert chosen_files(_Config(tmp_path, {"sales_mock_fixtures": "empty"}, {})) == (None, "empty")  # type: ignore[arg-type]
+    assert chosen_files(_Config(tmp_path, {}, {"sales_mock_fixtures": "empty"})) == (None, "empty")  # type: ignore[arg-type]
