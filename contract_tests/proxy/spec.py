@@ -294,11 +294,15 @@ def error_body_problems(body: Any) -> list[str]:
 
 
 def _unrouted_problems(match: Match, method: str, status: int, headers: dict[str, str], body: Any) -> list[str]:
-    """A request that is no operation: an unknown path must be 404, a known path with another method 405."""
-    if match.template is None:
-        if status != 404:
-            return [f"{method} of a path the contract does not have must be 404, got {status}"]
+    """A request that is no operation: an unknown path must be 404, a known path with another method 405.
+
+    400 is accepted too: a server may refuse a request line it cannot parse (an unknown method, a bad escape)."""
+    if status == 400:
         found: list[str] = []
+    elif match.template is None:
+        if status != 404:
+            return [f"{method} of a path the contract does not have must be 404 (or 400), got {status}"]
+        found = []
     elif status != 405:
         return [
             f"{method} is not an operation of {match.template} ({', '.join(match.allowed)}): expected 405, got {status}"

@@ -74,13 +74,10 @@ class Findings:
             }
 
     def clear(self) -> None:
-        """Forget the violations (``DELETE /__proxy/violations``); the exchange count goes on."""
+        """Empty the ``/__proxy/violations`` listing (``DELETE``); the exchange count goes on, and the
+        reports and the exit code still account for the whole run."""
         with self._lock:
             self.violations.clear()
-            self.violation_count = 0
-            for tally in self.operations.values():
-                tally.violations = 0
-                tally.samples.clear()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
