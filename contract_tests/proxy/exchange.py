@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,7 +34,7 @@ class Exchange:
     proxy_error: str | None = None
     """Set when the proxy answered itself (502/504): the upstream failed."""
 
-    @property
+    @cached_property
     def query(self) -> list[tuple[str, str]]:
         return parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True)
 
@@ -43,7 +44,7 @@ class Exchange:
                 return value
         return None
 
-    @property
+    @cached_property
     def entity_id(self) -> str | None:
         """The entity the request acts on: ``entityId`` in the query, else the ``x-entity-id`` header."""
         for key, value in self.query:

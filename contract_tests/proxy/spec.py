@@ -271,6 +271,8 @@ def _coerce(value: str, schema: dict[str, Any]) -> Any:
 
 
 def _schema_problems(validator: Any, instance: Any, what: str) -> list[str]:
+    if validator.is_valid(instance):
+        return []
     found = []
     for error in validator.iter_errors(instance):
         where = "/".join(str(part) for part in error.instance_path) or "(root)"
