@@ -206,11 +206,11 @@ class ProxyApp:
         )
         sent_request = _Kept(self.check_limit)
         first = await receive()
-        content: bytes | AsyncIterator[bytes]
+        content: bytes | AsyncIterator[bytes] | None
         if not first.get("more_body", False):
             whole: bytes = first.get("body", b"")
             sent_request.add(whole)
-            content = whole
+            content = whole or None  # no body: nothing to write (an empty write costs a round trip)
         else:
             content = self._stream_request(first, receive, sent_request)
         url = httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=target)

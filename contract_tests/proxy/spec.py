@@ -116,7 +116,8 @@ class Contract:
     """The loaded spec: ``match`` a request, ``request_problems`` and ``response_problems`` of an exchange."""
 
     def __init__(self, path: Path) -> None:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
         if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
             raise ValueError(f"{path} is not an OpenAPI document with paths")
         resolved = _inline(document)
