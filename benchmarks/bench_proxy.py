@@ -22,6 +22,7 @@ import random
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from harness import (
@@ -92,6 +93,16 @@ async def paced(port: int, path: str, seconds: float, rate: float) -> tuple[floa
     return pick(0.5), pick(0.99), len(latencies), failures
 
 
+def _get(path: str, _index: int) -> tuple[str, str, bytes | None]:
+    return "GET", path, None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc): the proxy's own cost, whatever the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per case (default 8)")
@@ -116,31 +127,35 @@ def main(argv: list[str] | None = None) -> int:
             for name, path in OPERATIONS.items():
                 log(f"{name}: paced {PACED_RATE:.0f}/s, then saturated, direct and through the proxy")
                 direct = asyncio.run(paced(mock_port, path, args.seconds, PACED_RATE))
+                before = cpu_seconds(proxy.pid)
                 proxied = asyncio.run(paced(proxy_port, path, args.seconds, PACED_RATE))
+                cpu_ms = (cpu_seconds(proxy.pid) - before) * 1000 / max(1, proxied[2])
                 load = Load(
                     "static.lua",
                     {"BENCH_METHOD": "GET", "BENCH_PATH": path, "BENCH_TOKEN": DEMO_KEY, "BENCH_BODY": ""},
-                    None,  # type: ignore[arg-type]
+                    partial(_get, path),
                 )
                 sat_direct = generator.run(mock_port, load, args.seconds)
                 sat_proxy = generator.run(proxy_port, load, args.seconds)
-                rows.append((name, direct, proxied, sat_direct, sat_proxy))
+                rows.append((name, direct, proxied, sat_direct, sat_proxy, cpu_ms))
         finally:
             procs.stop_all()
     print(f"\nProxy overhead, {CONNECTIONS} connections, mock on CPU {MOCK_CPU}, proxy on CPU {PROXY_CPU}")
     print(f"load: paced = {PACED_RATE:.0f} req/s in total from Python; saturated = {generator.name}")
     if note:
         print(f"note: {note}")
+    print(f"machine load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(
-        "\n| operation | paced p50 direct / proxy (added) ms | paced p99 direct / proxy ms | "
+        "\n| operation | paced p50 direct / proxy (added) ms | paced p99 direct / proxy ms | proxy CPU ms/request | "
         "saturated req/s direct / proxy | saturated p50 direct / proxy ms | saturated p99 direct / proxy ms |"
     )
-    print("|---|---|---|---|---|---|")
-    for name, direct, proxied, sd, sp in rows:
+    print("|---|---|---|---|---|---|---|")
+    for name, direct, proxied, sd, sp, cpu_ms in rows:
         added = proxied[0] - direct[0]
         print(
             f"| {name} | {direct[0]:.2f} / {proxied[0]:.2f} (+{added:.2f}) | {direct[1]:.2f} / {proxied[1]:.2f} | "
-            f"{sd.rps_text} / {sp.rps_text} | {sd.p50_ms:.2f} / {sp.p50_ms:.2f} | {sd.p99_ms:.2f} / {sp.p99_ms:.2f} |"
+            f"{cpu_ms:.2f} | {sd.rps_text} / {sp.rps_text} | {sd.p50_ms:.2f} / {sp.p50_ms:.2f} | "
+            f"{sd.p99_ms:.2f} / {sp.p99_ms:.2f} |"
         )
         failures = direct[3] + proxied[3] + sd.failures + sp.failures
         if failures:

@@ -318,7 +318,9 @@ class Observer:
         if not isinstance(walk, Walk) or walk.generation != generation:
             walk = Walk(generation, total)
         elif walk.total != total:
-            found.append(f"total changed from {walk.total} to {total} between pages of one walk with no write between")
+            found.append(
+                f"total changed from {walk.total} to {total} between pages of one walk (no write seen between)"
+            )
         for item in data:
             item_id = item.get("id") if isinstance(item, Mapping) else None
             if not isinstance(item_id, str):

@@ -234,7 +234,7 @@ class ProxyApp:
                     kept.add(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
-        except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError) as error:
+        except Exception as error:  # every upstream failure is the proxy's 502/504, never a 500 or a hang
             timed_out = isinstance(error, httpcore.TimeoutException)
             self.findings.upstream_fault("timeout" if timed_out else "refused")
             if response_started:

@@ -117,7 +117,7 @@ class Contract:
 
     def __init__(self, path: Path) -> None:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
         if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
             raise ValueError(f"{path} is not an OpenAPI document with paths")
         resolved = _inline(document)
