@@ -1,8 +1,8 @@
 """The proxy as an ASGI app: forward byte for byte, stream both ways, then check what went through.
 
-Forwarding uses ``httpcore`` (the connection layer under httpx) because it sends the request
-target and the method exactly as given: ``scope["raw_path"]`` keeps odd percent-escapes, and any
-method name is passed on. Bodies stream in both directions; up to ``check_limit`` bytes of each
+Forwarding uses the proxy's own client (``upstream.py``), which sends the request target and the
+method exactly as given: ``scope["raw_path"]`` keeps odd percent-escapes, and any method name is
+passed on. Bodies stream in both directions; up to ``check_limit`` bytes of each
 are kept for checking, a larger body is streamed through and counted as unchecked.
 """
 
@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpcore
 import orjson
 
 from contract_tests.proxy import redact
@@ -23,12 +22,14 @@ from contract_tests.proxy.exchange import Exchange
 from contract_tests.proxy.invariants import Observer, resources_of
 from contract_tests.proxy.record import Recorder
 from contract_tests.proxy.spec import NOT_JSON, UNCHECKED, Contract
+from contract_tests.proxy.upstream import Upstream, UpstreamError
 from contract_tests.proxy.violations import Findings
 
 CHECK_LIMIT = 4 * 1024 * 1024
 CONTROL_PREFIX = "/__proxy"
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade", b"proxy-authenticate"}
+    | {b"transfer-encoding", b"expect"}  # framing is redone on each side; 100-continue is answered by the server
 )
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -105,8 +106,6 @@ class ProxyApp:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"the upstream must be an http(s) URL, got {upstream!r}")
         self.upstream = f"{parts.scheme}://{parts.netloc}"
-        self._scheme = parts.scheme.encode()
-        self._host = parts.hostname.encode("idna")
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._host_header = parts.netloc.encode("idna")
         self._prefix = parts.path.rstrip("/").encode()
@@ -117,17 +116,10 @@ class ProxyApp:
         self.recorder = recorder
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.check_limit = check_limit
-        self._pool: httpcore.AsyncConnectionPool | None = None
-
-    def pool(self) -> httpcore.AsyncConnectionPool:
-        if self._pool is None:
-            self._pool = httpcore.AsyncConnectionPool(max_connections=256, max_keepalive_connections=64)
-        return self._pool
+        self._upstream_client = Upstream(parts.scheme, parts.hostname, self._port, timeout)
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
-            self._pool = None
+        await self._upstream_client.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -206,46 +198,37 @@ class ProxyApp:
         )
         sent_request = _Kept(self.check_limit)
         first = await receive()
-        content: bytes | AsyncIterator[bytes] | None
+        content: bytes | AsyncIterator[bytes]
         if not first.get("more_body", False):
             whole: bytes = first.get("body", b"")
             sent_request.add(whole)
-            content = whole or None  # no body: nothing to write (an empty write costs a round trip)
+            content = whole
         else:
             content = self._stream_request(first, receive, sent_request)
-        url = httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=target)
-        timeouts = {"connect": self.timeout, "read": self.timeout, "write": self.timeout, "pool": self.timeout}
         kept = _Kept(self.check_limit)
         response_started = False
         try:
-            async with self.pool().stream(
-                scope["method"].encode("latin-1"),
-                url,
-                headers=headers,
-                content=content,
-                extensions={"timeout": timeouts},
-            ) as response:
+            response = await self._upstream_client.request(scope["method"].encode("latin-1"), target, headers, content)
+            try:
                 out_headers = [(k, v) for k, v in response.headers if k.lower() not in HOP_BY_HOP]
                 await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
                 response_started = True
                 exchange.status = response.status
                 exchange.response_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in out_headers}
-                async for chunk in response.aiter_stream():
+                async for chunk in response.stream():
                     kept.add(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
+            finally:
+                response.abort()  # no-op when the answer was read to its end (the connection is kept then)
         except Exception as error:  # every upstream failure is the proxy's 502/504, never a 500 or a hang
-            timed_out = isinstance(error, httpcore.TimeoutException)
+            timed_out = isinstance(error, UpstreamError) and error.kind == "timeout"
             self.findings.upstream_fault("timeout" if timed_out else "refused")
             if response_started:
-                self.log(f"proxy: upstream failed mid-answer ({type(error).__name__}); connection closed")
+                self.log(f"proxy: upstream failed mid-answer ({error}); connection closed")
                 raise
             status = 504 if timed_out else 502
-            reason = (
-                f"the upstream did not answer within {self.timeout:g} s"
-                if timed_out
-                else f"the upstream {self.upstream} is unreachable or broke the connection ({type(error).__name__})"
-            )
+            reason = str(error) if isinstance(error, UpstreamError) else f"the upstream failed ({type(error).__name__})"
             code, error_headers, body = _error(status, reason)
             await send({"type": "http.response.start", "status": code, "headers": error_headers})
             await send({"type": "http.response.body", "body": body})
