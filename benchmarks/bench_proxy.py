@@ -148,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     print(f"machine load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(
-        "\n| operation | paced p50 direct / proxy (added) ms | paced p99 direct / proxy ms | CPU ms/request mock / proxy | "
-        "saturated req/s direct / proxy | saturated p50 direct / proxy ms | saturated p99 direct / proxy ms |"
+        "\n| operation | paced p50 direct / proxy (added) ms | paced p99 direct / proxy ms "
+        "| CPU ms/request mock / proxy | saturated req/s direct / proxy | saturated p50 direct / proxy ms "
+        "| saturated p99 direct / proxy ms |"
     )
     print("|---|---|---|---|---|---|---|")
     for name, direct, proxied, sd, sp, mock_cpu_ms, cpu_ms in rows:
