@@ -306,3 +306,18 @@ def test_violations_endpoint_stderr_and_reports_redact_secrets_and_fail_on_viola
     assert "$SALES_API_KEY" in violation_lines[0]
     for text in (json.dumps(listing), stderr, junit.read_text(), report.read_text()):
         assert not any(secret in text for secret in SECRETS), text[:2000]
+
+
+def test_upstream_connections_are_kept_alive_and_reused(contract: Contract, mock_url: str) -> None:
+    async def go() -> int:
+        app = ProxyApp(mock_url, contract, timeout=10, log=print)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://proxy", timeout=20) as client:
+            for _ in range(5):
+                answer = await client.get("/api/sales/customers", params=ENTITY_Q, headers=AUTH)
+                assert answer.status_code == 200
+        idle = len(app._upstream_client._idle)
+        await app.aclose()
+        return idle
+
+    assert asyncio.run(go()) == 1, "five sequential requests share one upstream connection"

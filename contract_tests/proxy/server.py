@@ -26,6 +26,8 @@ from contract_tests.proxy.upstream import Upstream, UpstreamError
 from contract_tests.proxy.violations import Findings
 
 CHECK_LIMIT = 4 * 1024 * 1024
+BUFFER_LIMIT = 64 * 1024
+"""A request body up to this size is read whole before it goes upstream; a larger one streams."""
 CONTROL_PREFIX = "/__proxy"
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade", b"proxy-authenticate"}
@@ -34,6 +36,10 @@ HOP_BY_HOP = frozenset(
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
 
 
 class _Kept:
@@ -197,14 +203,10 @@ class ProxyApp:
             request_headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
         )
         sent_request = _Kept(self.check_limit)
-        first = await receive()
-        content: bytes | AsyncIterator[bytes]
-        if not first.get("more_body", False):
-            whole: bytes = first.get("body", b"")
-            sent_request.add(whole)
-            content = whole
-        else:
-            content = self._stream_request(first, receive, sent_request)
+        try:
+            content = await self._request_body(receive, sent_request)
+        except ClientGone:
+            return  # the client left before its body was complete: nothing goes upstream
         kept = _Kept(self.check_limit)
         response_started = False
         try:
@@ -221,6 +223,8 @@ class ProxyApp:
                 await send({"type": "http.response.body", "body": b""})
             finally:
                 response.abort()  # no-op when the answer was read to its end (the connection is kept then)
+        except ClientGone:
+            return  # the client left mid-body: the upstream got a cut-short request it will not act on
         except Exception as error:  # every upstream failure is the proxy's 502/504, never a 500 or a hang
             timed_out = isinstance(error, UpstreamError) and error.kind == "timeout"
             self.findings.upstream_fault("timeout" if timed_out else "refused")
@@ -236,18 +240,37 @@ class ProxyApp:
         exchange.seconds = time.perf_counter() - started
         self._check(exchange, sent_request, kept)
 
-    async def _stream_request(self, first: dict[str, Any], receive: Receive, kept: _Kept) -> AsyncIterator[bytes]:
-        message = first
+    async def _request_body(self, receive: Receive, kept: _Kept) -> bytes | AsyncIterator[bytes]:
+        """The whole body when it ends within ``BUFFER_LIMIT`` bytes (it can then be re-sent on a fresh
+        connection), else a stream of it that starts with what was read."""
+        parts: list[bytes] = []
+        size = 0
         while True:
+            message = await receive()
             if message["type"] == "http.disconnect":
-                return
+                raise ClientGone()
+            chunk = message.get("body", b"")
+            kept.add(chunk)
+            parts.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False):
+                break
+            if size > BUFFER_LIMIT:
+                return self._stream_request(b"".join(parts), receive, kept)
+        return b"".join(parts)
+
+    async def _stream_request(self, head: bytes, receive: Receive, kept: _Kept) -> AsyncIterator[bytes]:
+        yield head
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone()  # the upstream must not get a cut-short body as if it were whole
             chunk = message.get("body", b"")
             if chunk:
                 kept.add(chunk)
                 yield chunk
             if not message.get("more_body", False):
                 return
-            message = await receive()
 
     # ------------------------------------------------------------------ checking
 

@@ -47,6 +47,7 @@ class _Parsed:
     chunks: list[bytes] = field(default_factory=list)
     headers_done: bool = False
     done: bool = False
+    keep_alive: bool = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
@@ -64,6 +65,7 @@ class _Parsed:
     def on_message_complete(self) -> None:
         if self.headers_done:
             self.done = True
+            self.keep_alive = self.parser.should_keep_alive()  # only valid inside the callback
 
 
 class Response:
@@ -86,7 +88,7 @@ class Response:
                 for chunk in chunks:
                     yield chunk
             if parsed.done:
-                self._finish(reusable=parsed.parser.should_keep_alive())
+                self._finish(reusable=parsed.keep_alive)
                 return
             data = await self._upstream.read(reader)
             if not data:  # a close-delimited body ends here
@@ -145,6 +147,14 @@ class Upstream:
             raise UpstreamError("refused", f"the upstream is unreachable ({error.strerror or error})") from None
         return _Conn(reader, writer)
 
+    def _idle_connection(self) -> _Conn | None:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.reader.at_eof() and not conn.writer.is_closing():
+                return conn
+            conn.close()
+        return None
+
     def release(self, conn: _Conn, reusable: bool) -> None:
         if reusable and len(self._idle) < MAX_IDLE and not conn.reader.at_eof():
             self._idle.append(conn)
@@ -176,8 +186,9 @@ class Upstream:
         request_head = b"".join(head)
         replayable = isinstance(body, bytes)
         while True:
-            reused = bool(self._idle)
-            conn = self._idle.pop() if reused else await self._connect()
+            conn = self._idle_connection() if replayable else None  # a streamed body cannot be sent twice
+            reused = conn is not None
+            conn = conn or await self._connect()
             try:
                 await self._send(conn, request_head, body, chunked)
                 return await self._answer(conn, head_only=method == b"HEAD")
