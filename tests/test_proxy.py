@@ -11,8 +11,10 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -233,6 +235,13 @@ def test_forwarding_is_byte_exact_and_large_bodies_stream_through_unchecked(tmp_
         assert chunked.json()["bodyLength"] == 350_000 and seen[-1][3] == b"".join(parts)
         sent_headers = {k.lower(): v for k, v, *_ in seen[-1][2]}
         assert sent_headers.get(b"transfer-encoding") == b"chunked" and b"content-length" not in sent_headers
+        # a client that leaves mid-body: nothing reaches the upstream as if it were a whole request
+        before = len(seen)
+        host, port = proxy.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")
+        time.sleep(1.0)
+        assert len(seen) == before and httpx.get(proxy.url + "/__proxy/health", timeout=10).status_code == 200
         code, stderr = proxy.stop()
     assert code == 0, stderr
     assert "2 bodies too large to check" in report.read_text()
