@@ -47,7 +47,7 @@ class Exchange:
         """GET a Sales API path from the unbroken app with this request's credentials (or, given
         ``entity_id``, with that entity's demo key)."""
         transport = httpx.ASGITransport(app=self.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://inner") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             auth = f"Bearer {KEYS_BY_ENTITY[entity_id]}" if entity_id else self.headers.get("authorization", "")
             entity = entity_id or self.query.get("entityId", "")
             answer = await client.get("/api/sales" + path, params={"entityId": entity}, headers={"Authorization": auth})
