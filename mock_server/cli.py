@@ -28,6 +28,12 @@ def _port(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: a whole number in 1..1000000")
+    return int(text)
+
+
 def _clock(text: str) -> str:
     if text == "now":
         return text
@@ -70,6 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--spec", default=None, metavar="PATH", help="your own OpenAPI file (default: the packaged openapi/sales.yaml)"
     )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another Host name the admin API answers (beyond loopback and --host); repeatable, * for any",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="an origin whose pages may use the session cookie, e.g. http://localhost:5173 or http://localhost:* "
+        "(repeatable; default http://localhost:* and http://127.0.0.1:*)",
+    )
+    serve.add_argument(
+        "--journal-size", type=_positive, default=1000, metavar="N", help="requests the journal keeps (default 1000)"
+    )
     from mock_server.wait import add_wait_parser
 
     add_wait_parser(commands)
@@ -99,7 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate_responses": args.validate_responses,
         "admin_token": args.admin_token,
         "state_file": args.state_file,
+        "allowed_hosts": tuple(args.allowed_host),
+        "journal_size": args.journal_size,
     }
+    if args.cors_origin is not None:
+        from mock_server.origins import check_patterns
+
+        bad = check_patterns(args.cors_origin)
+        if bad:
+            print(f"sales-mock: error: {bad[0]}", file=sys.stderr)
+            return 2
+        settings["cors_origins"] = tuple(args.cors_origin)
     try:
         if args.spec:
             settings["spec_path"] = user_file(args.spec, "spec")

@@ -6,7 +6,7 @@ optional ``clock`` (an instant: frozen there; absent: the server's ``--clock``),
 ``plans``, ``quotes``, ``orders``, ``subscriptions``. Quotes and orders are created through the
 services (so numbers and totals are right), then moved to their fixture ``status``. Any string
 ``today``, ``today-N`` or ``today+N`` is a date relative to the entity's clock. The
-``subscriptions`` section is handed to ``services.subscriptions.seed_from_fixture(entity, item, now)``.
+``subscriptions`` section is handed to ``services.billing_fixtures.seed_subscriptions(entity, items, now)``.
 """
 
 from __future__ import annotations
