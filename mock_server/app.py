@@ -63,7 +63,7 @@ def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler]
     admin_routes, admin_middleware, admin_lifespan = _admin_parts(runtime)
     routes: list[BaseRoute] = [
         Route("/api/sales/{path:path}", SalesDispatcher(runtime)),  # first: the hot path matches at once
-        *docs.routes(runtime.spec),
+        *docs.routes(runtime.spec, runtime.config.spec_path.parent / "mock-admin.yaml"),
         *admin_routes,
     ]
     middleware: list[Middleware] = [*admin_middleware, _cors()]  # CORS innermost: it wraps `send`

@@ -114,7 +114,9 @@ def scenario(base_url: str) -> None:
         create_plan.sync_detailed(
             client=client,
             entity_id=entity_id,
-            body=CreatePlanRequest(code="basic", name="Basic", currency=Currency.USD, amount=2000, interval=Interval.MONTH),
+            body=CreatePlanRequest(
+                code="basic", name="Basic", currency=Currency.USD, amount=2000, interval=Interval.MONTH
+            ),
         ),
         201,
         Plan,
@@ -183,7 +185,9 @@ def scenario(base_url: str) -> None:
             subscription.id,
             client=client,
             entity_id=entity_id,
-            body=ChangePlanRequest(new_plan_id=pro.id, proration_behavior=ChangePlanRequestProrationBehavior.ALWAYS_INVOICE),
+            body=ChangePlanRequest(
+                new_plan_id=pro.id, proration_behavior=ChangePlanRequestProrationBehavior.ALWAYS_INVOICE
+            ),
         ),
         200,
         ChangePlanResult,
