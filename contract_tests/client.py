@@ -51,12 +51,34 @@ def curl_command(request: httpx.Request, target: Target) -> str:
 
 
 def make_http_client(target: Target, app: Any = None) -> httpx.Client:
-    """An httpx client for the target: over the ASGI app in-process, or over the network."""
+    """An httpx client for the target: over the ASGI app in-process, or over the network.
+
+    Over the network: the per-request timeout is the target's, throttle answers (429/503 with
+    ``Retry-After``) are retried with bounded backoff, and ``/__admin`` calls carry the admin token.
+    """
+    hooks = {"request": [_admin_token_hook(target.admin_token)]} if target.admin_token else {}
     if target.in_process:
         from starlette.testclient import TestClient
 
-        return TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
-    return httpx.Client(base_url=target.origin, timeout=30.0)
+        client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
+        client.event_hooks = {**client.event_hooks, **hooks}
+        return client
+    from contract_tests.throttle import RetryingTransport
+
+    return httpx.Client(
+        base_url=target.origin,
+        timeout=target.timeout,
+        transport=RetryingTransport(httpx.HTTPTransport()),
+        event_hooks=hooks,
+    )
+
+
+def _admin_token_hook(token: str) -> Any:
+    def add_token(request: httpx.Request) -> None:
+        if request.url.path.startswith("/__admin"):
+            request.headers["X-Admin-Token"] = token
+
+    return add_token
 
 
 class SalesApi:
@@ -70,6 +92,8 @@ class SalesApi:
         self.http = http
         self.janitor: Any = None
         self.last_response: httpx.Response | None = None
+        self.chain: list[httpx.Response] = []
+        self.budget: Any = None
 
     def call(
         self,
@@ -81,6 +105,8 @@ class SalesApi:
         key: str | None = DEFAULT,
         entity_id: str | None = DEFAULT,
     ) -> httpx.Response:
+        if self.budget is not None:
+            self.budget.enforce_budget()
         query: dict[str, Any] = {}
         entity = self.target.entity_id if entity_id is DEFAULT else entity_id
         if entity is not None:
@@ -94,7 +120,12 @@ class SalesApi:
             headers["Content-Type"] = "application/json"
         response = self.http.request(method, API_PREFIX + path, params=query, content=content, headers=headers)
         self.last_response = response
+        self.chain.append(response)
         return response
+
+    def admin(self, method: str, path: str, json_body: Any = None) -> httpx.Response:
+        """A call to the mock's control plane (``/__admin``), with the admin token when there is one."""
+        return self.http.request(method, "/__admin" + path, json=json_body)
 
     def expect(self, status: int | tuple[int, ...], method: str, path: str, **kwargs: Any) -> Any:
         response = self.call(method, path, **kwargs)
