@@ -108,7 +108,9 @@ class Janitor:
             # A sent quote cannot be deleted; declining it at least takes it out of the pipeline.
             self.api.call("PATCH", f"/quotes/{quote_id}", json_body={"status": "declined"})
             return "closed: declined (the API deletes only drafts)"
-        return f"left in status {quote.get('status')} (the API deletes only drafts)"
+        if quote.get("status") in ("declined", "expired"):
+            return f"closed: {quote.get('status')} (the API deletes only drafts)"
+        return f"left in status {quote.get('status')} (the API deletes only drafts and cannot close it)"
 
     def _clean_orders(self, order_id: str) -> str | None:
         order = self._get(f"/orders/{order_id}")
@@ -120,7 +122,9 @@ class Janitor:
         if order.get("status") == "confirmed":
             status = self.api.call("PATCH", f"/orders/{order_id}", json_body={"status": "canceled"}).status_code
             return "closed: canceled (the API deletes only drafts)" if status == 200 else f"cancel answered {status}"
-        return f"left in status {order.get('status')} (the API deletes only drafts)"
+        if order.get("status") == "canceled":
+            return "closed: canceled (the API deletes only drafts)"
+        return f"left in status {order.get('status')} (the API deletes only drafts and cannot close it)"
 
     def _clean_plans(self, plan_id: str) -> str | None:
         status = self.api.call("PATCH", f"/plans/{plan_id}", json_body={"active": False}).status_code

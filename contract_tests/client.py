@@ -149,9 +149,16 @@ class SalesApi:
             raise self.violation(response, "; ".join(problems))
 
     def list_all(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Every item of a list endpoint, following pages when it is paged."""
+        """Every item of a list endpoint, following pages when it is paged.
+
+        A target fuller than :data:`WALK_LIMIT` items is not walked: the calling check is skipped with
+        the reason (the paging checks use :meth:`sample_pages` instead)."""
         body = self.expect(200, "GET", path, params={**(params or {}), "pageSize": 100} if _paged(path) else params)
         items: list[dict[str, Any]] = list(body["data"])
+        if _paged(path) and int(body["total"]) > WALK_LIMIT:
+            import pytest
+
+            pytest.skip(f"GET {path} holds {body['total']} items, more than the {WALK_LIMIT} the suite walks")
         page = 1
         while _paged(path) and len(items) < int(body["total"]):
             page += 1
@@ -161,12 +168,29 @@ class SalesApi:
             items.extend(body["data"])
         return items
 
+    def sample_pages(self, path: str, size: int, samples: int = 3, seed: int = 0) -> tuple[int, dict[int, Any]]:
+        """``(total, {page: body})`` for the first, the last and a few pages between, however full the list:
+        a bounded number of requests instead of walking every page."""
+        first = self.expect(200, "GET", path, params={"page": 1, "pageSize": size})
+        total = int(first["total"])
+        last = max(1, -(-total // size))
+        import random
+
+        chosen = {1, last, *random.Random(seed).sample(range(1, last + 1), min(samples, last))}
+        pages = {1: first}
+        for page in sorted(chosen - {1}):
+            pages[page] = self.expect(200, "GET", path, params={"page": page, "pageSize": size})
+        return total, pages
+
     def create(self, kind: str, body: Any, status: int = 201) -> Any:
         """POST a new ``kind`` (``quotes``, ``orders``, ``plans``, ``subscriptions``) and remember it for cleanup."""
         created = self.expect(status, "POST", f"/{kind}", json_body=body)
         if self.janitor is not None and isinstance(created, dict) and "id" in created:
             self.janitor.remember(kind, created["id"])
         return created
+
+
+WALK_LIMIT = 2000
 
 
 def _paged(path: str) -> bool:
