@@ -9,6 +9,7 @@ SIGKILL), :func:`sweep` can finish the job from the ledger alone.
 from __future__ import annotations
 
 import json
+import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,8 +87,12 @@ class Janitor:
 
     def _log(self, entry: dict[str, str]) -> None:
         if self.ledger is not None:
-            with open(self.ledger, "a") as sink:
-                sink.write(json.dumps(entry) + "\n")
+            with open(self.ledger, "ab+") as sink:
+                prefix = b""
+                if sink.seek(0, os.SEEK_END):
+                    sink.seek(-1, os.SEEK_END)
+                    prefix = b"" if sink.read(1) == b"\n" else b"\n"  # a line cut short by a kill
+                sink.write(prefix + json.dumps(entry).encode() + b"\n")
 
     def _get(self, path: str) -> dict[str, object] | None:
         response = self.api.call("GET", path)
