@@ -220,14 +220,15 @@ def replay_chain(record: Mapping[str, Any], target: Target) -> Outcome:
         try:
             for index, raw in enumerate(record["chain"], start=1):
                 step = _fill(raw, values)
-                last = http.request(
-                    step["method"],
-                    step["path"],
-                    params=step.get("query") or {},
-                    headers=step.get("headers") or {},
-                    content=step["body"].encode() if step.get("body") is not None else None,
+                last = _send(http, step)
+                note = ""
+                if last.status_code == 409 and 200 <= int(raw["status"]) < 300 and (renamed := _unique_code(step)):
+                    # The first run took this unique code (a plan's): re-create the resource under a fresh one.
+                    step, note = renamed, " (with a fresh unique code)"
+                    last = _send(http, step)
+                log.append(
+                    f"{index}. {step['method']} {step['path']} -> {last.status_code} (then {raw['status']}){note}"
                 )
-                log.append(f"{index}. {step['method']} {step['path']} -> {last.status_code} (then {raw['status']})")
                 created = _created_id(step["method"], last)
                 if created:
                     values[f"step{index}.id"] = created
@@ -235,11 +236,32 @@ def replay_chain(record: Mapping[str, Any], target: Target) -> Outcome:
                     if not scope.made and kind in ("quotes", "orders", "plans", "subscriptions"):
                         janitor.remember(kind, created)
             assert last is not None
-            problem = judge(record, _fill(record["chain"][-1], values), last, target, app)
+            problem = judge(record, step, last, target, app)
         finally:
             leftovers = janitor.clean()
             scope.leave()
     return Outcome(problem, log, leftovers)
+
+
+def _send(http: httpx.Client, step: Mapping[str, Any]) -> httpx.Response:
+    return http.request(
+        step["method"],
+        step["path"],
+        params=step.get("query") or {},
+        headers=step.get("headers") or {},
+        content=step["body"].encode() if step.get("body") is not None else None,
+    )
+
+
+def _unique_code(step: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The step with its body's ``code`` made unique, or None when it has no such field."""
+    body = _json_or_text(step.get("body") or "")
+    if step["method"] != "POST" or not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return None
+    import uuid
+
+    body["code"] = f"{body['code'][:50]}-r{uuid.uuid4().hex[:8]}"
+    return {**step, "body": json.dumps(body)}
 
 
 def _created_id(method: str, response: httpx.Response) -> str | None:
@@ -310,12 +332,13 @@ def _schemathesis_check(
     app: Any,
 ) -> str | None:
     import schemathesis
-    from schemathesis.checks import CHECKS
+    from schemathesis.checks import CHECKS, load_all_checks
 
     from contract_tests import checks as suite_checks
     from contract_tests.profiles import get_profile, schemathesis_config
     from contract_tests.target import spec_path
 
+    load_all_checks()
     functions: list[Any] = [fn for fn in CHECKS.get_all() if getattr(fn, "__name__", "") == check]
     if not functions:
         raise UsageError(f"the failure names a check this version does not have: {check}")
