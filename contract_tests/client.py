@@ -58,7 +58,12 @@ def make_http_client(target: Target, app: Any = None) -> httpx.Client:
     """
     hooks = {"request": [_admin_token_hook(target.admin_token)]} if target.admin_token else {}
     if target.in_process:
-        from starlette.testclient import TestClient
+        import warnings
+
+        with warnings.catch_warnings():
+            # Starlette's TestClient warns that its httpx support will move to another package.
+            warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+            from starlette.testclient import TestClient
 
         client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
         client.event_hooks = {**client.event_hooks, **hooks}

@@ -44,10 +44,10 @@ class Step:
     headers: dict[str, str]
     body: str | None
     status: int
-    created_id: str | None = None
+    ids: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "created_id"}
+        return {k: v for k, v in self.__dict__.items() if k != "ids"}
 
 
 @dataclass
@@ -68,10 +68,8 @@ class Recording:
         if auth is not None:
             kept["authorization"] = auth
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        created = None
-        if method.upper() == "POST" and 200 <= status < 300 and isinstance(answer, Mapping):
-            created = str(answer["id"]) if isinstance(answer.get("id"), str) else None
-        self.steps.append(Step(method.upper(), parts.path, query, kept, text or None, status, created))
+        ids = answer_ids(answer) if 200 <= status < 300 else {}
+        self.steps.append(Step(method.upper(), parts.path, query, kept, text or None, status, ids))
 
     def add_httpx(self, response: httpx.Response) -> None:
         try:
@@ -82,14 +80,15 @@ class Recording:
         self.add(request.method, str(request.url), request.headers, request.content, response.status_code, answer)
 
     def chain(self) -> list[dict[str, Any]]:
-        """The steps with created ids, the entity and the key replaced by placeholders."""
+        """The steps with every id an earlier answer held (created or listed), the entity and the key
+        replaced by placeholders: ``{{step2.id}}``, ``{{step1.data.3.id}}``, ``{{entityId}}``, ``{{apiKey}}``."""
         names: dict[str, str] = {}
         out = []
         for index, step in enumerate(self.steps, start=1):
             data = json.loads(json.dumps(step.as_json()))
             out.append(_substitute(data, self._replacements(names)))
-            if step.created_id:
-                names[step.created_id] = f"{{{{step{index}.id}}}}"
+            for where, value in step.ids.items():
+                names.setdefault(value, f"{{{{step{index}.{where}}}}}")
         return out
 
     def _replacements(self, names: Mapping[str, str]) -> dict[str, str]:
@@ -97,6 +96,31 @@ class Recording:
         found[self.entity_id] = "{{entityId}}"
         found[self.api_key] = "{{apiKey}}"
         return found
+
+
+MAX_IDS = 500
+
+
+def answer_ids(answer: Any) -> dict[str, str]:
+    """``{"id": "q1", "data.0.id": "c1", ...}``: where an answer holds ids, by JSON path (bounded)."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if len(found) >= MAX_IDS:
+            return
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if key == "id" and isinstance(value, str) and len(value) >= 8:
+                    found[where] = value
+                elif isinstance(value, (Mapping, list)):
+                    walk(value, where)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}.{index}" if path else str(index))
+
+    walk(answer, "")
+    return found
 
 
 def _substitute(node: Any, replacements: Mapping[str, str]) -> Any:
@@ -198,13 +222,13 @@ class Outcome:
     leftovers: list[str]
 
 
-def replay_chain(record: Mapping[str, Any], target: Target) -> Outcome:
-    """Send the chain to ``target`` and judge the last answer with the check that failed."""
+def replay_chain(record: Mapping[str, Any], target: Target, app: Any = None) -> Outcome:
+    """Send the chain to ``target`` (an in-process target: ``app``, else a fresh mock) and judge the
+    last answer with the check that failed."""
     from contract_tests.cleanup import Janitor
     from contract_tests.client import SalesApi, make_http_client
 
-    app = None
-    if target.in_process:
+    if target.in_process and app is None:
         from contract_tests.target import build_mock_app
 
         app = build_mock_app()
@@ -229,9 +253,10 @@ def replay_chain(record: Mapping[str, Any], target: Target) -> Outcome:
                 log.append(
                     f"{index}. {step['method']} {step['path']} -> {last.status_code} (then {raw['status']}){note}"
                 )
+                if 200 <= last.status_code < 300:
+                    values.update({f"step{index}.{where}": v for where, v in answer_ids(_json(last)).items()})
                 created = _created_id(step["method"], last)
                 if created:
-                    values[f"step{index}.id"] = created
                     kind = step["path"].rstrip("/").rsplit("/", 1)[-1]
                     if not scope.made and kind in ("quotes", "orders", "plans", "subscriptions"):
                         janitor.remember(kind, created)
@@ -264,13 +289,17 @@ def _unique_code(step: Mapping[str, Any]) -> dict[str, Any] | None:
     return {**step, "body": json.dumps(body)}
 
 
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def _created_id(method: str, response: httpx.Response) -> str | None:
     if method.upper() != "POST" or not 200 <= response.status_code < 300:
         return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
+    body = _json(response)
     return str(body["id"]) if isinstance(body, dict) and isinstance(body.get("id"), str) else None
 
 

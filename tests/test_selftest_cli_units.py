@@ -154,16 +154,16 @@ def test_a_chain_keeps_created_ids_as_placeholders() -> None:
     recording = Recording("ent-1", "ak_secret")
     url = "http://t/api/sales"
     recording.add(
-        "POST", f"{url}/quotes?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, b"{}", 201, {"id": "q-123"}
+        "POST", f"{url}/quotes?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, b"{}", 201, {"id": "quote-123456"}
     )
-    body = b'{"quoteId": "q-123"}'
+    body = b'{"quoteId": "quote-123456"}'
     recording.add(
-        "POST", f"{url}/orders?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, body, 201, {"id": "o-9"}
+        "POST", f"{url}/orders?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, body, 201, {"id": "order-98765"}
     )
-    recording.add("GET", f"{url}/orders/o-9?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, None, 200, {})
+    recording.add("GET", f"{url}/orders/order-98765?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, None, 200, {})
     chain = recording.chain()
     text = json.dumps(chain)
-    assert "q-123" not in text and "o-9" not in text and "ent-1" not in text and "ak_secret" not in text
+    assert "quote-123456" not in text and "order-98765" not in text and "ent-1" not in text and "ak_secret" not in text
     assert chain[1]["body"] == '{"quoteId": "{{step1.id}}"}' and chain[2]["path"] == "/api/sales/orders/{{step2.id}}"
     assert chain[0]["headers"]["authorization"] == "Bearer {{apiKey}}"
     filled = _fill(chain[2], {"step2.id": "o-new", "entityId": "ent-2", "apiKey": "k2"})
