@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -113,6 +115,20 @@ class RetryingAdapter(HTTPAdapter):
             response.close()
             time.sleep(wait)
             waited, attempt = waited + wait, attempt + 1
+
+
+@contextmanager
+def every_requests_session() -> Iterator[None]:
+    """Inside: every new requests session retries throttle answers, also those Schemathesis' checks
+    open for their own probes (``ignored_auth`` sends without the run's session)."""
+    import requests.sessions
+
+    original = requests.sessions.HTTPAdapter  # type: ignore[attr-defined]
+    requests.sessions.HTTPAdapter = RetryingAdapter  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        requests.sessions.HTTPAdapter = original  # type: ignore[attr-defined]
 
 
 def session() -> requests.Session:

@@ -154,13 +154,20 @@ def test_a_chain_keeps_created_ids_as_placeholders() -> None:
     recording = Recording("ent-1", "ak_secret")
     url = "http://t/api/sales"
     recording.add(
-        "POST", f"{url}/quotes?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, b"{}", 201, {"id": "quote-123456"}
+        "POST",
+        f"{url}/quotes?entityId=ent-1",
+        {"Authorization": "Bearer ak_secret"},
+        b"{}",
+        201,
+        {"id": "quote-123456"},
     )
     body = b'{"quoteId": "quote-123456"}'
     recording.add(
         "POST", f"{url}/orders?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, body, 201, {"id": "order-98765"}
     )
-    recording.add("GET", f"{url}/orders/order-98765?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, None, 200, {})
+    recording.add(
+        "GET", f"{url}/orders/order-98765?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, None, 200, {}
+    )
     chain = recording.chain()
     text = json.dumps(chain)
     assert "quote-123456" not in text and "order-98765" not in text and "ent-1" not in text and "ak_secret" not in text

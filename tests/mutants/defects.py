@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -198,5 +199,27 @@ MUTANTS = {
         Mutant("credit_not_applied", "invoices ignore the customer's credit", on_response=credit_not_applied),
         Mutant("expiry_ignored", "sent quotes never expire", on_response=expiry_ignored),
         Mutant("dunning_skips_steps", "dunning out of order is accepted", on_response=dunning_skips_steps),
+    ]
+}
+
+
+_gets = itertools.count(1)
+
+
+def throttled(ex: Exchange) -> None:
+    """A busy server behind a rate limiter: every third GET is answered 429 with ``Retry-After: 0``
+    (a retry gets through), and ``GET /dashboard`` is throttled on every try (the persistent case)."""
+    if ex.method != "GET":
+        return
+    if ex.is_op("GET", "/dashboard") or next(_gets) % 3 == 0:
+        ex.status, ex.body = 429, {"error": "too many requests"}
+        ex.response_headers = [(b"content-type", b"application/json"), (b"retry-after", b"0")]
+
+
+# Servers for the suite's own tests that are not in the kill-rate catalogue.
+OTHER_SERVERS = {
+    m.name: m
+    for m in [
+        Mutant("throttled", "every third GET throttled once, GET /dashboard always", on_response=throttled),
     ]
 }
