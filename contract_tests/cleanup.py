@@ -52,7 +52,7 @@ class Janitor:
 
         def after_call(context: Any, case: Any, response: Any) -> None:
             kind = str(case.operation.path).rstrip("/").rsplit("/", 1)[-1]
-            if case.method.upper() == "POST" and kind in KINDS and response.status_code == 201:
+            if case.method.upper() == "POST" and kind in KINDS and 200 <= response.status_code < 300:
                 if (case.query or {}).get("entityId", self.api.target.entity_id) != self.api.target.entity_id:
                     return  # made in a temporary entity, which is deleted as a whole
                 try:

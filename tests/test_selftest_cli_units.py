@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests import cli, cli_common, cleanup, throttle
+from contract_tests import cleanup, cli, cli_common, throttle
 from contract_tests.client import SalesApi
 from contract_tests.replay import Recording, _fill, _path_parameters
 from contract_tests.target import Target

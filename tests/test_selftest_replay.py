@@ -18,8 +18,8 @@ from contract_tests.replay import Recording, judge, replay_chain
 from contract_tests.target import MOCK_CLOCK, build_mock_app, mock_target
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mutants"))
-from catalog import MutantMiddleware  # noqa: E402
-from defects import MUTANTS  # noqa: E402
+from catalog import MutantMiddleware
+from defects import MUTANTS
 
 TARGET = mock_target("in-process mock")
 
