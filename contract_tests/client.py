@@ -139,7 +139,19 @@ class SalesApi:
             raise self.violation(response, f"expected status {' or '.join(map(str, wanted))}")
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        body = response.json()
+        self.judge(response, json_body=kwargs.get("json_body"), body=body)
+        return body
+
+    def judge(self, response: httpx.Response, *, json_body: Any, body: Any) -> None:
+        """The oracle on every answer the suite sees: totals, invoices, proration, derived dates."""
+        from contract_tests.checks import answer_problems
+
+        problems = answer_problems(
+            response.request.method, response.request.url.path, json_body, response.status_code, body
+        )
+        if problems:
+            raise self.violation(response, "; ".join(problems[:8]))
 
     def violation(self, response: httpx.Response, problem: str) -> ContractViolation:
         """Build (not raise) a violation for ``response`` with its curl reproduction."""
@@ -198,6 +210,7 @@ class SalesApi:
             self.janitor.remember(kind, created["id"])  # whatever the status says, it exists now
         if response.status_code != status:
             raise self.violation(response, f"expected status {status}")
+        self.judge(response, json_body=body, body=created)
         return created
 
 
