@@ -38,8 +38,9 @@ markers =
 def commands() -> list[Command]:
     """Every subcommand, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
     from contract_tests import fuzz, replay
+    from contract_tests.proxy import run as proxy
 
-    return [CHECK, fuzz.COMMAND, replay.COMMAND]
+    return [CHECK, fuzz.COMMAND, replay.COMMAND, proxy.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -130,7 +130,8 @@ class Parser(argparse.ArgumentParser):
 class Command:
     """One ``sales-contract`` subcommand. ``configure`` adds its own options; ``run`` returns an exit code.
 
-    ``target`` False leaves out the target/credential/selection options (a command that reads files only).
+    ``target`` False leaves out the target/credential/selection options (a command that reads files only,
+    or one that names them itself); ``junit`` False leaves out ``--junit-xml`` (the command adds it).
     """
 
     name: str
@@ -139,6 +140,7 @@ class Command:
     run: Callable[[argparse.Namespace], int]
     target: bool = True
     writes: bool = True
+    junit: bool = True
 
 
 COMMANDS: dict[str, Command] = {}
@@ -161,7 +163,10 @@ def add_command(commands: Any, command: Command) -> argparse.ArgumentParser:
     command.configure(parser)
     if command.target:
         add_target_options(parser, writes=command.writes)
-    parser.add_argument("--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report (also on exit 2)")
+    if command.junit:
+        parser.add_argument(
+            "--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report (also on exit 2)"
+        )
     parser.set_defaults(command_spec=command)
     return parser
 
