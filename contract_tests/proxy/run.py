@@ -15,17 +15,16 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import httpx
 
+from contract_tests import cli_common
+from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command
 from contract_tests.proxy.record import Recorder
 from contract_tests.proxy.report import write_html, write_junit
 from contract_tests.proxy.server import ProxyApp
 from contract_tests.proxy.spec import Contract
 from contract_tests.proxy.violations import Findings
-from contract_tests import cli_common
-from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command
 from contract_tests.target import UsageError, spec_path
 
 
