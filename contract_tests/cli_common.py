@@ -63,11 +63,13 @@ ENVIRONMENT = {
 UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
-def epilog() -> str:
-    """The ``--help`` text after the options: every environment variable and every exit code."""
-    width = max(len(name) for name in ENVIRONMENT)
+def epilog(target: bool = True) -> str:
+    """The ``--help`` text after the options: every environment variable (those a command without
+    the shared target options reads: only the contract's) and every exit code."""
+    environment = ENVIRONMENT if target else {"SALES_API_SPEC": ENVIRONMENT["SALES_API_SPEC"]}
+    width = max(len(name) for name in environment)
     lines = ["environment variables:"]
-    lines += [f"  {name:<{width}}  {what}" for name, what in ENVIRONMENT.items()]
+    lines += [f"  {name:<{width}}  {what}" for name, what in environment.items()]
     lines += ["", "exit codes:"]
     lines += [f"  {code}  {what}" for code, what in EXIT_CODES.items()]
     lines += ["", "durations: 90s, 10m, 1h or plain seconds"]
@@ -157,7 +159,7 @@ def add_command(commands: Any, command: Command) -> argparse.ArgumentParser:
         command.name,
         help=command.help,
         description=command.help,
-        epilog=epilog(),
+        epilog=epilog(command.target),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.configure(parser)
