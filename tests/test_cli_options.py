@@ -49,7 +49,7 @@ def test_contract_unreadable_spec_exits_2_with_one_line(
     assert contract_main(["check", "--spec", str(tmp_path / "missing.yaml")]) == 2
     assert os.environ["SALES_API_SPEC"].endswith("missing.yaml")
     err = capsys.readouterr().err
-    assert err == f"sales-contract: cannot read the contract {tmp_path}/missing.yaml: No such file or directory\n"
+    assert err == f"sales-contract check: cannot read the contract {tmp_path}/missing.yaml: No such file or directory\n"
 
 
 def test_mock_serves_the_users_spec_and_fixtures(tmp_path: Path) -> None:
