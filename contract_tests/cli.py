@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contract_tests import campaign
 from contract_tests.report import RECORDER_KEY, Recorder
 from contract_tests.target import ENV_VARS, UsageError, live_target, spec_path
 
@@ -56,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--failures-dir", default=None, help="save each failure as a replayable JSON file here")
     check.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
     add_target_options(check)
-    from contract_tests import fuzz
+    campaign.add_cli_options(check)
+    from contract_tests import fuzz, merge_report
 
     fuzz.add_parser(commands)
+    merge_report.add_parser(commands)
     replay = commands.add_parser("replay", help="re-send the request saved in a failure file")
     replay.add_argument("file")
     return parser
@@ -104,7 +107,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
         argv.append("--sales-allow-writes")
     if args.allow_writes is False:
         argv.append("--sales-read-only")
-    return argv
+    return argv + campaign.pytest_args(args)
 
 
 class _RecorderPlugin:
@@ -119,13 +122,17 @@ class _RecorderPlugin:
 def run_check(args: argparse.Namespace) -> int:
     try:
         preflight(args.target, args.api_key, args.entity_id)
+        campaign.preflight(args)
     except UsageError as exc:
         print(f"sales-contract: {exc}", file=sys.stderr)
         return 2
     writes = (
         "read-only" if args.allow_writes is False or (args.allow_writes is None and args.target != "mock") else "writes"
     )
-    print(f"sales-contract: checking {args.target} ({args.profile} profile, {writes})", flush=True)
+    print(
+        f"sales-contract: checking {args.target} ({args.profile} profile, {writes}{campaign.describe(args)})",
+        flush=True,
+    )
     recorder = Recorder(failures_dir=Path(args.failures_dir) if args.failures_dir else None)
     with tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"
@@ -135,7 +142,8 @@ def run_check(args: argparse.Namespace) -> int:
         result = 1 if recorder.failures or code == pytest.ExitCode.TESTS_FAILED else 0
     else:
         result = 2
-    print(f"sales-contract: {'PASS' if result == 0 else 'FAIL'} (seed {recorder.seed}, pytest exit {int(code)})")
+    verdict = "PASS" if result == 0 else "FAIL"
+    print(f"sales-contract: {verdict} (seed {recorder.seed}{campaign.describe(args)}, pytest exit {int(code)})")
     return result
 
 
@@ -143,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return run_check(args)
+    if args.command == "report":
+        from contract_tests import merge_report
+
+        return merge_report.run(args)
     if args.command == "replay":
         from contract_tests.fuzz import replay
 

@@ -33,6 +33,7 @@ def parse_duration(text: str) -> float:
 
 
 def add_parser(commands: Any) -> None:
+    from contract_tests.campaign import add_cli_options
     from contract_tests.cli import add_target_options
 
     fuzz = commands.add_parser("fuzz", help="time-boxed fuzzing campaign with replayable failures")
@@ -41,11 +42,16 @@ def add_parser(commands: Any) -> None:
     fuzz.add_argument("--output", default="sales-fuzz-report", help="directory for failures and the report")
     fuzz.add_argument("--max-examples", type=int, default=None, help="examples per operation and mode per round")
     add_target_options(fuzz)
+    add_cli_options(fuzz)
 
 
-def _round_command(args: argparse.Namespace, seed: int, failures_dir: Path) -> list[str]:
+def _round_command(args: argparse.Namespace, seed: int, failures_dir: Path, junit: Path | None = None) -> list[str]:
+    from contract_tests.campaign import cli_args
+
     command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", args.target, "--profile", "fuzz"]
-    command += ["--seed", str(seed), "--failures-dir", str(failures_dir)]
+    command += ["--seed", str(seed), "--failures-dir", str(failures_dir), *cli_args(args)]
+    if junit is not None:
+        command += ["--junit-xml", str(junit)]
     for option, value in (
         ("--api-key", args.api_key),
         ("--entity-id", args.entity_id),
@@ -94,11 +100,13 @@ def _progress(log: Path) -> str:
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
+    from contract_tests import campaign
     from contract_tests.cli import preflight
     from contract_tests.target import UsageError
 
     try:
         preflight(args.target, args.api_key, args.entity_id)
+        campaign.preflight(args)
     except UsageError as exc:
         print(f"sales-contract: {exc}", file=sys.stderr)
         return 2
@@ -106,34 +114,50 @@ def run_fuzz(args: argparse.Namespace) -> int:
     output.mkdir(parents=True, exist_ok=True)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     start, rounds, codes = time.monotonic(), 0, []
-    print(f"fuzz: {args.target} for {args.duration:.0f}s, seed {seed}, output {output}", flush=True)
+    where = campaign.describe(args)
+    print(f"fuzz: {args.target} for {args.duration:.0f}s, seed {seed}{where}, output {output}", flush=True)
     while (remaining := args.duration - (time.monotonic() - start)) > 1:
         rounds += 1
         round_seed = seed + rounds - 1
         print(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left", flush=True)
-        command = _round_command(args, round_seed, output / "failures")
+        command = _round_command(args, round_seed, output / "failures", output / "junit" / f"round-{rounds}.xml")
         codes.append(_run_round(command, remaining, output / f"round-{rounds}.log", output / "failures"))
         found = len(list((output / "failures").glob("*.json")))
         print(f"  round {rounds} ended ({_describe(codes[-1])}); failures so far: {found}", flush=True)
         if codes[-1] == 2:
             break
-    return _final_report(output, seed, rounds, codes, time.monotonic() - start)
+    code = _final_report(output, seed, rounds, codes, time.monotonic() - start, args)
+    _merge_rounds(output, args)
+    return code
+
+
+def _merge_rounds(output: Path, args: argparse.Namespace) -> None:
+    """``OUTPUT/junit.xml``: the rounds' JUnit files in one, for ``sales-contract report merge``."""
+    from contract_tests.merge_report import junit_for_rounds
+
+    junit_for_rounds(sorted((output / "junit").glob("round-*.xml")), output / "failures", output / "junit.xml", args)
 
 
 def _describe(code: int | None) -> str:
     return {None: "stopped at the deadline", 0: "clean", 1: "violations", 2: "target unusable"}.get(code, str(code))
 
 
-def _final_report(output: Path, seed: int, rounds: int, codes: list[int | None], elapsed: float) -> int:
+def _final_report(
+    output: Path, seed: int, rounds: int, codes: list[int | None], elapsed: float, args: argparse.Namespace
+) -> int:
+    from contract_tests.campaign import describe
+
+    shard, where = (str(args.shard) if getattr(args, "shard", None) else None), describe(args)
     failures = [json.loads(path.read_text()) for path in sorted((output / "failures").glob("*.json"))]
     by_check: dict[str, int] = {}
     for failure in failures:
         key = f"{failure['operation']} / {failure['check']}"
         by_check[key] = by_check.get(key, 0) + 1
     report = {"seed": seed, "rounds": rounds, "elapsedSeconds": round(elapsed), "failures": len(failures)}
+    report["shard"] = shard  # type: ignore[assignment]
     report["byOperationAndCheck"] = by_check  # type: ignore[assignment]
     (output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"fuzz report: {rounds} round(s) in {elapsed:.0f}s, seed {seed}, {len(failures)} failure file(s)")
+    print(f"fuzz report: {rounds} round(s) in {elapsed:.0f}s, seed {seed}{where}, {len(failures)} failure file(s)")
     for key, count in sorted(by_check.items()):
         print(f"  {count:>4}  {key}")
     print(f"  details: {output / 'report.json'}, replay one with: sales-contract replay <file>")

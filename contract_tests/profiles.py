@@ -33,9 +33,11 @@ class Profile:
     coverage: bool = True
     shrink: bool = True
     seed: int = DEFAULT_SEED
+    example_db: Any = None  # a Hypothesis ExampleDatabase shared between runs (--example-db), else none
 
     def hypothesis_settings(self, max_examples: int, steps: int) -> hypothesis.settings:
-        """Settings for the suite's own state machines: seeded via the class, no deadline, no database."""
+        """Settings for the suite's own state machines: seeded via the class, no deadline, the shared example
+        database if any."""
         phases = [p for p in hypothesis.Phase if p is not hypothesis.Phase.explain]
         if not self.shrink:
             phases.remove(hypothesis.Phase.shrink)
@@ -43,7 +45,7 @@ class Profile:
             max_examples=max_examples,
             stateful_step_count=steps,
             deadline=None,
-            database=None,
+            database=self.example_db,
             phases=phases,
             suppress_health_check=list(hypothesis.HealthCheck),
         )
@@ -91,7 +93,6 @@ def schemathesis_config(profile: Profile, target: Target, operations: list[str] 
             "mode": "all",
             "max-examples": profile.max_examples,
             "deterministic": False,
-            "database": "none",
             "unique-inputs": True,
             "no-shrink": not profile.shrink,
         },
@@ -104,4 +105,7 @@ def schemathesis_config(profile: Profile, target: Target, operations: list[str] 
         "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ACCEPTED}},
         "operations": operation_filters(target, operations),
     }
+    if profile.example_db is None:
+        data["generation"]["database"] = "none"
+    # else: Hypothesis' default settings carry the shared database (contract_tests.exampledb.activated)
     return schemathesis.Config.from_dict(data)

@@ -1,0 +1,387 @@
+"""``sales-contract report merge OUT.html a.xml b.xml ...``: one JUnit file and one HTML report from many jobs.
+
+Each input is a JUnit file written by ``sales-contract check --junit-xml`` (or a fuzz campaign's
+``junit.xml``, or an earlier merge): its testsuites carry the run's results as the property
+``sales-contract`` (see :mod:`contract_tests.campaign`). The merged JUnit file holds every input
+testsuite, named by its shard; the HTML page is self-contained (inline style, no script, nothing
+fetched) and shows the campaign's verdict, a table of checks passed and failed per operation, and
+each failure once, with its message, curl line and the commands that replay it.
+
+Exit codes: 0 clean, 1 at least one violation or test error, 2 unusable input or a shard missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contract_tests.target import UsageError
+
+PROPERTY = "sales-contract"  # the same name as contract_tests.campaign.PROPERTY (no import: the CLI stays light)
+COUNTS = ("tests", "failures", "errors", "skipped")
+FAILURE_KEYS = ("target", "operation", "check", "message", "curl", "seed", "file", "rerun")
+
+
+@dataclass
+class Suite:
+    """One input testsuite and the contract results it carries (None: not written by sales-contract)."""
+
+    source: str
+    element: ET.Element
+    data: dict[str, Any] | None
+
+    @property
+    def shard(self) -> str | None:
+        return self.data.get("shard") if self.data else None
+
+    @property
+    def label(self) -> str:
+        return f"shard {self.shard}" if self.shard else Path(self.source).name
+
+
+@dataclass
+class Failure:
+    """One violation, named once however many jobs found it."""
+
+    operation: str
+    check: str
+    record: dict[str, Any]
+    seen_in: list[str] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return "failure-" + "".join(ch if ch.isalnum() else "-" for ch in f"{self.operation}-{self.check}")
+
+
+@dataclass
+class Campaign:
+    suites: list[Suite]
+    total_shards: int | None
+    missing_shards: list[int]
+    operations: dict[str, dict[str, int]]
+    failures: list[Failure]
+    errors: list[tuple[str, str, str]]  # (where, testcase, message) of JUnit errors outside the checks
+
+    @property
+    def verdict(self) -> str:
+        if self.failures or self.errors:
+            return "FAIL"
+        return "INCOMPLETE" if self.missing_shards else "PASS"
+
+    @property
+    def exit_code(self) -> int:
+        return {"FAIL": 1, "INCOMPLETE": 2}.get(self.verdict, 0)
+
+
+def read_suites(paths: list[str]) -> list[Suite]:
+    """Every testsuite of every file; an unreadable file or one without a testsuite is a :class:`UsageError`."""
+    suites: list[Suite] = []
+    for path in paths:
+        try:
+            root = ET.parse(path).getroot()
+        except FileNotFoundError as exc:
+            raise UsageError(f"{path} does not exist") from exc
+        except (OSError, ET.ParseError) as exc:
+            raise UsageError(f"{path} is not a readable JUnit XML file: {exc}") from exc
+        found = [root] if root.tag == "testsuite" else list(root.iter("testsuite")) if root.tag == "testsuites" else []
+        if not found:
+            raise UsageError(f"{path} is not a JUnit file (no <testsuite>)")
+        suites += [Suite(path, element, _contract_data(path, element)) for element in found]
+    return suites
+
+
+def _contract_data(path: str, suite: ET.Element) -> dict[str, Any] | None:
+    for prop in suite.iterfind("properties/property"):
+        if prop.get("name") == PROPERTY:
+            try:
+                data = json.loads(prop.get("value") or "")
+            except ValueError as exc:
+                raise UsageError(f"{path}: the {PROPERTY} property is not JSON: {exc}") from exc
+            if not isinstance(data, dict):
+                raise UsageError(f"{path}: the {PROPERTY} property is not an object")
+            return data
+    return None
+
+
+def collect(suites: list[Suite]) -> Campaign:
+    totals = {int(str(s.shard).split("/")[1]) for s in suites if s.shard}
+    if any(s.data and not s.shard for s in suites) and totals:
+        totals.add(1)
+    if len(totals) > 1:
+        raise UsageError(f"the files come from different splits ({' and '.join(f'/{n}' for n in sorted(totals))})")
+    total = totals.pop() if totals else None
+    seen = {int(str(s.shard).split("/")[0]) for s in suites if s.shard}
+    missing = [index for index in range(1, (total or 0) + 1) if index not in seen]
+    operations: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0})
+    failures: dict[tuple[str, str], Failure] = {}
+    for suite in suites:
+        data = suite.data or {}
+        for name, outcome in (data.get("operations") or {}).items():
+            for kind in ("passed", "failed", "skipped"):
+                operations[name][kind] += int(outcome.get(kind, 0))
+        for record in data.get("failures") or []:
+            key = (str(record.get("operation")), str(record.get("check")))
+            failure = failures.setdefault(key, Failure(key[0], key[1], record))
+            failure.seen_in.append(f"{suite.label} (seed {record.get('seed')})")
+    errors = [
+        (suite.label, case.get("name", "?"), (error.get("message") or error.text or "").strip()[:2000])
+        for suite in suites
+        for case in suite.element.iter("testcase")
+        for error in case.findall("error")
+    ]
+    ordered = [failures[key] for key in sorted(failures)]
+    return Campaign(suites, total, missing, dict(operations), ordered, errors)
+
+
+def merged_junit(suites: list[Suite]) -> ET.ElementTree[ET.Element]:
+    """One ``<testsuites>`` with every input testsuite (renamed after its shard) and the summed counts."""
+    root = ET.Element("testsuites", name="sales-contract")
+    sums = dict.fromkeys(COUNTS, 0)
+    elapsed = 0.0
+    for suite in suites:
+        element = _copy(suite.element)
+        if suite.shard and f"(shard {suite.shard})" not in element.get("name", ""):
+            element.set("name", f"{element.get('name', 'pytest')} (shard {suite.shard})")
+        for key in COUNTS:
+            sums[key] += _number(element.get(key))
+        elapsed += _number(element.get("time"), float)
+        root.append(element)
+    for key, value in sums.items():
+        root.set(key, str(value))
+    root.set("time", f"{elapsed:.3f}")
+    return ET.ElementTree(root)
+
+
+def _copy(element: ET.Element) -> ET.Element:
+    return ET.fromstring(ET.tostring(element))
+
+
+def _number(text: str | None, kind: type = int) -> Any:
+    try:
+        return kind(text or 0)
+    except ValueError:
+        return kind(0)
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1d232b}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #d8dde3}
+.verdict{display:inline-block;padding:.15rem .7rem;border-radius:.3rem;font-weight:700;color:#fff}
+.PASS{background:#1f7a3a}.FAIL{background:#b42318}.INCOMPLETE{background:#9a6700}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #d8dde3;padding:.3rem .5rem;text-align:left}
+th{background:#f3f5f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.failed td{background:#fdecea}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
+dt{font-weight:600}dd{margin:0}pre{background:#f6f8fa;border:1px solid #d8dde3;padding:.6rem;
+overflow-x:auto;white-space:pre-wrap;word-break:break-all}section.failure{margin:1.5rem 0}
+.muted{color:#5b6673}
+"""
+
+
+def render_html(campaign: Campaign) -> str:
+    """The self-contained report page."""
+    e = html.escape
+    data = [s.data for s in campaign.suites if s.data]
+    shards = sorted({str(s.shard) for s in campaign.suites if s.shard}, key=lambda t: int(t.split("/")[0]))
+    missing = ", ".join(f"{i}/{campaign.total_shards}" for i in campaign.missing_shards)
+    facts = {
+        "verdict": f'<span class="verdict {campaign.verdict}" id="verdict">{campaign.verdict}</span>',
+        "targets": e(", ".join(sorted({str(d.get("target")) for d in data})) or "-"),
+        "shards": e(", ".join(shards) or "unsharded")
+        + (f' <strong id="missing-shards">missing: {e(missing)}</strong>' if campaign.missing_shards else ""),
+        "seeds": e(", ".join(str(seed) for seed in sorted({d.get("seed") for d in data}, key=str))),
+        "profiles": e(", ".join(sorted({str(d.get("profile")) for d in data}))),
+        "example database": e(", ".join(sorted({str(d.get("exampleDb")) for d in data if d.get("exampleDb")})) or "-"),
+        "JUnit testsuites": str(len(campaign.suites)),
+        "violations": f'<span id="violation-count">{len(campaign.failures)}</span>',
+    }
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Sales API contract campaign: {campaign.verdict}</title><style>{STYLE}</style></head><body>",
+        "<h1>Sales API contract campaign</h1>",
+        "<dl>" + "".join(f"<dt>{key}</dt><dd>{value}</dd>" for key, value in facts.items()) + "</dl>",
+        _operations_table(campaign),
+        _failures_section(campaign),
+    ]
+    if campaign.errors:
+        parts.append('<h2 id="errors">Test errors outside the checks</h2>')
+        for where, case, message in campaign.errors:
+            parts.append(f"<p><strong>{e(case)}</strong> <span class='muted'>({e(where)})</span></p>")
+            parts.append(f"<pre>{e(message)}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _operations_table(campaign: Campaign) -> str:
+    e = html.escape
+    failed_checks: dict[str, list[Failure]] = defaultdict(list)
+    for failure in campaign.failures:
+        for operation in failure.operation.split(","):
+            failed_checks[operation.strip()].append(failure)
+    names = sorted(set(campaign.operations) | set(failed_checks))
+    rows = []
+    for name in names:
+        outcome = campaign.operations.get(name, {"passed": 0, "failed": 0, "skipped": 0})
+        links = ", ".join(f'<a href="#{f.anchor}">{e(f.check)}</a>' for f in failed_checks.get(name, []))
+        css = ' class="failed"' if links or outcome["failed"] else ""
+        rows.append(
+            f'<tr{css} data-operation="{e(name)}"><td>{e(name)}</td><td class="n">{outcome["passed"]}</td>'
+            f'<td class="n">{outcome["failed"]}</td><td class="n">{outcome["skipped"]}</td><td>{links or "-"}</td></tr>'
+        )
+    head = (
+        "<tr><th>operation</th><th>checks passed</th><th>checks failed</th><th>skipped</th><th>failed checks</th></tr>"
+    )
+    return f'<h2 id="operations">Per operation</h2><table id="operations-table">{head}{"".join(rows)}</table>'
+
+
+def _failures_section(campaign: Campaign) -> str:
+    e = html.escape
+    if not campaign.failures:
+        return '<h2 id="failures">Violations</h2><p>None.</p>'
+    parts = [f'<h2 id="failures">Violations ({len(campaign.failures)})</h2>']
+    for failure in campaign.failures:
+        record = failure.record
+        replay = ""
+        if record.get("file"):
+            replay = f"<p>Replay the saved request:</p><pre>sales-contract replay {e(record['file'])}</pre>"
+        parts.append(
+            f'<section class="failure" id="{e(failure.anchor)}" data-operation="{e(failure.operation)}"'
+            f' data-check="{e(failure.check)}">'
+            f'<h3 class="failure-title">{e(failure.operation)} / {e(failure.check)}</h3>'
+            f'<p class="muted">target {e(str(record.get("target")))}; found in {e(", ".join(failure.seen_in))}</p>'
+            f'<pre class="message">{e(str(record.get("message", "")))}</pre>'
+            + (f'<p>Request:</p><pre class="curl">{e(record["curl"])}</pre>' if record.get("curl") else "")
+            + replay
+            + f'<p>Run it again (same seed):</p><pre class="rerun">{e(str(record.get("rerun", "")))}</pre>'
+            + "</section>"
+        )
+    return "".join(parts)
+
+
+# -- Command -------------------------------------------------------------------------------------
+
+
+def add_parser(commands: Any) -> None:
+    report = commands.add_parser("report", help="work with the JUnit files of finished runs")
+    actions = report.add_subparsers(dest="report_command", required=True)
+    merge = actions.add_parser(
+        "merge",
+        help="merge the shards' JUnit files into one JUnit file and one HTML report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    merge.add_argument("output", metavar="OUT.html", help="the HTML report to write")
+    merge.add_argument("inputs", metavar="JUNIT.xml", nargs="+", help="JUnit files of the shards (or rounds)")
+    merge.add_argument(
+        "--junit-xml", default=None, metavar="PATH", help="the merged JUnit file (default: OUT.html with .xml)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    junit = Path(args.junit_xml) if args.junit_xml else output.with_suffix(".xml")
+    try:
+        if junit.resolve() in {Path(path).resolve() for path in args.inputs} or output.suffix.lower() == ".xml":
+            raise UsageError("the outputs must not overwrite an input (write OUT.html, the JUnit file goes beside it)")
+        campaign = collect(read_suites(args.inputs))
+        write(campaign, output, junit)
+    except (UsageError, OSError) as exc:
+        print(f"sales-contract report merge: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"report merge: {len(campaign.suites)} testsuite(s), {len(campaign.failures)} violation(s): {campaign.verdict}"
+    )
+    if campaign.missing_shards:
+        missing = ", ".join(f"{i}/{campaign.total_shards}" for i in campaign.missing_shards)
+        print(f"  missing shard(s): {missing}: the campaign did not run the whole suite")
+    for failure in campaign.failures:
+        print(f"  - {failure.operation} / {failure.check}  ({', '.join(failure.seen_in)})")
+    print(f"  wrote {output} and {junit}")
+    return campaign.exit_code
+
+
+def write(campaign: Campaign, output: Path, junit: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    junit.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_html(campaign), encoding="utf-8")
+    _write_tree(merged_junit(campaign.suites), junit)
+
+
+def _write_tree(tree: ET.ElementTree[ET.Element], path: Path) -> None:
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def junit_for_rounds(rounds: list[Path], failures_dir: Path, output: Path, args: argparse.Namespace) -> None:
+    """A fuzz campaign's ``junit.xml``: its rounds' JUnit files in one, plus a testsuite for the failures
+    of a round stopped at the deadline (which wrote no JUnit file, but saved each failure at once)."""
+    from contract_tests.campaign import FORMAT, rerun_command
+
+    suites: list[Suite] = []
+    for path in rounds:
+        try:
+            suites += read_suites([str(path)])
+        except UsageError:
+            continue  # a round killed while pytest wrote its file
+    known = {f.get("file") for s in suites for f in (s.data or {}).get("failures") or []}
+    orphans = []
+    for path in sorted(failures_dir.glob("*.json")) if failures_dir.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if str(path) not in known and isinstance(record, dict):
+            writes = getattr(args, "allow_writes", None)
+            record["file"] = str(path)
+            record["rerun"] = rerun_command(
+                args.target, "fuzz", str(record.get("operation")), record.get("seed"), None, writes, args.example_db
+            )
+            orphans.append(record)
+    if orphans or len(suites) < len(rounds) or not suites:
+        shard = str(args.shard) if args.shard else None
+        suites.append(_stopped_round(orphans, shard, args.target, args.example_db, FORMAT))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _write_tree(merged_junit(suites), output)
+
+
+def _stopped_round(
+    failures: list[dict[str, Any]], shard: str | None, target: str, example_db: str | None, fmt: int
+) -> Suite:
+    from contract_tests.exampledb import redacted
+
+    suite = ET.Element("testsuite", name="fuzz round stopped at the deadline", tests=str(len(failures)))
+    suite.set("failures", str(len(failures)))
+    suite.set("errors", "0")
+    suite.set("skipped", "0")
+    operations: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0})
+    for record in failures:
+        for operation in str(record.get("operation")).split(","):
+            operations[operation]["failed"] += 1
+    data = {
+        "format": fmt,
+        "shard": shard,
+        "seed": failures[0].get("seed") if failures else None,
+        "profile": "fuzz",
+        "target": target,
+        "exampleDb": redacted(example_db) if example_db else None,
+        "operations": dict(operations),
+        "failures": [{key: record.get(key) for key in FAILURE_KEYS} for record in failures],
+    }
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name=PROPERTY, value=json.dumps(data))
+    for record in failures:
+        case = ET.SubElement(suite, "testcase", classname="sales-contract.fuzz")
+        case.set("name", f"{record.get('operation')} / {record.get('check')}")
+        failure = ET.SubElement(case, "failure", message=str(record.get("check")))
+        failure.text = str(record.get("message", ""))
+    return Suite("fuzz", suite, data)
