@@ -200,3 +200,24 @@ def _operations() -> dict[str, tuple[str, str]]:
             if isinstance(operation, dict) and operation.get("operationId") in methods:
                 found[operation["operationId"]] = (method.upper(), path)
     return found
+
+
+def test_a_fuzz_shard_names_its_shard_and_writes_one_junit_file_for_its_rounds(
+    broken_server: str, tmp_path: Path
+) -> None:
+    """``fuzz`` takes the same options: a short sharded campaign with a directory database, exit 1 on the defect."""
+    output, database = tmp_path / "fuzz-2", tmp_path / "example-db"
+    run = sales_contract(
+        "fuzz", broken_server, "--allow-writes", "--duration", "25s", "--max-examples", "3", "--seed", "5",
+        "--operations", "createPlan", "--shard", "2/2", "--example-db", str(database), "--output", str(output),
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "shard 2/2" in run.stdout.splitlines()[0] and re.search(r"^fuzz report: .*shard 2/2", run.stdout, re.M)
+    assert json.loads((output / "report.json").read_text())["shard"] == "2/2"
+    assert database.is_dir()
+    suites = list(ET.parse(output / "junit.xml").getroot().iter("testsuite"))
+    assert suites and int(suites[0].get("failures", "0")) > 0
+    report = tmp_path / "fuzz.html"
+    assert main(["report", "merge", str(report), str(output / "junit.xml")]) == 2  # shard 1/2 is missing
+    page = report.read_text()
+    assert "INCOMPLETE" in page and "createPlan / " in page and "missing: 1/2" in page

@@ -101,3 +101,11 @@ def test_a_bad_shard_is_a_usage_error() -> None:
         check=False,
     )
     assert result.returncode == 2 and "not a shard" in result.stderr
+
+
+def test_a_clean_shard_exits_0_and_names_itself() -> None:
+    command = [sys.executable, "-m", "contract_tests.cli", "check", "--profile", "fast", "--operations", "getDashboard"]
+    result = subprocess.run([*command, "--shard", "2/2"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert re.search(r"^shard 2/2: \d+ of \d+ unit", result.stdout, re.M)
+    assert "PASS (seed 20250301, shard 2/2" in result.stdout.splitlines()[-1]
