@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -66,6 +67,7 @@ class Campaign:
     total_shards: int | None
     missing_shards: list[int]
     operations: dict[str, dict[str, int]]
+    checks: dict[str, dict[str, int]]
     failures: list[Failure]
     errors: list[tuple[str, str, str]]  # (where, testcase, message) of JUnit errors outside the checks
 
@@ -111,22 +113,18 @@ def _contract_data(path: str, suite: ET.Element) -> dict[str, Any] | None:
 
 
 def collect(suites: list[Suite]) -> Campaign:
-    totals = {int(str(s.shard).split("/")[1]) for s in suites if s.shard}
+    shards = {suite.source + str(suite.shard): _parse_shard(suite) for suite in suites if suite.shard}
+    totals = {total for _, total in shards.values()}
     if any(s.data and not s.shard for s in suites) and totals:
         totals.add(1)
     if len(totals) > 1:
         raise UsageError(f"the files come from different splits ({' and '.join(f'/{n}' for n in sorted(totals))})")
     total = totals.pop() if totals else None
-    seen = {int(str(s.shard).split("/")[0]) for s in suites if s.shard}
+    seen = {index for index, _ in shards.values()}
     missing = [index for index in range(1, (total or 0) + 1) if index not in seen]
-    operations: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0})
     failures: dict[tuple[str, str], Failure] = {}
     for suite in suites:
-        data = suite.data or {}
-        for name, outcome in (data.get("operations") or {}).items():
-            for kind in ("passed", "failed", "skipped"):
-                operations[name][kind] += int(outcome.get(kind, 0))
-        for record in data.get("failures") or []:
+        for record in _records(suite, "failures"):
             key = (str(record.get("operation")), str(record.get("check")))
             failure = failures.setdefault(key, Failure(key[0], key[1], record))
             failure.seen_in.append(f"{suite.label} (seed {record.get('seed')})")
@@ -137,7 +135,33 @@ def collect(suites: list[Suite]) -> Campaign:
         for error in case.findall("error")
     ]
     ordered = [failures[key] for key in sorted(failures)]
-    return Campaign(suites, total, missing, dict(operations), ordered, errors)
+    return Campaign(
+        suites, total, missing, _outcomes(suites, "operations"), _outcomes(suites, "checks"), ordered, errors
+    )
+
+
+def _parse_shard(suite: Suite) -> tuple[int, int]:
+    found = re.fullmatch(r"(\d{1,6})/(\d{1,6})", str(suite.shard))
+    if not found or not 1 <= int(found.group(1)) <= int(found.group(2)):
+        raise UsageError(f"{suite.source}: not a shard: {suite.shard!r}")
+    return int(found.group(1)), int(found.group(2))
+
+
+def _records(suite: Suite, key: str) -> list[dict[str, Any]]:
+    value = (suite.data or {}).get(key) or []
+    return [record for record in value if isinstance(record, dict)] if isinstance(value, list) else []
+
+
+def _outcomes(suites: list[Suite], key: str) -> dict[str, dict[str, int]]:
+    """Passed/failed/skipped per name (operation or check), summed over the suites."""
+    summed: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0})
+    for suite in suites:
+        found = (suite.data or {}).get(key) or {}
+        for name, outcome in found.items() if isinstance(found, dict) else []:
+            for kind in ("passed", "failed", "skipped"):
+                value = outcome.get(kind, 0) if isinstance(outcome, dict) else 0
+                summed[str(name)][kind] += value if isinstance(value, int) else 0
+    return dict(summed)
 
 
 def merged_junit(suites: list[Suite]) -> ET.ElementTree[ET.Element]:
@@ -157,6 +181,12 @@ def merged_junit(suites: list[Suite]) -> ET.ElementTree[ET.Element]:
         root.set(key, str(value))
     root.set("time", f"{elapsed:.3f}")
     return ET.ElementTree(root)
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can carry: no control characters, no lone surrogates (fuzzed bodies have both)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "?", text)
 
 
 def _copy(element: ET.Element) -> ET.Element:
@@ -211,6 +241,7 @@ def render_html(campaign: Campaign) -> str:
         "<h1>Sales API contract campaign</h1>",
         "<dl>" + "".join(f"<dt>{key}</dt><dd>{value}</dd>" for key, value in facts.items()) + "</dl>",
         _operations_table(campaign),
+        _checks_table(campaign),
         _failures_section(campaign),
     ]
     if campaign.errors:
@@ -242,6 +273,19 @@ def _operations_table(campaign: Campaign) -> str:
         "<tr><th>operation</th><th>checks passed</th><th>checks failed</th><th>skipped</th><th>failed checks</th></tr>"
     )
     return f'<h2 id="operations">Per operation</h2><table id="operations-table">{head}{"".join(rows)}</table>'
+
+
+def _checks_table(campaign: Campaign) -> str:
+    e = html.escape
+    rows = []
+    for name, outcome in sorted(campaign.checks.items()):
+        css = ' class="failed"' if outcome["failed"] else ""
+        rows.append(
+            f'<tr{css} data-check="{e(name)}"><td>{e(name)}</td><td class="n">{outcome["passed"]}</td>'
+            f'<td class="n">{outcome["failed"]}</td><td class="n">{outcome["skipped"]}</td></tr>'
+        )
+    head = "<tr><th>check</th><th>passed</th><th>failed</th><th>skipped</th></tr>"
+    return f'<h2 id="checks">Per check</h2><table id="checks-table">{head}{"".join(rows)}</table>'
 
 
 def _failures_section(campaign: Campaign) -> str:
@@ -313,7 +357,7 @@ def run(args: argparse.Namespace) -> int:
 def write(campaign: Campaign, output: Path, junit: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     junit.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_html(campaign), encoding="utf-8")
+    output.write_text(render_html(campaign), encoding="utf-8", errors="backslashreplace")
     _write_tree(merged_junit(campaign.suites), junit)
 
 
@@ -382,6 +426,6 @@ def _stopped_round(
     for record in failures:
         case = ET.SubElement(suite, "testcase", classname="sales-contract.fuzz")
         case.set("name", f"{record.get('operation')} / {record.get('check')}")
-        failure = ET.SubElement(case, "failure", message=str(record.get("check")))
-        failure.text = str(record.get("message", ""))
+        failure = ET.SubElement(case, "failure", message=_xml_text(str(record.get("check"))))
+        failure.text = _xml_text(str(record.get("message", "")))
     return Suite("fuzz", suite, data)

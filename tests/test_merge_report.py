@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -11,7 +12,8 @@ from typing import Any
 import pytest
 
 from contract_tests.cli import main
-from contract_tests.merge_report import PROPERTY
+from contract_tests.merge_report import PROPERTY, junit_for_rounds
+from contract_tests.sharding import Shard
 
 CURL = "curl -X POST -H 'Authorization: Bearer $SALES_API_KEY' -d '{\"code\": \"<b>x</b>\"}' 'http://127.0.0.1:1/api/sales/plans'"
 
@@ -133,3 +135,48 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as exited:
         main(["report", "merge", str(tmp_path / "r.html")])
     assert exited.value.code == 2
+
+
+def test_the_page_has_a_table_per_check(shards: list[Path], tmp_path: Path) -> None:
+    for path, checks in zip(shards, ({"status_code_conformance": {"passed": 5, "failed": 1}}, {}), strict=True):
+        tree = ET.parse(path)
+        prop = next(tree.getroot().iter("property"))
+        data = json.loads(prop.get("value", ""))
+        prop.set("value", json.dumps({**data, "checks": checks}))
+        tree.write(path)
+    out = tmp_path / "r.html"
+    main(["report", "merge", str(out), *map(str, shards)])
+    row = re.search(r'<tr class="failed" data-check="status_code_conformance">(.*?)</tr>', out.read_text())
+    assert row and re.findall(r'class="n">(\d+)<', row.group(1)) == ["5", "1", "0"]
+
+
+def test_a_malformed_shard_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = shard_file(tmp_path / "a.xml", "3/2", [], {})
+    assert main(["report", "merge", str(tmp_path / "r.html"), str(bad)]) == 2
+    assert "not a shard" in capsys.readouterr().err
+
+
+def test_fuzz_rounds_become_one_junit_file_with_the_stopped_rounds_failures(tmp_path: Path) -> None:
+    failures = tmp_path / "out" / "failures"
+    failures.mkdir(parents=True)
+    known = failures / "0001-status_code_conformance-createPlan.json"
+    known.write_text(json.dumps(failure("createPlan", "status_code_conformance")))
+    stopped = failure("listQuotes", "not_a_server_error", "body \x01\x02 \ud83d half a surrogate")
+    (failures / "0001-not_a_server_error-listQuotes.json").write_text(json.dumps(stopped))
+    round_1 = shard_file(tmp_path / "round-1.xml", "2/2", [{**failure("createPlan", "status_code_conformance")}], {})
+    tree = ET.parse(round_1)
+    prop = next(tree.getroot().iter("property"))
+    data = json.loads(prop.get("value", ""))
+    data["failures"][0]["file"] = str(known)
+    prop.set("value", json.dumps(data))
+    tree.write(round_1)
+    args = argparse.Namespace(target="http://127.0.0.1:1", shard=Shard(2, 2), example_db=None, allow_writes=True)
+    junit_for_rounds([round_1, tmp_path / "round-2.xml"], failures, tmp_path / "out" / "junit.xml", args)
+    suites = list(ET.parse(tmp_path / "out" / "junit.xml").getroot().iter("testsuite"))
+    assert [s.get("name") for s in suites] == ["pytest (shard 2/2)", "fuzz round stopped at the deadline (shard 2/2)"]
+    assert suites[1].get("failures") == "1"
+    out = tmp_path / "r.html"
+    assert main(["report", "merge", str(out), str(tmp_path / "out" / "junit.xml")]) == 1
+    page = out.read_text()
+    assert "listQuotes / not_a_server_error</h3>" in page and "createPlan / status_code_conformance</h3>" in page
+    assert "--profile fuzz --seed 7 --allow-writes --operations listQuotes" in page
