@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
 PROPERTY = "sales-contract"  # the same name as contract_tests.campaign.PROPERTY (no import: the CLI stays light)
@@ -315,23 +316,14 @@ def _failures_section(campaign: Campaign) -> str:
 # -- Command -------------------------------------------------------------------------------------
 
 
-def add_parser(commands: Any) -> None:
-    report = commands.add_parser("report", help="work with the JUnit files of finished runs")
-    actions = report.add_subparsers(dest="report_command", required=True)
-    merge = actions.add_parser(
-        "merge",
-        help="merge the shards' JUnit files into one JUnit file and one HTML report",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    merge.add_argument("output", metavar="OUT.html", help="the HTML report to write")
-    merge.add_argument("inputs", metavar="JUNIT.xml", nargs="+", help="JUnit files of the shards (or rounds)")
-    merge.add_argument(
-        "--junit-xml", default=None, metavar="PATH", help="the merged JUnit file (default: OUT.html with .xml)"
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["merge"], help="merge: many JUnit files -> one JUnit file + one HTML page")
+    parser.add_argument("output", metavar="OUT.html", help="the HTML report to write")
+    parser.add_argument("inputs", metavar="JUNIT.xml", nargs="+", help="JUnit files of the shards (or rounds)")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the merged JUnit file (``--junit-xml``, default OUT.xml) and the HTML page; the campaign's exit code."""
     output = Path(args.output)
     junit = Path(args.junit_xml) if args.junit_xml else output.with_suffix(".xml")
     try:
@@ -366,10 +358,20 @@ def _write_tree(tree: ET.ElementTree[ET.Element], path: Path) -> None:
     tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
-def junit_for_rounds(rounds: list[Path], failures_dir: Path, output: Path, args: argparse.Namespace) -> None:
-    """A fuzz campaign's ``junit.xml``: its rounds' JUnit files in one, plus a testsuite for the failures
-    of a round stopped at the deadline (which wrote no JUnit file, but saved each failure at once)."""
-    from contract_tests.campaign import FORMAT, rerun_command
+def junit_for_rounds(
+    rounds: list[Path],
+    failures_dir: Path,
+    output: Path,
+    *,
+    target: str,
+    shard: str | None,
+    example_db: str | None,
+    writes: bool | None,
+    error: str | None = None,
+) -> None:
+    """A fuzz campaign's JUnit file: its rounds' JUnit files in one, plus a testsuite for the failures of a
+    round that wrote no JUnit file (it saved each failure at once) and for ``error``, why the campaign ended early."""
+    from contract_tests.campaign import rerun_command
 
     suites: list[Suite] = []
     for path in rounds:
@@ -377,7 +379,7 @@ def junit_for_rounds(rounds: list[Path], failures_dir: Path, output: Path, args:
             suites += read_suites([str(path)])
         except UsageError:
             continue  # a round killed while pytest wrote its file
-    known = {f.get("file") for s in suites for f in (s.data or {}).get("failures") or []}
+    known = {f.get("file") for s in suites for f in _records(s, "failures")}
     orphans = []
     for path in sorted(failures_dir.glob("*.json")) if failures_dir.is_dir() else []:
         try:
@@ -385,34 +387,32 @@ def junit_for_rounds(rounds: list[Path], failures_dir: Path, output: Path, args:
         except (OSError, ValueError):
             continue
         if str(path) not in known and isinstance(record, dict):
-            writes = getattr(args, "allow_writes", None)
+            operation = str(record.get("operation"))
             record["file"] = str(path)
-            record["rerun"] = rerun_command(
-                args.target, "fuzz", str(record.get("operation")), record.get("seed"), None, writes, args.example_db
-            )
+            record["rerun"] = rerun_command(target, "fuzz", operation, record.get("seed"), None, writes, example_db)
             orphans.append(record)
-    if orphans or len(suites) < len(rounds) or not suites:
-        shard = str(args.shard) if args.shard else None
-        suites.append(_stopped_round(orphans, shard, args.target, args.example_db, FORMAT))
+    if orphans or error or len(suites) < len(rounds) or not suites:
+        suites.append(_stopped_round(orphans, shard, target, example_db, error))
     output.parent.mkdir(parents=True, exist_ok=True)
     _write_tree(merged_junit(suites), output)
 
 
 def _stopped_round(
-    failures: list[dict[str, Any]], shard: str | None, target: str, example_db: str | None, fmt: int
+    failures: list[dict[str, Any]], shard: str | None, target: str, example_db: str | None, error: str | None
 ) -> Suite:
+    from contract_tests.campaign import FORMAT
     from contract_tests.exampledb import redacted
 
-    suite = ET.Element("testsuite", name="fuzz round stopped at the deadline", tests=str(len(failures)))
+    suite = ET.Element("testsuite", name="sales-contract fuzz", tests=str(len(failures)))
     suite.set("failures", str(len(failures)))
-    suite.set("errors", "0")
+    suite.set("errors", "1" if error else "0")
     suite.set("skipped", "0")
     operations: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0})
     for record in failures:
         for operation in str(record.get("operation")).split(","):
             operations[operation]["failed"] += 1
     data = {
-        "format": fmt,
+        "format": FORMAT,
         "shard": shard,
         "seed": failures[0].get("seed") if failures else None,
         "profile": "fuzz",
@@ -428,4 +428,18 @@ def _stopped_round(
         case.set("name", f"{record.get('operation')} / {record.get('check')}")
         failure = ET.SubElement(case, "failure", message=_xml_text(str(record.get("check"))))
         failure.text = _xml_text(str(record.get("message", "")))
+    if error:
+        case = ET.SubElement(suite, "testcase", classname="sales-contract.fuzz", name="sales-contract fuzz")
+        ET.SubElement(case, "error", message=_xml_text(error)).text = _xml_text(error)
+        suite.set("tests", str(len(failures) + 1))
     return Suite("fuzz", suite, data)
+
+
+COMMAND = Command(
+    "report",
+    "report merge OUT.html A.xml B.xml ...: the JUnit files of many jobs (shards, rounds) in one JUnit file "
+    "(--junit-xml, default OUT.xml) and one self-contained HTML report",
+    configure,
+    run,
+    target=False,
+)

@@ -70,12 +70,19 @@ def get_profile(name: str, *, max_examples: int | None = None, seed: int | None 
     return profile
 
 
-def operation_filters(target: Target, operations: list[str] | None) -> list[dict[str, Any]]:
-    """Config-level deselection (a filter on the fixture's schema would be replaced by pytest's lazy loader):
-    writes off on a read-only target, and only the selected operationIds when some are given."""
+WRITES = ["POST", "PUT", "PATCH", "DELETE"]
+
+
+def operation_filters(
+    target: Target, operations: list[str] | None, generation: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Config-level selection (a filter on the fixture's schema would be replaced by pytest's lazy loader):
+    only the selected operationIds when some are given, and on a read-only target write operations get
+    negative cases only: schema-invalid requests that a correct server rejects without changing anything
+    (anything it wrongly accepts is remembered and cleaned up like the suite's own writes)."""
     filters: list[dict[str, Any]] = []
     if not target.allow_writes:
-        filters.append({"include-method": ["POST", "PUT", "PATCH", "DELETE"], "enabled": False})
+        filters.append({"include-method": WRITES, "generation": {**(generation or {}), "mode": "negative"}})
     if operations:
         filters.append({"exclude-operation-id": operations, "enabled": False})
     return filters
@@ -83,19 +90,23 @@ def operation_filters(target: Target, operations: list[str] | None) -> list[dict
 
 def schemathesis_config(profile: Profile, target: Target, operations: list[str] | None = None) -> schemathesis.Config:
     """Headers, the pinned entity, seeds, modes, phases, check options and operation selection for one target."""
+    generation: dict[str, Any] = {
+        "mode": "all",
+        "max-examples": profile.max_examples,
+        "deterministic": False,
+        "unique-inputs": True,
+        "no-shrink": not profile.shrink,
+    }
+    if profile.example_db is None:
+        generation["database"] = "none"
+    # else: Hypothesis' default settings carry the shared database (contract_tests.exampledb.activated)
     data: dict[str, Any] = {
         "seed": profile.seed,
         "suppress-health-check": ["all"],
         "auth": {"openapi": {"bearerAuth": {"bearer": target.api_key}}},
         "parameters": {"entityId": target.entity_id},
-        "request-timeout": 30,
-        "generation": {
-            "mode": "all",
-            "max-examples": profile.max_examples,
-            "deterministic": False,
-            "unique-inputs": True,
-            "no-shrink": not profile.shrink,
-        },
+        "request-timeout": target.timeout,
+        "generation": generation,
         "phases": {
             "examples": {"enabled": True},
             "coverage": {"enabled": profile.coverage},
@@ -103,9 +114,6 @@ def schemathesis_config(profile: Profile, target: Target, operations: list[str] 
             "stateful": {"enabled": True, "max-steps": profile.stateful_steps},
         },
         "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ACCEPTED}},
-        "operations": operation_filters(target, operations),
+        "operations": operation_filters(target, operations, generation),
     }
-    if profile.example_db is None:
-        data["generation"]["database"] = "none"
-    # else: Hypothesis' default settings carry the shared database (contract_tests.exampledb.activated)
     return schemathesis.Config.from_dict(data)

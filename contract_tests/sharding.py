@@ -99,10 +99,12 @@ def spec_operations(spec: Path) -> dict[str, str]:
     return found
 
 
-def conformance_units(operations: Mapping[str, str], selected: Iterable[str], writes: bool) -> set[Unit]:
-    """One conformance unit per operation the run tests: the selected ones (all when none), GETs only without writes."""
+def conformance_units(operations: Iterable[str], selected: Iterable[str]) -> set[Unit]:
+    """One conformance unit per operation the run tests: the selected ones, all when none are.
+
+    A read-only run tests write operations too (with invalid requests only), so they are units as well."""
     chosen = set(selected) or set(operations)
-    return {Unit(CONFORMANCE, op) for op, method in operations.items() if op in chosen and (writes or method == "GET")}
+    return {Unit(CONFORMANCE, op) for op in operations if op in chosen}
 
 
 @dataclass
@@ -117,14 +119,12 @@ class Split:
     conformance_operations: list[str]
 
 
-def split(
-    shard: Shard, items: Sequence[pytest.Item], operations: Mapping[str, str], selected: Iterable[str], writes: bool
-) -> Split:
+def split(shard: Shard, items: Sequence[pytest.Item], operations: Iterable[str], selected: Iterable[str]) -> Split:
     """Assign every unit of the collected ``items`` (plus one conformance unit per operation) to a shard."""
     conformance_items = [item for item in items if layer_of(item) == CONFORMANCE]
     weights: dict[Unit, int] = {}
     if conformance_items:
-        weights.update(dict.fromkeys(conformance_units(operations, selected, writes), WEIGHTS[CONFORMANCE]))
+        weights.update(dict.fromkeys(conformance_units(operations, selected), WEIGHTS[CONFORMANCE]))
     for item in items:
         if layer_of(item) != CONFORMANCE:
             unit = unit_of(item)

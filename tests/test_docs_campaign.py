@@ -62,7 +62,7 @@ def test_the_workflow_runs_a_shard_matrix_with_a_shared_database_then_one_merged
     assert uploads and uploads[0]["if"] == "always()"
     (merge,) = commands(report)
     args = parser.parse_args(merge)
-    assert (args.command, args.report_command) == ("report", "merge")
+    assert (args.command, args.action) == ("report", "merge")
     assert args.output.endswith(".html") and args.inputs == ["fuzz-*/junit.xml"]
     assert all(output.startswith("fuzz-") for output in outputs)  # what the merge's glob finds
 

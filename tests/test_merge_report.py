@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -13,7 +12,6 @@ import pytest
 
 from contract_tests.cli import main
 from contract_tests.merge_report import PROPERTY, junit_for_rounds
-from contract_tests.sharding import Shard
 
 CURL = "curl -X POST -H 'Authorization: Bearer $SALES_API_KEY' -d '{\"code\": \"<b>x</b>\"}' 'http://127.0.0.1:1/api/sales/plans'"
 
@@ -170,10 +168,11 @@ def test_fuzz_rounds_become_one_junit_file_with_the_stopped_rounds_failures(tmp_
     data["failures"][0]["file"] = str(known)
     prop.set("value", json.dumps(data))
     tree.write(round_1)
-    args = argparse.Namespace(target="http://127.0.0.1:1", shard=Shard(2, 2), example_db=None, allow_writes=True)
-    junit_for_rounds([round_1, tmp_path / "round-2.xml"], failures, tmp_path / "out" / "junit.xml", args)
+    rounds = [round_1, tmp_path / "round-2.xml"]  # round 2 was stopped before it wrote its file
+    where = {"target": "http://127.0.0.1:1", "shard": "2/2", "example_db": None, "writes": True}
+    junit_for_rounds(rounds, failures, tmp_path / "out" / "junit.xml", **where)
     suites = list(ET.parse(tmp_path / "out" / "junit.xml").getroot().iter("testsuite"))
-    assert [s.get("name") for s in suites] == ["pytest (shard 2/2)", "fuzz round stopped at the deadline (shard 2/2)"]
+    assert [s.get("name") for s in suites] == ["pytest (shard 2/2)", "sales-contract fuzz (shard 2/2)"]
     assert suites[1].get("failures") == "1"
     out = tmp_path / "r.html"
     assert main(["report", "merge", str(out), str(tmp_path / "out" / "junit.xml")]) == 1
