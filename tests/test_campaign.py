@@ -208,7 +208,8 @@ def test_a_fuzz_shard_names_its_shard_and_writes_one_junit_file_for_its_rounds(
     """``fuzz`` takes the same options: a short sharded campaign with a directory database, exit 1 on the defect."""
     output, database = tmp_path / "fuzz-2", tmp_path / "example-db"
     run = sales_contract(
-        "fuzz", broken_server, "--allow-writes", "--duration", "25s", "--max-examples", "3", "--seed", "5",
+        "fuzz", "--target", broken_server, "--allow-writes",
+        "--duration", "45s", "--max-examples", "3", "--seed", "5",
         "--operations", "createPlan", "--shard", "2/2", "--example-db", str(database), "--output", str(output),
     )  # fmt: skip
     assert run.returncode == 1, run.stdout[-4000:] + run.stderr[-2000:]

@@ -54,6 +54,7 @@ def test_the_workflow_runs_a_shard_matrix_with_a_shared_database_then_one_merged
     assert [args.command for args in parsed] == ["fuzz"] * len(shards)
     assert [args.shard for args in parsed] == [Shard(i, len(shards)) for i in shards]
     assert {args.example_db for args in parsed} == {"$SALES_EXAMPLE_DB"}
+    assert {args.target for args in parsed} == {"$SALES_API_BASE_URL"}
     assert workflow["env"]["SALES_EXAMPLE_DB"].startswith("${{ secrets.")
     outputs = {args.output for args in parsed}
     assert len(outputs) == len(shards), "each shard writes its own output directory"

@@ -72,7 +72,7 @@ def collect(shard: str) -> tuple[set[str], set[str]]:
 
 def test_shards_are_disjoint_and_their_union_is_the_full_run() -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:  # each collection is mostly interpreter start-up
-        (everything, all_tests), *shards = pool.map(collect, ["1/1", "1/3", "2/3", "3/3"])
+        (everything, all_tests), *shards = pool.map(collect, ["1/1", "1/2", "2/2"])
     operations = spec_operations(ROOT / "openapi" / "sales.yaml")
     assert {u for u in everything if u.startswith("conformance:")} == {f"conformance:{op}" for op in operations}
     assert {u.split(":")[0] for u in everything} == {"conformance", "stateful", "invariants", "security"}
@@ -105,4 +105,4 @@ def test_a_clean_shard_exits_0_and_names_itself() -> None:
     result = subprocess.run([*command, "--shard", "2/2"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert re.search(r"^shard 2/2: \d+ of \d+ unit", result.stdout, re.M)
-    assert "PASS (seed 20250301, shard 2/2" in result.stdout.splitlines()[-1]
+    assert re.search(r"PASS .*\(seed 20250301, shard 2/2", result.stdout.splitlines()[-1]), result.stdout[-300:]
