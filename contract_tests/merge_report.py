@@ -285,6 +285,8 @@ def _checks_table(campaign: Campaign) -> str:
             f'<tr{css} data-check="{e(name)}"><td>{e(name)}</td><td class="n">{outcome["passed"]}</td>'
             f'<td class="n">{outcome["failed"]}</td><td class="n">{outcome["skipped"]}</td></tr>'
         )
+    if not rows:
+        return '<h2 id="checks">Per check</h2><p>No check outcomes recorded.</p>'
     head = "<tr><th>check</th><th>passed</th><th>failed</th><th>skipped</th></tr>"
     return f'<h2 id="checks">Per check</h2><table id="checks-table">{head}{"".join(rows)}</table>'
 
