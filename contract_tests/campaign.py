@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from hypothesis.database import ExampleDatabase
 
 from contract_tests import exampledb, sharding
 from contract_tests.report import Recorder, get_recorder
-from contract_tests.target import UsageError, spec_path
+from contract_tests.target import ENV_VARS, UsageError, spec_path
 
 PROPERTY = "sales-contract"
 FORMAT = 1
@@ -136,7 +137,8 @@ class CampaignPlugin:
             return
         ours = [item for item in items if _is_contract_test(item)]
         selected = [op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()]
-        self.split = sharding.split(self.shard, ours, sharding.spec_operations(spec_path()), selected)
+        operations = sharding.spec_operations(spec_path())
+        self.split = sharding.split(self.shard, ours, operations, selected, _writes(config))
         if not self.split.units:
             raise pytest.UsageError(
                 f"shard {self.shard} has no work: the run has {len(self.split.all_units)} unit(s) "
@@ -238,6 +240,15 @@ def rerun_command(
 
 def _is_contract_test(item: pytest.Item) -> bool:
     return Path(str(item.fspath)).parent == Path(__file__).resolve().parent
+
+
+def _writes(config: pytest.Config) -> bool:
+    """Whether the run may write, as the suite's target fixture decides (a read-only run generates GETs only)."""
+    if config.getoption("--sales-read-only"):
+        return False
+    if config.getoption("--sales-target") in (None, "mock"):
+        return True
+    return bool(config.getoption("--sales-allow-writes") or os.environ.get(ENV_VARS["allow_writes"]) == "1")
 
 
 def _failure_files(directory: Path | None) -> dict[tuple[str, str, str], str]:

@@ -20,7 +20,12 @@ import pytest
 import yaml
 
 CONFORMANCE = "conformance"
-LAYERS = {"test_conformance.py": CONFORMANCE, "test_stateful.py": "stateful", "test_security.py": "security"}
+LAYERS = {
+    "test_conformance.py": CONFORMANCE,
+    "test_negative.py": "negative",  # conformance's request rules, one broken at a time
+    "test_stateful.py": "stateful",
+    "test_security.py": "security",
+}
 """Test module -> layer; every other contract test module is an ``invariants`` one (oracle, model, time)."""
 DEFAULT_LAYER = "invariants"
 # Relative cost of one unit, so that the plan spreads time rather than unit counts. A conformance
@@ -99,12 +104,11 @@ def spec_operations(spec: Path) -> dict[str, str]:
     return found
 
 
-def conformance_units(operations: Iterable[str], selected: Iterable[str]) -> set[Unit]:
-    """One conformance unit per operation the run tests: the selected ones, all when none are.
-
-    A read-only run tests write operations too (with invalid requests only), so they are units as well."""
+def conformance_units(operations: Mapping[str, str], selected: Iterable[str], writes: bool) -> set[Unit]:
+    """One conformance unit per operation the run generates cases for: the selected ones (all when none are),
+    and GETs only on a read-only run (whose write operations get ``test_negative``'s cases instead)."""
     chosen = set(selected) or set(operations)
-    return {Unit(CONFORMANCE, op) for op in operations if op in chosen}
+    return {Unit(CONFORMANCE, op) for op, method in operations.items() if op in chosen and (writes or method == "GET")}
 
 
 @dataclass
@@ -119,12 +123,14 @@ class Split:
     conformance_operations: list[str]
 
 
-def split(shard: Shard, items: Sequence[pytest.Item], operations: Iterable[str], selected: Iterable[str]) -> Split:
+def split(
+    shard: Shard, items: Sequence[pytest.Item], operations: Mapping[str, str], selected: Iterable[str], writes: bool
+) -> Split:
     """Assign every unit of the collected ``items`` (plus one conformance unit per operation) to a shard."""
     conformance_items = [item for item in items if layer_of(item) == CONFORMANCE]
     weights: dict[Unit, int] = {}
     if conformance_items:
-        weights.update(dict.fromkeys(conformance_units(operations, selected), WEIGHTS[CONFORMANCE]))
+        weights.update(dict.fromkeys(conformance_units(operations, selected, writes), WEIGHTS[CONFORMANCE]))
     for item in items:
         if layer_of(item) != CONFORMANCE:
             unit = unit_of(item)

@@ -50,10 +50,14 @@ def test_plan_balances_weight() -> None:
     assert max(loads) - min(loads) <= 3, loads
 
 
-def test_conformance_units_are_the_selected_operations_else_all() -> None:
-    operations = ["listQuotes", "createQuote", "getQuote"]
-    assert conformance_units(operations, []) == {Unit("conformance", op) for op in operations}
-    assert conformance_units(operations, ["createQuote"]) == {Unit("conformance", "createQuote")}
+def test_conformance_units_are_the_selected_operations_and_gets_only_when_read_only() -> None:
+    operations = {"listQuotes": "GET", "createQuote": "POST", "getQuote": "GET"}
+    assert conformance_units(operations, [], writes=True) == {Unit("conformance", op) for op in operations}
+    assert conformance_units(operations, [], writes=False) == {
+        Unit("conformance", "listQuotes"),
+        Unit("conformance", "getQuote"),
+    }
+    assert conformance_units(operations, ["createQuote"], writes=True) == {Unit("conformance", "createQuote")}
 
 
 def collect(shard: str) -> tuple[set[str], set[str]]:
@@ -75,7 +79,7 @@ def test_shards_are_disjoint_and_their_union_is_the_full_run() -> None:
         (everything, all_tests), *shards = pool.map(collect, ["1/1", "1/2", "2/2"])
     operations = spec_operations(ROOT / "openapi" / "sales.yaml")
     assert {u for u in everything if u.startswith("conformance:")} == {f"conformance:{op}" for op in operations}
-    assert {u.split(":")[0] for u in everything} == {"conformance", "stateful", "invariants", "security"}
+    assert {u.split(":")[0] for u in everything} == {"conformance", "negative", "stateful", "invariants", "security"}
     units = [u for u, _ in shards]
     tests = [t for _, t in shards]
     assert all(units) and sum(len(u) for u in units) == len(everything) and set().union(*units) == everything
