@@ -103,14 +103,3 @@ def _operation_keys() -> Iterator[None]:
         yield
     finally:
         lazy.build_operation_test = original  # type: ignore[attr-defined]
-
-
-def stored_keys(database: ExampleDatabase) -> int:
-    """How many keys ``database`` holds under this suite's prefix (Redis) or at all (a directory)."""
-    from hypothesis.extra.redis import RedisExampleDatabase
-
-    if isinstance(database, RedisExampleDatabase):
-        return sum(1 for _ in database.redis.scan_iter(match=KEY_PREFIX + b"*"))
-    if isinstance(database, DirectoryBasedExampleDatabase):
-        return sum(1 for path in Path(database.path).iterdir() if path.is_dir())
-    return 0
