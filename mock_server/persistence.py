@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from mock_server import snapshot
 from mock_server.domain.errors import InvalidInput
 from mock_server.store import Store
 
@@ -90,15 +91,15 @@ class StateFileKeeper:
         if document is None:
             return False
         try:
-            self.store.restore(document)
+            snapshot.restore(self.store, document)
         except InvalidInput as error:
             raise StateFileError(f"state file {self.path}: not a valid state document: {error.message}") from None
-        self._saved_digest = self._digest(encode_state(self.store.snapshot()))
+        self._saved_digest = self._digest(encode_state(snapshot.snapshot(self.store)))
         return True
 
     def save(self) -> bool:
         """Write the state if it changed since the last load or save; True when written."""
-        data = encode_state(self.store.snapshot())
+        data = encode_state(snapshot.snapshot(self.store))
         digest = self._digest(data)
         if digest == self._saved_digest:
             return False

@@ -18,14 +18,23 @@ from __future__ import annotations
 
 import heapq
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mock_server.clock import EntityClock
 from mock_server.domain.errors import InvalidInput
 from mock_server.domain.periods import format_instant, parse_instant
+from mock_server.store import KINDS, NUMBER_PREFIX, EntityState, Store
 
-if TYPE_CHECKING:
-    from mock_server.store import EntityState, Store
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """The whole state of ``store`` as a JSON-able document; ``restore`` of it gives an equal store."""
+    return dump_store(store)
+
+
+def restore(store: Store, document: Any) -> None:
+    """Replace the whole state of ``store`` by ``document`` (from ``snapshot``). Validates everything
+    first: a bad document raises ``InvalidInput`` naming the problem and changes nothing."""
+    store.replace_with(load_store(document))
 
 
 def dump_store(store: Store) -> dict[str, Any]:
@@ -62,7 +71,6 @@ def _dump_clock(clock: EntityClock) -> dict[str, Any]:
 
 
 def _kinds() -> tuple[str, ...]:
-    from mock_server.store import KINDS
 
     return KINDS
 
@@ -70,8 +78,6 @@ def _kinds() -> tuple[str, ...]:
 def load_store(document: Any) -> Store:
     """A new ``Store`` built from ``document``; raises ``InvalidInput`` naming the first problem."""
     import copy
-
-    from mock_server.store import Store
 
     doc = _obj(document, "state")
     if doc.get("version") != 1:
@@ -98,7 +104,6 @@ def load_store(document: Any) -> Store:
 
 
 def _load_entity(raw: Any, where: str) -> EntityState:
-    from mock_server.store import NUMBER_PREFIX, EntityState
 
     item = _obj(raw, where)
     entity = EntityState(

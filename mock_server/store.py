@@ -288,20 +288,9 @@ class Store:
     def sessions(self) -> list[Session]:
         return list(self._sessions.values())
 
-    # snapshot / restore -----------------------------------------------------------------------
-
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state as a JSON-able document; ``restore`` of it gives an equal store."""
-        from mock_server.snapshot import dump_store
-
-        return dump_store(self)
-
-    def restore(self, document: Any) -> None:
-        """Replace the whole state by ``document`` (from ``snapshot``). Validates everything first:
-        a bad document raises ``InvalidInput`` naming the problem and changes nothing."""
-        from mock_server.snapshot import load_store
-
-        fresh = load_store(document)
+    def replace_with(self, fresh: Store) -> None:
+        """Take over every entity, key and session of ``fresh`` (a store loaded from a state document,
+        see ``mock_server.snapshot.restore``), rebuilding the services' indexes."""
         for entity in fresh.entities.values():
             for rebuild in _REBUILDERS:
                 rebuild(entity)
