@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from catalog import KEYS_BY_ENTITY, Exchange, Mutant, new_id
+from catalog import DEMO_ENTITY, KEYS_BY_ENTITY, OTHER_ENTITY, Exchange, Mutant, new_id
 
 
 def _walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -241,6 +241,24 @@ def period_drift(ex: Exchange) -> None:
             node["currentPeriodEnd"] = _add_months_clamped(start, int(node.get("intervalCount") or 1)).isoformat()
 
 
+async def list_leaks_other_entity(ex: Exchange) -> None:
+    """A tenancy filter lost in one list query: Demo Co's customers include one of Other Co's."""
+    if not (_ok(ex) and ex.is_op("GET", "/customers") and ex.query.get("entityId") == DEMO_ENTITY):
+        return
+    theirs = (await ex.inner_get("/customers", entity_id=OTHER_ENTITY))["data"]
+    if theirs:
+        ex.body["data"].append(theirs[0])
+
+
+async def order_status_jump(ex: Exchange) -> None:
+    """The order state machine lost its guard: a draft order PATCHed straight to fulfilled is accepted."""
+    if not (ex.is_op("PATCH", "/orders/*") and ex.status == 409):
+        return
+    order = await ex.inner_get("/orders/" + ex.path.rstrip("/").split("/")[-1])
+    if isinstance(order, dict) and order.get("status") == "draft":
+        ex.status, ex.body = 200, {**order, "status": "fulfilled"}
+
+
 MUTANTS = {
     m.name: m
     for m in [
@@ -269,6 +287,8 @@ MUTANTS = {
         Mutant("trial_end_off_by_one", "trial ends a day late", on_response=trial_end_off_by_one),
         Mutant("due_date_off_by_one", "invoices fall due a day late", on_response=due_date_off_by_one),
         Mutant("period_drift", "monthly periods drift after a short month", on_response=period_drift),
+        Mutant("list_leaks_other_entity", "a list shows another entity's item", on_response=list_leaks_other_entity),
+        Mutant("illegal_status_jump", "a draft order can jump to fulfilled", on_response=order_status_jump),
     ]
 }
 
