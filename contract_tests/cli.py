@@ -39,8 +39,9 @@ markers =
 def commands() -> list[Command]:
     """Every subcommand, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
     from contract_tests import fuzz, merge_report, replay
+    from contract_tests.proxy import run as proxy
 
-    return [CHECK, fuzz.COMMAND, replay.COMMAND, merge_report.COMMAND, PROXY]
+    return [CHECK, fuzz.COMMAND, replay.COMMAND, proxy.COMMAND, merge_report.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,36 +200,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 CHECK = Command("check", "run the contract suite once", configure_check, run_check)
-
-
-# -- proxy (its options and run live in contract_tests.proxy.run) ---------------------------------
-
-
-class _Into:
-    """Hands ``proxy.run.add_parser`` the subparser ``add_command`` already made."""
-
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        self.parser = parser
-
-    def add_parser(self, *args: Any, **kwargs: Any) -> argparse.ArgumentParser:
-        return self.parser
-
-
-def _configure_proxy(parser: argparse.ArgumentParser) -> None:
-    from contract_tests.proxy import run
-
-    run.add_parser(_Into(parser))
-
-
-def _run_proxy(args: argparse.Namespace) -> int:
-    from contract_tests.proxy.run import run_proxy
-
-    return run_proxy(args)
-
-
-PROXY = Command(
-    "proxy", "a validating, recording proxy in front of a live server", _configure_proxy, _run_proxy, target=False
-)
 
 
 def main(argv: list[str] | None = None) -> int:

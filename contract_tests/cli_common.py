@@ -63,11 +63,13 @@ ENVIRONMENT = {
 UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
-def epilog() -> str:
-    """The ``--help`` text after the options: every environment variable and every exit code."""
-    width = max(len(name) for name in ENVIRONMENT)
+def epilog(target: bool = True) -> str:
+    """The ``--help`` text after the options: every environment variable (those a command without
+    the shared target options reads: only the contract's) and every exit code."""
+    environment = ENVIRONMENT if target else {"SALES_API_SPEC": ENVIRONMENT["SALES_API_SPEC"]}
+    width = max(len(name) for name in environment)
     lines = ["environment variables:"]
-    lines += [f"  {name:<{width}}  {what}" for name, what in ENVIRONMENT.items()]
+    lines += [f"  {name:<{width}}  {what}" for name, what in environment.items()]
     lines += ["", "exit codes:"]
     lines += [f"  {code}  {what}" for code, what in EXIT_CODES.items()]
     lines += ["", "durations: 90s, 10m, 1h or plain seconds"]
@@ -130,7 +132,8 @@ class Parser(argparse.ArgumentParser):
 class Command:
     """One ``sales-contract`` subcommand. ``configure`` adds its own options; ``run`` returns an exit code.
 
-    ``target`` False leaves out the target/credential/selection options (a command that reads files only).
+    ``target`` False leaves out the target/credential/selection options (a command that reads files only,
+    or one that names them itself); ``junit`` False leaves out ``--junit-xml`` (the command adds it).
     """
 
     name: str
@@ -139,6 +142,7 @@ class Command:
     run: Callable[[argparse.Namespace], int]
     target: bool = True
     writes: bool = True
+    junit: bool = True
 
 
 COMMANDS: dict[str, Command] = {}
@@ -155,13 +159,16 @@ def add_command(commands: Any, command: Command) -> argparse.ArgumentParser:
         command.name,
         help=command.help,
         description=command.help,
-        epilog=epilog(),
+        epilog=epilog(command.target),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.configure(parser)
     if command.target:
         add_target_options(parser, writes=command.writes)
-    parser.add_argument("--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report (also on exit 2)")
+    if command.junit:
+        parser.add_argument(
+            "--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report (also on exit 2)"
+        )
     parser.set_defaults(command_spec=command)
     return parser
 

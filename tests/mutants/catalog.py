@@ -82,8 +82,9 @@ class MutantMiddleware:
         exchange = Exchange(
             method=scope["method"],
             path=scope["path"],
+            # Header values are bytes a fuzzer may fill with anything: latin-1 round-trips every byte.
             query=dict(parse_qsl(scope.get("query_string", b"").decode())),
-            headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
             app=self.app,
         )
         if self.mutant.on_request_body:
@@ -94,7 +95,7 @@ class MutantMiddleware:
             scope = {
                 **scope,
                 "query_string": urlencode(exchange.query).encode(),
-                "headers": [(k.encode(), v.encode()) for k, v in exchange.headers.items()],
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in exchange.headers.items()],
             }
         if not self.mutant.on_response:
             await self.app(scope, receive, send)
