@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests import cli_common
+from contract_tests import campaign, cli_common
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command, Resolved
 from contract_tests.report import RECORDER_KEY, Recorder
 from contract_tests.target import UsageError, live_target, spec_path
@@ -37,10 +37,10 @@ markers =
 
 def commands() -> list[Command]:
     """Every subcommand, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
-    from contract_tests import fuzz, replay
+    from contract_tests import fuzz, merge_report, replay
     from contract_tests.proxy import run as proxy
 
-    return [CHECK, fuzz.COMMAND, replay.COMMAND, proxy.COMMAND]
+    return [CHECK, fuzz.COMMAND, replay.COMMAND, proxy.COMMAND, merge_report.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +76,7 @@ def configure_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ledger", default=None, metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--test", default=None, help=argparse.SUPPRESS)  # replay: one scenario test
     parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
+    campaign.add_cli_options(parser)
 
 
 def preflight(resolved: Resolved) -> None:
@@ -153,7 +154,7 @@ def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list
         argv.append("--sales-allow-writes")
     if args.allow_writes is False:
         argv.append("--sales-read-only")
-    return argv
+    return argv + campaign.pytest_args(args)
 
 
 class _RecorderPlugin:
@@ -168,8 +169,10 @@ class _RecorderPlugin:
 def run_check(args: argparse.Namespace) -> int:
     resolved = cli_common.resolve(args)
     preflight(resolved)
+    campaign.preflight(args)
     writes = "writes" if args.allow_writes or (args.allow_writes is None and resolved.is_mock) else "read-only"
-    print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes})", flush=True)
+    where = campaign.describe(args)
+    print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes}{where})", flush=True)
     recorder = Recorder(failures_dir=Path(args.failures_dir) if args.failures_dir else None)
     started, wall_start = time.monotonic(), time.time() - 1
     with cli_common.terminate_as_interrupt(), tempfile.TemporaryDirectory() as tmp:
@@ -185,7 +188,7 @@ def run_check(args: argparse.Namespace) -> int:
         result = EXIT_USAGE
     verdict = {EXIT_OK: "PASS", EXIT_VIOLATION: "FAIL"}.get(result, "ERROR")
     print(
-        f"sales-contract: {verdict} in {elapsed:.0f}s (seed {recorder.seed}, pytest exit {int(code)}, "
+        f"sales-contract: {verdict} in {elapsed:.0f}s (seed {recorder.seed}{where}, pytest exit {int(code)}, "
         f"sales-contract exit {result})",
         flush=True,
     )

@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from contract_tests import checks, compat  # checks: importing registers the custom checks
+from contract_tests import campaign, checks, compat  # checks: importing registers the custom checks
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi, curl_command, make_http_client
 from contract_tests.process import free_port, sales_mock_command, serve
@@ -48,9 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sales-timeout", type=float, default=30.0, help="per-request timeout in seconds")
     group.addoption("--sales-budget", type=float, default=None, help="stop sending requests after SECONDS")
     group.addoption("--sales-ledger", default=None, help="append created resources to this JSON-lines file")
+    campaign.add_pytest_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    campaign.register(config)  # --sales-shard, --sales-example-db, results in the JUnit file
     config.addinivalue_line("markers", "sales_ops(*operation_ids): operations a scenario test exercises")
     # Starlette's TestClient (ours and Schemathesis' ASGI transport) warns that httpx support will move.
     config.addinivalue_line(
@@ -118,7 +120,7 @@ def sales_profile(pytestconfig: pytest.Config) -> Profile:
         seed=pytestconfig.getoption("--sales-seed"),
     )
     get_recorder(pytestconfig).seed = profile.seed
-    return profile
+    return replace(profile, example_db=campaign.example_database(pytestconfig))
 
 
 @pytest.fixture(scope="session")
@@ -198,7 +200,7 @@ def sales_schema(
 ) -> BaseSchema:
     """The contract, bound to the target, with the entity pinned and the operations selected."""
     selected = [op.strip() for op in (request.config.getoption("--sales-operations") or "").split(",") if op.strip()]
-    config = schemathesis_config(sales_profile, sales_target, selected)
+    config = schemathesis_config(sales_profile, sales_target, campaign.conformance_operations(request.config, selected))
     schema: BaseSchema = schemathesis.openapi.from_path(str(spec_path()), config=config)
     if sales_target.in_process:
         schema.app = request.getfixturevalue("mock_app")

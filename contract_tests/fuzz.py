@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from contract_tests import cli_common
+from contract_tests import campaign, cli_common
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
@@ -45,6 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output", default="sales-fuzz-report", help="directory for failures and the report")
     parser.add_argument("--max-examples", type=int, default=None, help="examples per operation and mode per round")
+    campaign.add_cli_options(parser)
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
@@ -57,6 +58,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
     from contract_tests.cli import preflight
 
     preflight(resolved)
+    campaign.preflight(args)
     return Campaign(args, resolved).run()
 
 
@@ -80,14 +82,18 @@ class Campaign:
         args = self.args
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
         start, rounds, codes = time.monotonic(), 0, []
-        print(f"fuzz: {self.resolved.target} for {args.duration:.0f}s, seed {seed}, output {self.output}", flush=True)
+        where = campaign.describe(args)
+        print(
+            f"fuzz: {self.resolved.target} for {args.duration:.0f}s, seed {seed}{where}, output {self.output}",
+            flush=True,
+        )
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             while not self.stopping and (remaining := args.duration - (time.monotonic() - start)) > 1:
                 rounds += 1
                 round_seed = seed + rounds - 1
                 print(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left", flush=True)
-                command = self._round_command(round_seed, remaining)
+                command = self._round_command(round_seed, remaining, self.output / "junit" / f"round-{rounds}.xml")
                 codes.append(self._run_round(command, remaining, self.output / f"round-{rounds}.log"))
                 found = len(list(self.failures.glob("*.json")))
                 print(f"  round {rounds} ended ({_describe(codes[-1])}); failures so far: {found}", flush=True)
@@ -97,8 +103,9 @@ class Campaign:
             leftovers = self._sweep()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        code = _final_report(self.output, seed, rounds, codes, time.monotonic() - start, leftovers, self.stopping)
-        _write_junit(self.args, self.output, code, self.stopping)
+        elapsed = time.monotonic() - start
+        code = _final_report(self.output, seed, rounds, codes, elapsed, leftovers, self.stopping, args)
+        _write_junit(self.args, self.output, code, self.stopping, self.resolved.target)
         return code
 
     def _stop(self, signum: int, frame: object) -> None:
@@ -108,9 +115,10 @@ class Campaign:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 
-    def _round_command(self, seed: int, remaining: float) -> list[str]:
+    def _round_command(self, seed: int, remaining: float, junit: Path) -> list[str]:
         args, resolved = self.args, self.resolved
         command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", resolved.target]
+        command += [*campaign.cli_args(args), "--junit-xml", str(junit)]
         command += ["--profile", "fuzz", "--seed", str(seed), "--failures-dir", str(self.failures)]
         command += ["--budget", f"{remaining:.1f}", "--ledger", str(self.ledger), "--timeout", str(resolved.timeout)]
         for option, value in (
@@ -203,6 +211,7 @@ def _final_report(
     elapsed: float,
     leftovers: list[dict[str, str]],
     stopped_by: str | None,
+    args: argparse.Namespace,
 ) -> int:
     failures = []
     for path in sorted((output / "failures").glob("*.json")):
@@ -222,9 +231,11 @@ def _final_report(
         "byOperationAndCheck": by_check,
         "stoppedBy": stopped_by,
         "notCleaned": leftovers,
+        "shard": str(args.shard) if args.shard else None,
     }
     (output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"fuzz report: {rounds} round(s) in {elapsed:.0f}s, seed {seed}, {len(failures)} failure file(s)")
+    where = campaign.describe(args)
+    print(f"fuzz report: {rounds} round(s) in {elapsed:.0f}s, seed {seed}{where}, {len(failures)} failure file(s)")
     for key, count in sorted(by_check.items()):
         print(f"  {count:>4}  {key}")
     if leftovers:
@@ -241,36 +252,24 @@ def _final_report(
     return cli_common.EXIT_OK
 
 
-def _write_junit(args: argparse.Namespace, output: Path, code: int, stopped_by: str | None) -> None:
-    """One case per saved failure; an error case when the campaign could not run or was stopped."""
-    if not args.junit_xml:
-        return
-    from xml.sax.saxutils import escape, quoteattr
+def _write_junit(args: argparse.Namespace, output: Path, code: int, stopped_by: str | None, target: str) -> None:
+    """``OUTPUT/junit.xml`` (and ``--junit-xml``): the rounds' JUnit files in one, with the results that
+    ``sales-contract report merge`` reads, the failures of a round that wrote none, and an error case when
+    the campaign could not run or was stopped (exit 2)."""
+    from contract_tests.merge_report import junit_for_rounds
 
-    cases = []
-    for path in sorted((output / "failures").glob("*.json")):
-        try:
-            failure = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        name = f"{failure['operation']} / {failure['check']}"
-        message = str(failure.get("message", ""))
-        cases.append(
-            f"<testcase classname={quoteattr('sales-contract.fuzz')} name={quoteattr(name)}>"
-            f"<failure message={quoteattr(message[:500])}>{escape(message)}</failure></testcase>"
-        )
-    errors = 0
+    problem = None
     if code == cli_common.EXIT_USAGE:
-        errors = 1
         problem = f"stopped by {stopped_by}" if stopped_by else "the target was unusable (see the round logs)"
-        cases.append(
-            f"<testcase classname={quoteattr('sales-contract.fuzz')} name={quoteattr('sales-contract fuzz')}>"
-            f"<error message={quoteattr(problem)}>{escape(problem)}</error></testcase>"
+    rounds = sorted((output / "junit").glob("round-*.xml"), key=lambda path: int(path.stem.split("-")[1]))
+    for path in [output / "junit.xml", *([Path(args.junit_xml)] if args.junit_xml else [])]:
+        junit_for_rounds(
+            rounds,
+            output / "failures",
+            path,
+            target=target,
+            shard=str(args.shard) if args.shard else None,
+            example_db=args.example_db,
+            writes=args.allow_writes,
+            error=problem,
         )
-    if not cases:
-        cases.append(f"<testcase classname={quoteattr('sales-contract.fuzz')} name={quoteattr('campaign')}/>")
-    Path(args.junit_xml).write_text(
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        f'<testsuites><testsuite name="sales-contract fuzz" tests="{len(cases)}" errors="{errors}" '
-        f'failures="{len(cases) - errors if code == 1 else 0}">' + "".join(cases) + "</testsuite></testsuites>\n"
-    )

@@ -33,9 +33,11 @@ class Profile:
     coverage: bool = True
     shrink: bool = True
     seed: int = DEFAULT_SEED
+    example_db: Any = None  # a Hypothesis ExampleDatabase shared between runs (--example-db), else none
 
     def hypothesis_settings(self, max_examples: int, steps: int) -> hypothesis.settings:
-        """Settings for the suite's own state machines: seeded via the class, no deadline, no database."""
+        """Settings for the suite's own state machines: seeded via the class, no deadline, the shared example
+        database if any."""
         phases = [p for p in hypothesis.Phase if p is not hypothesis.Phase.explain]
         if not self.shrink:
             phases.remove(hypothesis.Phase.shrink)
@@ -43,7 +45,7 @@ class Profile:
             max_examples=max_examples,
             stateful_step_count=steps,
             deadline=None,
-            database=None,
+            database=self.example_db,
             phases=phases,
             suppress_health_check=list(hypothesis.HealthCheck),
         )
@@ -86,14 +88,16 @@ def operation_filters(target: Target, operations: list[str] | None) -> list[dict
 
 def schemathesis_config(profile: Profile, target: Target, operations: list[str] | None = None) -> schemathesis.Config:
     """Headers, the pinned entity, seeds, modes, phases, check options and operation selection for one target."""
-    generation = {
+    generation: dict[str, Any] = {
         "mode": "all",
         "max-examples": profile.max_examples,
         "deterministic": False,
-        "database": "none",
         "unique-inputs": True,
         "no-shrink": not profile.shrink,
     }
+    if profile.example_db is None:
+        generation["database"] = "none"
+    # else: Hypothesis' default settings carry the shared database (contract_tests.exampledb.activated)
     data: dict[str, Any] = {
         "seed": profile.seed,
         "suppress-health-check": ["all"],
