@@ -31,6 +31,10 @@ KINDS = ("customers", "quotes", "orders", "plans", "subscriptions", "invoices")
 STATUS_INDEXED = ("quotes", "orders", "subscriptions", "invoices")
 """Collections whose resources carry a ``status`` and get a ``StatusIndex``."""
 
+TRACKED = STATUS_INDEXED
+"""Collections whose changes are recorded per id (``EntityState.changed``) for derived figures
+that are maintained incrementally (the dashboard)."""
+
 NUMBER_PREFIX = {"quotes": "Q", "orders": "SO", "invoices": "INV"}
 """Per-entity human numbers: ``Q-000001``, ``SO-000001``, ``INV-000001``."""
 
@@ -111,6 +115,11 @@ class EntityState:
     entries are skipped when popped. ``subscription_events`` is a min-heap owned by the billing
     services (items are tuples of JSON scalars, first the due instant or date as text).
     ``extras`` holds any further JSON-able per-entity state a service needs; it is snapshotted as is.
+
+    ``changed`` holds, per ``TRACKED`` kind, the ids added, removed or changed since a derived
+    figure last caught up: ``add``, ``set_status`` and ``remove`` record them, and a service that
+    edits a stored resource in place calls ``touch``. ``derived`` holds such derived state (never
+    snapshotted: it is rebuilt from the resources).
     """
 
     id: str
@@ -129,6 +138,16 @@ class EntityState:
     quote_expiry: list[tuple[str, str]] = field(default_factory=list)
     subscription_events: list[tuple[Any, ...]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    changed: dict[str, set[str]] = field(
+        default_factory=lambda: {k: set() for k in TRACKED}, repr=False, compare=False
+    )
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def touch(self, kind: str, obj_id: str) -> None:
+        """Record that the stored resource ``obj_id`` of ``kind`` was added, edited or removed."""
+        changed = self.changed.get(kind)
+        if changed is not None:
+            changed.add(obj_id)
 
     def collection(self, kind: str) -> dict[str, Resource]:
         """The ``id -> resource`` dict of ``kind`` (one of ``KINDS``)."""
@@ -147,6 +166,7 @@ class EntityState:
         self.collection(kind)[resource["id"]] = resource
         if kind in self.indexes:
             self.indexes[kind].add(resource["id"], resource["status"])
+            self.touch(kind, resource["id"])
         if kind == "plans":
             self.plan_codes[resource["code"]] = resource["id"]
         if kind == "quotes" and resource["status"] == "sent":
@@ -159,6 +179,7 @@ class EntityState:
         old = resource["status"]
         resource["status"] = status
         self.indexes[kind].move(obj_id, old, status)
+        self.touch(kind, obj_id)
         if kind == "quotes" and status == "sent" and old != "sent":
             heapq.heappush(self.quote_expiry, (resource["validUntil"], obj_id))
         return resource
@@ -168,6 +189,7 @@ class EntityState:
         resource = self.collection(kind).pop(obj_id)
         if kind in self.indexes:
             self.indexes[kind].remove(obj_id, resource["status"])
+            self.touch(kind, obj_id)
         if kind == "plans":
             self.plan_codes.pop(resource["code"], None)
         return resource

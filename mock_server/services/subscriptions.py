@@ -111,6 +111,7 @@ def save(entity: EntityState, new: Resource, now: datetime) -> Resource:
     if stored["status"] != settled["status"]:
         entity.set_status("subscriptions", new["id"], settled["status"])
     stored.update(settled)
+    entity.touch("subscriptions", stored["id"])
     schedule(entity, stored)
     return stored
 
@@ -213,6 +214,7 @@ def pay_invoice(entity: EntityState, invoice_id: str, now: datetime) -> Resource
     paid = mark_paid(invoice, now)
     entity.set_status("invoices", invoice_id, "paid")
     invoice.update(paid)
+    entity.touch("invoices", invoice_id)
     sub = entity.subscriptions.get(invoice["subscriptionId"])
     if sub is not None:
         if open_due_dates(entity, sub["id"]):
