@@ -54,7 +54,9 @@ def build_runtime(config: MockConfig, handlers: dict[str, Handler] | None = None
     check_handlers(spec, chosen)
     store = Store()
     fixtures.load_fixtures(store, config.fixtures, config.clock)
-    return Runtime(config=config, spec=spec, store=store, handlers=chosen, startup_blob=freeze_state(store.snapshot()))
+    return Runtime(
+        config=config, spec=spec, store=store, handlers=chosen, startup_blob=freeze_state(store.snapshot(copy=False))
+    )
 
 
 def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler] | None = None) -> Starlette:

@@ -28,9 +28,13 @@ if TYPE_CHECKING:
     from mock_server.store import EntityState, Store
 
 
-def dump_store(store: Store) -> dict[str, Any]:
-    """The store as a JSON-able document (resources are copied, never shared)."""
+def dump_store(store: Store, *, copy_resources: bool = True) -> dict[str, Any]:
+    """The store as a JSON-able document. Resources are copied, never shared, unless
+    ``copy_resources`` is False: then the document shares them with the store and must be encoded
+    before the store changes again (what the state file and the start-up copy do)."""
     import copy
+
+    dup: Any = copy.deepcopy if copy_resources else (lambda value: value)
 
     entities = []
     for entity in store.entities.values():
@@ -42,9 +46,9 @@ def dump_store(store: Store) -> dict[str, Any]:
             "counters": dict(entity.counters),
         }
         for kind in _kinds():
-            item[kind] = copy.deepcopy(list(entity.collection(kind).values()))
+            item[kind] = dup(list(entity.collection(kind).values()))
         item["subscriptionEvents"] = [list(event) for event in sorted(entity.subscription_events)]
-        item["extras"] = copy.deepcopy(entity.extras)
+        item["extras"] = dup(entity.extras)
         entities.append(item)
     return {
         "version": 1,
@@ -67,8 +71,10 @@ def _kinds() -> tuple[str, ...]:
     return KINDS
 
 
-def load_store(document: Any) -> Store:
-    """A new ``Store`` built from ``document``; raises ``InvalidInput`` naming the first problem."""
+def load_store(document: Any, *, owned: bool = False) -> Store:
+    """A new ``Store`` built from ``document``; raises ``InvalidInput`` naming the first problem.
+    The store gets copies of the document's resources unless ``owned`` (the caller hands the
+    document over, e.g. freshly parsed from a file, and never uses it again)."""
     import copy
 
     from mock_server.store import Store
@@ -78,7 +84,7 @@ def load_store(document: Any) -> Store:
         raise InvalidInput("state: unsupported or missing version (expected 1)")
     store = Store()
     for i, raw in enumerate(_list(doc, "entities", "state")):
-        entity = _load_entity(copy.deepcopy(raw), f"entities[{i}]")
+        entity = _load_entity(raw if owned else copy.deepcopy(raw), f"entities[{i}]")
         if entity.id in store.entities:
             raise InvalidInput(f"state: entities[{i}]: duplicate entity id {entity.id}")
         store.add_entity(entity)

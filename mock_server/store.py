@@ -41,6 +41,24 @@ NUMBER_PREFIX = {"quotes": "Q", "orders": "SO", "invoices": "INV"}
 SNAPSHOT_VERSION = 1
 
 
+class _Revision:
+    """A process-wide count of recorded changes (``EntityState.touch`` and the ``Store`` methods that
+    change entities or credentials). The state file saver reads it to skip saves when nothing changed;
+    it is a hint: the saver still compares what it would write with what it wrote."""
+
+    value = 0
+
+
+def revision() -> int:
+    """The current change count (see ``_Revision``)."""
+    return _Revision.value
+
+
+def bump_revision() -> None:
+    """Record a change that no ``touch`` records (a clock moved, an entity or credential added)."""
+    _Revision.value += 1
+
+
 class StatusIndex:
     """Creation-ordered ids per status, for newest-first listing and paging without scans.
 
@@ -138,13 +156,12 @@ class EntityState:
     quote_expiry: list[tuple[str, str]] = field(default_factory=list)
     subscription_events: list[tuple[Any, ...]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
-    changed: dict[str, set[str]] = field(
-        default_factory=lambda: {k: set() for k in TRACKED}, repr=False, compare=False
-    )
+    changed: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in TRACKED}, repr=False, compare=False)
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def touch(self, kind: str, obj_id: str) -> None:
         """Record that the stored resource ``obj_id`` of ``kind`` was added, edited or removed."""
+        _Revision.value += 1
         changed = self.changed.get(kind)
         if changed is not None:
             changed.add(obj_id)
@@ -166,7 +183,7 @@ class EntityState:
         self.collection(kind)[resource["id"]] = resource
         if kind in self.indexes:
             self.indexes[kind].add(resource["id"], resource["status"])
-            self.touch(kind, resource["id"])
+        self.touch(kind, resource["id"])
         if kind == "plans":
             self.plan_codes[resource["code"]] = resource["id"]
         if kind == "quotes" and resource["status"] == "sent":
@@ -189,7 +206,7 @@ class EntityState:
         resource = self.collection(kind).pop(obj_id)
         if kind in self.indexes:
             self.indexes[kind].remove(obj_id, resource["status"])
-            self.touch(kind, obj_id)
+        self.touch(kind, obj_id)
         if kind == "plans":
             self.plan_codes.pop(resource["code"], None)
         return resource
@@ -259,6 +276,7 @@ class Store:
         """Register a new entity; its id must be new."""
         if entity.id in self.entities:
             raise ValueError(f"entity {entity.id} already exists")
+        bump_revision()
         self.entities[entity.id] = entity
         return entity
 
@@ -268,6 +286,7 @@ class Store:
     def remove_entity(self, entity_id: str) -> EntityState | None:
         """Delete an entity with its keys and sessions; None if there was none."""
         entity = self.entities.pop(entity_id, None)
+        bump_revision()
         if entity is not None:
             self._keys = {d: k for d, k in self._keys.items() if k.entity_id != entity_id}
             self._sessions = {d: s for d, s in self._sessions.items() if s.entity_id != entity_id}
@@ -278,6 +297,7 @@ class Store:
     def add_api_key(self, key: str, entity_id: str, scopes: frozenset[str] | set[str]) -> ApiKey:
         """Register an API key (the entity must exist, scopes must be known)."""
         _check_credential(key, entity_id, scopes, self.entities)
+        bump_revision()
         api_key = ApiKey(key=key, entity_id=entity_id, scopes=frozenset(scopes))
         self._keys[_digest(key)] = api_key
         return api_key
@@ -296,6 +316,7 @@ class Store:
     def add_session(self, token: str, entity_id: str, scopes: frozenset[str] | set[str]) -> Session:
         """Register a browser session token."""
         _check_credential(token, entity_id, scopes, self.entities)
+        bump_revision()
         session = Session(token=token, entity_id=entity_id, scopes=frozenset(scopes))
         self._sessions[_digest(token)] = session
         return session
@@ -312,22 +333,25 @@ class Store:
 
     # snapshot / restore -----------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state as a JSON-able document; ``restore`` of it gives an equal store."""
+    def snapshot(self, *, copy: bool = True) -> dict[str, Any]:
+        """The whole state as a JSON-able document; ``restore`` of it gives an equal store. With
+        ``copy=False`` the document shares the resources: encode it before the store changes."""
         from mock_server.snapshot import dump_store
 
-        return dump_store(self)
+        return dump_store(self, copy_resources=copy)
 
-    def restore(self, document: Any) -> None:
+    def restore(self, document: Any, *, owned: bool = False) -> None:
         """Replace the whole state by ``document`` (from ``snapshot``). Validates everything first:
-        a bad document raises ``InvalidInput`` naming the problem and changes nothing."""
+        a bad document raises ``InvalidInput`` naming the problem and changes nothing. ``owned``:
+        the caller hands the document over (it is not copied)."""
         from mock_server.snapshot import load_store
 
-        fresh = load_store(document)
+        fresh = load_store(document, owned=owned)
         for entity in fresh.entities.values():
             for rebuild in _REBUILDERS:
                 rebuild(entity)
         self.entities, self._keys, self._sessions = fresh.entities, fresh._keys, fresh._sessions
+        bump_revision()
 
 
 def _check_credential(secret: str, entity_id: str, scopes: frozenset[str] | set[str], entities: dict[str, Any]) -> None:

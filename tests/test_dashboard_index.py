@@ -107,7 +107,11 @@ class DashboardMachine(RuleBasedStateMachine):
             body = {"quoteId": self._pick("quotes", index) or str(uuid.uuid4())}
         self._try(orders.create_order, body, self._now())
 
-    @rule(index=st.integers(0, 50), status=st.sampled_from(["confirmed", "fulfilled", "canceled"]), specs=st.none() | line_specs)
+    @rule(
+        index=st.integers(0, 50),
+        status=st.sampled_from(["confirmed", "fulfilled", "canceled"]),
+        specs=st.none() | line_specs,
+    )
     def patch_order(self, index: int, status: str, specs: list[tuple[int, int]] | None) -> None:
         order_id = self._pick("orders", index)
         if order_id is not None:

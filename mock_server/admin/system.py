@@ -35,7 +35,7 @@ async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) ->
 async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults and
     idempotency keys cleared."""
-    runtime.store.restore(runtime.startup_state)
+    runtime.store.restore(runtime.startup_state, owned=True)
     plane.idempotency.clear()
     plane.journal.clear()
     plane.faults.clear()
@@ -44,14 +44,14 @@ async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Resp
 
 async def export_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``GET /state``: the whole store as one JSON document."""
-    text = json.dumps(runtime.store.snapshot(), ensure_ascii=True, separators=(",", ":"))
+    text = json.dumps(runtime.store.snapshot(copy=False), ensure_ascii=True, separators=(",", ":"))
     return Response(text, media_type="application/json")
 
 
 async def import_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``PUT /state``: replace the whole store; a bad document is a 400 naming the problem and changes nothing."""
     document = await inputs.json_body(request)
-    runtime.store.restore(document)
+    runtime.store.restore(document, owned=True)
     plane.idempotency.clear()
     return Response(status_code=204)
 

@@ -16,6 +16,7 @@ compares the two after random sequences of operations and clock advances).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
+from collections import Counter
 from collections.abc import Hashable
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -39,6 +40,11 @@ from mock_server.store import TRACKED, EntityState, Resource
 DERIVED_KEY = "dashboard"
 _MEMO_LIMIT = 200_000
 _first = itemgetter(0)
+_KEYS = {
+    "quotes": itemgetter("status", "currency", "subtotal"),
+    "orders": itemgetter("status", "currency", "subtotal"),
+    "invoices": itemgetter("status", "currency", "total", "amountDue"),
+}
 
 QuoteKey = tuple[str, str, int]  # status, currency, subtotal
 InvoiceKey = tuple[str, str, int, int]  # status, currency, total, amountDue
@@ -63,34 +69,46 @@ class DashboardIndex:
         self._left_base: list[datetime] = []  # max(eligible, canceledAt) of canceled ones, sorted
         self._instants: dict[str, datetime] = {}
         self._days: dict[str, datetime] = {}
+        self._batch: dict[int, list[Any]] | None = None  # sorted list id -> values to add at the end
 
     # catching up -------------------------------------------------------------------------------
 
     def catch_up(self, entity: EntityState) -> None:
-        """Fold every change the store recorded since the last call into the totals. A resource whose
-        fields cannot be read raises (as the reference computation would) and stays pending."""
+        """Fold every change the store recorded since the last call into the totals. The changed
+        resources' contributions are read first: one whose fields cannot be read raises (as the
+        reference computation would) and nothing changes. Equal contributions are folded in once
+        with their multiplicity, so the first catch-up with every resource is cheap."""
         for kind in TRACKED:
             pending = entity.changed[kind]
             if not pending:
                 continue
             collection = entity.collection(kind)
             contributions = self._contributions[kind]
-            for obj_id in list(pending):
-                resource = collection.get(obj_id)
-                new = None if resource is None else self._key(kind, resource)
-                old = contributions.pop(obj_id, None)
-                if old is not None:
-                    self._apply(kind, old, -1)
-                if new is not None:
-                    self._apply(kind, new, 1)
-                    contributions[obj_id] = new
-                pending.discard(obj_id)
+            key = self._subscription_key if kind == "subscriptions" else _KEYS[kind]
+            ids = list(pending)
+            if len(ids) * 4 >= len(collection):  # many: read them in storage order (memory locality)
+                fresh = {i: key(r) for i, r in collection.items() if i in pending}
+            else:
+                fresh = {i: key(collection[i]) for i in ids if i in collection}
+            delta = Counter(fresh.values())
+            delta.subtract(contributions.pop(obj_id) for obj_id in ids if obj_id in contributions)
+            contributions.update(fresh)
+            pending.difference_update(ids)
+            # additions to the sorted time lines are appended and sorted once at the end
+            self._batch = {}
+            try:
+                for contribution, count in delta.items():
+                    if count:
+                        self._apply(kind, contribution, count)
+            finally:
+                batch, self._batch = self._batch, None
+                for values in (self._eligible, self._canceled, self._left_base):
+                    added = batch.get(id(values))
+                    if added:
+                        values.extend(added)
+                        values.sort()
 
-    def _key(self, kind: str, r: Resource) -> Any:
-        if kind == "quotes" or kind == "orders":
-            return (r["status"], r["currency"], r["subtotal"])
-        if kind == "invoices":
-            return (r["status"], r["currency"], r["total"], r["amountDue"])
+    def _subscription_key(self, r: Resource) -> SubKey:
         status = r["status"]
         start = self._day(r["startDate"])
         trial_end = r["trialEnd"]
@@ -99,7 +117,16 @@ class DashboardIndex:
         canceled_at = self._instant(canceled) if canceled else None
         if status in COUNTED:
             amount = r["unitAmount"] * r["quantity"]
-            return (status, r["customerId"], r["currency"], r["interval"], r["intervalCount"], amount, eligible, canceled_at)
+            return (
+                status,
+                r["customerId"],
+                r["currency"],
+                r["interval"],
+                r["intervalCount"],
+                amount,
+                eligible,
+                canceled_at,
+            )
         return (status, None, None, None, None, None, eligible, canceled_at)
 
     def _day(self, text: str) -> datetime:
@@ -148,13 +175,25 @@ class DashboardIndex:
                 del self._mrr_groups[(currency, interval, count)]
             before = self._pairs.get((currency, customer), 0)
             _bump(self._pairs, (currency, customer), sign)
-            if before == 0 or before + sign == 0:
-                _bump(self._per_currency, currency, sign)
+            if before == 0 or before + sign == 0:  # the customer joins or leaves the currency
+                _bump(self._per_currency, currency, 1 if before == 0 else -1)
             _bump(self._active, customer, sign)
-        _sorted_change(self._eligible, eligible, sign)
+        self._sorted_change(self._eligible, eligible, sign)
         if canceled_at is not None:
-            _sorted_change(self._canceled, (canceled_at, eligible), sign)
-            _sorted_change(self._left_base, max(eligible, canceled_at), sign)
+            self._sorted_change(self._canceled, (canceled_at, eligible), sign)
+            self._sorted_change(self._left_base, max(eligible, canceled_at), sign)
+
+    def _sorted_change(self, values: list[Any], value: Any, count: int) -> None:
+        """Add ``count`` copies of ``value`` (remove ``-count`` copies when negative)."""
+        if count > 0:
+            if self._batch is not None:
+                self._batch.setdefault(id(values), []).extend([value] * count)
+            else:
+                for _ in range(count):
+                    insort(values, value)
+            return
+        position = bisect_left(values, value)
+        del values[position : position - count]
 
     # reading -----------------------------------------------------------------------------------
 
@@ -168,7 +207,9 @@ class DashboardIndex:
         quotes["total"] = len(entity.quotes)
         won = quotes["accepted"] + quotes["converted"]
         quotes["winRate"] = rate(won, won + quotes["declined"] + quotes["expired"])
-        quotes["conversionRate"] = rate(quotes["converted"], quotes["sent"] + won + quotes["declined"] + quotes["expired"])
+        quotes["conversionRate"] = rate(
+            quotes["converted"], quotes["sent"] + won + quotes["declined"] + quotes["expired"]
+        )
         orders: dict[str, Any] = {status: order_status.get(status, 0) for status in ORDER_STATUSES}
         orders["total"] = len(entity.orders)
         return {
@@ -225,15 +266,6 @@ def _bump(counts: dict[Any, int], key: Hashable, sign: int) -> None:
         counts[key] = value
     else:
         counts.pop(key, None)
-
-
-def _sorted_change(values: list[Any], value: Any, sign: int) -> None:
-    if sign > 0:
-        insort(values, value)
-        return
-    position = bisect_left(values, value)
-    if position < len(values) and values[position] == value:
-        del values[position]
 
 
 def index_of(entity: EntityState) -> DashboardIndex:
