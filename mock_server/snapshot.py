@@ -104,7 +104,7 @@ def load_store(document: Any, *, owned: bool = False) -> Store:
 
 
 def _load_entity(raw: Any, where: str) -> EntityState:
-    from mock_server.store import NUMBER_PREFIX, EntityState, share_values
+    from mock_server.store import NUMBER_PREFIX, EntityState
 
     item = _obj(raw, where)
     entity = EntityState(
@@ -119,15 +119,14 @@ def _load_entity(raw: Any, where: str) -> EntityState:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise InvalidInput(f"state: {where}.counters.{kind} must be a non-negative integer")
         entity.counters[kind] = value
-    shared: dict[Any, Any] = {}  # ids repeat across resources, indexes and events: one object each
     for kind in _kinds():
-        _load_collection(entity, kind, _list(item, kind, where, required=False), f"{where}.{kind}", shared)
+        _load_collection(entity, kind, _list(item, kind, where, required=False), f"{where}.{kind}")
     for j, event in enumerate(_list(item, "subscriptionEvents", where, required=False)):
         if not isinstance(event, list) or not event:
             raise InvalidInput(f"state: {where}.subscriptionEvents[{j}] must be a non-empty array")
-        entity.subscription_events.append(tuple(share_values(event, shared)))
+        entity.subscription_events.append(tuple(event))
     heapq.heapify(entity.subscription_events)
-    entity.extras = share_values(_obj(item.get("extras", {}), f"{where}.extras"), shared)
+    entity.extras = _obj(item.get("extras", {}), f"{where}.extras")
     return entity
 
 
@@ -141,7 +140,7 @@ _REQUIRED_TEXT = {
 }
 
 
-def _load_collection(entity: EntityState, kind: str, items: list[Any], where: str, shared: dict[Any, Any]) -> None:
+def _load_collection(entity: EntityState, kind: str, items: list[Any], where: str) -> None:
     for j, raw in enumerate(items):
         here = f"{where}[{j}]"
         resource = _obj(raw, here)
@@ -152,7 +151,7 @@ def _load_collection(entity: EntityState, kind: str, items: list[Any], where: st
             raise InvalidInput(f"state: {here}: duplicate id {obj_id}")
         if kind == "plans" and resource["code"] in entity.plan_codes:
             raise InvalidInput(f"state: {here}: duplicate plan code {resource['code']}")
-        entity.add(kind, resource, shared)
+        entity.add(kind, resource)
 
 
 def _load_clock(raw: Any, where: str) -> EntityClock:

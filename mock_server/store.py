@@ -59,53 +59,6 @@ def bump_revision() -> None:
     _Revision.value += 1
 
 
-_SHARED: dict[Any, Any] = {}
-_SHARED_LIMIT = 200_000
-_UNIQUE_FIELDS = frozenset({"id", "number"})
-
-
-def share_values(node: Any, local: dict[Any, Any] | None = None) -> Any:
-    """Make equal repeated values of a resource the same objects, in place (invisible to readers):
-    short strings (statuses, currencies, dates, instants, descriptions) and ints are looked up in a
-    process-wide table (bounded), so 100,000 resources hold one ``"USD"`` and one
-    ``"2025-03-01T00:00:00Z"`` instead of 100,000 each. ``local`` (a table for one state import)
-    also shares longer strings, e.g. the ids that resources, indexes and events repeat. Returns ``node``."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in _UNIQUE_FIELDS and local is None:
-                continue
-            new = _shared(value, local)
-            if new is not value:
-                node[key] = new
-    elif isinstance(node, list):
-        for position, value in enumerate(node):
-            new = _shared(value, local)
-            if new is not value:
-                node[position] = new
-    return node
-
-
-def _shared(value: Any, local: dict[Any, Any] | None) -> Any:
-    kind = type(value)
-    if kind is str:
-        if len(value) <= 32:
-            found = _SHARED.get(value)
-            if found is not None:
-                return found
-            if len(_SHARED) < _SHARED_LIMIT:
-                _SHARED[value] = value
-                return value
-        return value if local is None else local.setdefault(value, value)
-    if kind is int:
-        found = _SHARED.get(value)
-        if found is None and len(_SHARED) < _SHARED_LIMIT:
-            _SHARED[value] = found = value
-        return value if found is None else found
-    if kind is dict or kind is list:
-        share_values(value, local)
-    return value
-
-
 class StatusIndex:
     """Creation-ordered ids per status, for newest-first listing and paging without scans.
 
@@ -225,10 +178,8 @@ class EntityState:
         self.counters[kind] += 1
         return f"{NUMBER_PREFIX[kind]}-{self.counters[kind]:06d}"
 
-    def add(self, kind: str, resource: Resource, shared: dict[Any, Any] | None = None) -> Resource:
-        """Insert a new resource (the newest of its kind) and index it. Its repeated values are shared
-        (``share_values``, with the import table ``shared`` if given)."""
-        share_values(resource, shared)
+    def add(self, kind: str, resource: Resource) -> Resource:
+        """Insert a new resource (the newest of its kind) and index it."""
         self.collection(kind)[resource["id"]] = resource
         if kind in self.indexes:
             self.indexes[kind].add(resource["id"], resource["status"])
