@@ -31,6 +31,17 @@ from mock_server.domain.errors import InvalidInput
 from mock_server.store import Store, revision
 
 DEFAULT_INTERVAL_SECONDS = 30.0
+INTERVAL_VARIABLE = "SALES_MOCK_STATE_SAVE_SECONDS"
+"""Environment variable: seconds between periodic saves instead of the default (e.g. benchmarks)."""
+
+
+def default_interval() -> float:
+    """``$SALES_MOCK_STATE_SAVE_SECONDS`` when it is a number in [0.1, 86400], else 30 seconds."""
+    try:
+        value = float(os.environ.get(INTERVAL_VARIABLE, ""))
+    except ValueError:
+        return DEFAULT_INTERVAL_SECONDS
+    return value if 0.1 <= value <= 86_400 else DEFAULT_INTERVAL_SECONDS
 
 
 class StateFileError(ValueError):
@@ -106,10 +117,10 @@ class StateFileKeeper:
 
     FULL_CHECK_EVERY = 10
 
-    def __init__(self, store: Store, path: str | Path, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+    def __init__(self, store: Store, path: str | Path, interval: float | None = None) -> None:
         self.store = store
         self.path = Path(path)
-        self.interval = interval
+        self.interval = default_interval() if interval is None else interval
         self._saved_digest: str | None = None
         self._saved_revision: int | None = None
         self._child: int | None = None
