@@ -436,7 +436,7 @@ def measure_state_file(
     saves = 0
     worst: LoadResult | None = None
     for _ in range(2):  # a change, then getQuote while the save it causes runs
-        client.ok("POST", f"/api/sales/customers?entityId={data.entity_id}", {"name": "Saver", "currency": "USD"})
+        client.ok("POST", f"/api/sales/quotes?entityId={data.entity_id}", quote_body(data.customer_id, saves))
         result = gen.run(port, load, max(4.0, seconds))
         if state_file.stat().st_mtime_ns != before:
             saves += 1

@@ -89,11 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         settings["spec_path"] = Path(args.spec)
     config = MockConfig(**settings)
+    gc.disable()  # start-up builds millions of long-lived objects: collections would only rescan them
     try:
         app = create_app(config)
     except (FixtureError, SpecError, ValueError) as error:
         print(f"sales-mock: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    finally:
+        tune_gc()
     return _serve(app, config)
 
 
@@ -121,7 +124,6 @@ def _serve(app: Any, config: Any) -> int:
         server_header=False,
     )
     server = _Server(uv_config, config)
-    tune_gc()
     server.run()
     return 0 if server.started else 1
 
@@ -130,10 +132,12 @@ def tune_gc() -> None:
     """Keep full garbage collections off the request path. The store is a large, long-lived heap of
     acyclic dicts that CPython's default thresholds rescan again and again as it grows (pauses of
     30-80 ms at 20,000-40,000 created quotes): freeze what start-up built and collect the old
-    generations far less often. Young cyclic garbage is still collected every 10,000 allocations."""
+    generations far less often. Young cyclic garbage is still collected every 10,000 allocations.
+    Turns collection back on (``main`` turns it off while the app and its state are built)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 50, 1_000)
+    gc.enable()
 
 
 def _startup_line(config: Any, port: int) -> str:

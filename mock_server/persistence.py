@@ -78,13 +78,14 @@ def _read_state_bytes(path: Path) -> tuple[dict[str, Any], bytes] | None:
 
 
 def encode_state(document: dict[str, Any]) -> bytes:
-    """The file form of a state document: indented UTF-8 JSON. Keys keep their order (a snapshot is
+    """The file form of a state document: compact UTF-8 JSON (as ``GET /__admin/state``; a third
+    smaller and faster to read back than indented). Keys keep their order (a snapshot is
     deterministic, so equal states give equal bytes), so resources restored from the file answer with
     their fields in API order. orjson when it can (integers beyond 64 bits: the standard library)."""
     try:
-        return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:
-        return json.dumps(document, indent=1, ensure_ascii=True).encode("ascii") + b"\n"
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

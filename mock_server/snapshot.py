@@ -141,16 +141,24 @@ _REQUIRED_TEXT = {
 
 
 def _load_collection(entity: EntityState, kind: str, items: list[Any], where: str) -> None:
-    for j, raw in enumerate(items):
-        here = f"{where}[{j}]"
-        resource = _obj(raw, here)
-        obj_id = _str(resource, "id", here)
-        for name in _REQUIRED_TEXT[kind]:
-            _str(resource, name, here)
-        if obj_id in entity.collection(kind):
-            raise InvalidInput(f"state: {here}: duplicate id {obj_id}")
+    collection = entity.collection(kind)
+    required = _REQUIRED_TEXT[kind]
+    for j, resource in enumerate(items):
+        # checked inline (a state file holds hundreds of thousands of resources); the helpers
+        # only build the message of the first problem
+        if not isinstance(resource, dict):
+            _obj(resource, f"{where}[{j}]")
+        obj_id = resource.get("id")
+        if not isinstance(obj_id, str) or not obj_id:
+            _str(resource, "id", f"{where}[{j}]")
+        for name in required:
+            value = resource.get(name)
+            if not isinstance(value, str) or not value:
+                _str(resource, name, f"{where}[{j}]")
+        if obj_id in collection:
+            raise InvalidInput(f"state: {where}[{j}]: duplicate id {obj_id}")
         if kind == "plans" and resource["code"] in entity.plan_codes:
-            raise InvalidInput(f"state: {here}: duplicate plan code {resource['code']}")
+            raise InvalidInput(f"state: {where}[{j}]: duplicate plan code {resource['code']}")
         entity.add(kind, resource)
 
 

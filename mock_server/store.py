@@ -8,6 +8,7 @@ before it replaces anything, and rebuilds every index from the resources.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import hmac
@@ -136,8 +137,9 @@ class EntityState:
 
     ``changed`` holds, per ``TRACKED`` kind, the ids added, removed or changed since a derived
     figure last caught up: ``add``, ``set_status`` and ``remove`` record them, and a service that
-    edits a stored resource in place calls ``touch``. ``derived`` holds such derived state (never
-    snapshotted: it is rebuilt from the resources).
+    edits a stored resource in place calls ``touch``. Recording starts with ``track_changes`` (the
+    first derived figure starts from every resource, so loading a large state records nothing).
+    ``derived`` holds such derived state (never snapshotted: it is rebuilt from the resources).
     """
 
     id: str
@@ -158,13 +160,21 @@ class EntityState:
     extras: dict[str, Any] = field(default_factory=dict)
     changed: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in TRACKED}, repr=False, compare=False)
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    tracking: bool = field(default=False, repr=False, compare=False)
 
     def touch(self, kind: str, obj_id: str) -> None:
         """Record that the stored resource ``obj_id`` of ``kind`` was added, edited or removed."""
         _Revision.value += 1
-        changed = self.changed.get(kind)
-        if changed is not None:
-            changed.add(obj_id)
+        if self.tracking:
+            changed = self.changed.get(kind)
+            if changed is not None:
+                changed.add(obj_id)
+
+    def track_changes(self) -> None:
+        """Start recording changed ids, with every current resource of the ``TRACKED`` kinds pending."""
+        self.tracking = True
+        for kind in TRACKED:
+            self.changed[kind] = set(self.collection(kind))
 
     def collection(self, kind: str) -> dict[str, Resource]:
         """The ``id -> resource`` dict of ``kind`` (one of ``KINDS``)."""
@@ -346,7 +356,13 @@ class Store:
         the caller hands the document over (it is not copied)."""
         from mock_server.snapshot import load_store
 
-        fresh = load_store(document, owned=owned)
+        collecting = gc.isenabled()
+        gc.disable()  # a large import creates millions of objects: no collection rescans them meanwhile
+        try:
+            fresh = load_store(document, owned=owned)
+        finally:
+            if collecting:
+                gc.enable()
         for entity in fresh.entities.values():
             for rebuild in _REBUILDERS:
                 rebuild(entity)

@@ -271,6 +271,7 @@ def _bump(counts: dict[Any, int], key: Hashable, sign: int) -> None:
 def index_of(entity: EntityState) -> DashboardIndex:
     """The entity's index (made on first use; it then catches up with every resource)."""
     index = entity.derived.get(DERIVED_KEY)
-    if not isinstance(index, DashboardIndex):
+    if not isinstance(index, DashboardIndex) or not entity.tracking:
         index = entity.derived[DERIVED_KEY] = DashboardIndex()
+        entity.track_changes()
     return index

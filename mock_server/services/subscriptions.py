@@ -60,12 +60,16 @@ def rebuild_billing_index(entity: EntityState) -> None:
     heap[:] = [tuple(entry) for entry in heap]
     heapq.heapify(heap)
     present = set(heap)
+    texts: dict[datetime, str] = {}  # many subscriptions share an event instant: format each once
     for sub in entity.subscriptions.values():
         event = next_event(sub, open_due_dates(entity, sub["id"]))
         if event is not None:
-            scheduled[sub["id"]] = format_instant(event[0])
-            if (scheduled[sub["id"]], sub["id"]) not in present:
-                heapq.heappush(heap, (scheduled[sub["id"]], sub["id"]))
+            text = texts.get(event[0])
+            if text is None:
+                text = texts[event[0]] = format_instant(event[0])
+            scheduled[sub["id"]] = text
+            if (text, sub["id"]) not in present:
+                heapq.heappush(heap, (text, sub["id"]))
 
 
 register_index_rebuilder(rebuild_billing_index)
