@@ -46,6 +46,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from fleet import FleetResult, fleet_table, run_fleet
 from harness import (
     CONNECTIONS,
     HOST,
@@ -243,6 +244,7 @@ class Report:
     throughput: dict[str, dict[str, LoadResult]] = field(default_factory=dict)
     startup: dict[str, tuple[float, float]] = field(default_factory=dict)
     scale: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    fleet: FleetResult | None = None
 
 
 def restore(client: Client, state: Any) -> None:
@@ -579,6 +581,9 @@ def print_report(report: Report, gen: LoadGenerator, seconds: float, scale: int)
         )
         for scale_row in report.scale:
             print("| " + " | ".join(scale_row) + " |")
+    if report.fleet is not None:
+        cold, idle = report.startup.get("ours", (None, None))
+        print("\n" + fleet_table(report.fleet, cold, idle))
 
 
 # --------------------------------------------------------------------------- main
@@ -606,6 +611,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-prism", action="store_true", help="do not install or measure Prism")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale run")
     parser.add_argument("--only", help="comma-separated operations to run (default all five)")
+    parser.add_argument("--no-fleet", action="store_true", help="skip the CI fleet run")
+    parser.add_argument("--fleet-jobs", type=int, default=200, help="concurrent CI jobs in the fleet run (default 200)")
+    parser.add_argument("--fleet-seconds", type=float, help="seconds jobs keep starting (default 30, quick 10)")
     args = parser.parse_args(argv)
     seconds = args.seconds or (2.0 if args.quick else 5.0)
     scale = args.scale or (10_000 if args.quick else 100_000)
@@ -655,6 +663,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_scale:
             log(f"scale run with {scale:,} objects ...")
             scale_run(procs, gen, report, scale, seconds)
+        if not args.no_fleet:
+            fleet_seconds = args.fleet_seconds or (10.0 if args.quick else 30.0)
+            log(f"CI fleet: {args.fleet_jobs} concurrent jobs for {fleet_seconds:g} s ...")
+            report.fleet = run_fleet(procs, args.fleet_jobs, fleet_seconds, pin=False)  # already on the load CPU
     print_report(report, gen, seconds, scale)
     print(f"\n(server logs: {log_dir})")
     return 0
