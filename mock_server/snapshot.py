@@ -159,7 +159,7 @@ def _load_collection(entity: EntityState, kind: str, items: list[Any], where: st
             raise InvalidInput(f"state: {where}[{j}]: duplicate id {obj_id}")
         if kind == "plans" and resource["code"] in entity.plan_codes:
             raise InvalidInput(f"state: {where}[{j}]: duplicate plan code {resource['code']}")
-        entity.add(kind, resource)
+        entity.add(kind, resource, share=False)
 
 
 def _load_clock(raw: Any, where: str) -> EntityClock:
