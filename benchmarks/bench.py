@@ -127,6 +127,48 @@ def measure_start(procs: Processes, name: str, argv_for: Callable[[int], list[st
     return statistics.median(starts), rss
 
 
+def trivial_argv(port: int) -> list[str]:
+    """The ceiling app on the server the mock uses (uvicorn, httptools, uvloop, no access log)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(ROOT / "benchmarks"),
+        "trivial_app:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+def measure_ceiling(procs: Processes, gen: LoadGenerator, seconds: float) -> LoadResult:
+    """req/s of the trivial app (a fixed JSON body) on the same server software, core and load."""
+    port = free_port()
+    proc = procs.start("trivial", trivial_argv(port), cpu=SERVER_CPU)
+    try:
+        wait_ready(port, "/", "", proc)
+        load = Load(
+            "static.lua",
+            {"BENCH_TOKEN": "x", "BENCH_METHOD": "GET", "BENCH_PATH": "/", "BENCH_BODY": ""},
+            lambda i: ("GET", "/", None),
+        )
+        gen.run(port, load, min(1.0, seconds / 3))
+        result = gen.run(port, load, seconds)
+    finally:
+        procs.stop(proc)
+    log(f"trivial app (uvicorn) {result.rps:9,.0f} req/s  p50 {result.p50_ms:6.2f} ms")
+    return result
+
+
 # --------------------------------------------------------------------------- dataset
 
 
@@ -245,6 +287,7 @@ class Report:
     startup: dict[str, tuple[float, float]] = field(default_factory=dict)
     scale: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     fleet: FleetResult | None = None
+    ceiling: LoadResult | None = None
 
 
 def restore(client: Client, state: Any) -> None:
@@ -574,6 +617,13 @@ def print_report(report: Report, gen: LoadGenerator, seconds: float, scale: int)
             ours = by_server[servers[0]].rps
             row += [f"{ours / by_server[s].rps:.1f}x" if by_server[s].rps else "n/a" for s in servers[1:]]
             print("| " + " | ".join(row) + " |")
+        if report.ceiling is not None and report.ceiling.rps:
+            ceiling = report.ceiling.rps
+            print(
+                f"\nceiling: a trivial ASGI app (fixed JSON body) on the same uvicorn, core and load: {ceiling:,.0f}"
+                " req/s; ours as a fraction of it: "
+                + ", ".join(f"{op} {d['ours'].rps / ceiling:.0%}" for op, d in report.throughput.items())
+            )
         failures = {f"{s}/{op}": r.failures for op, d in report.throughput.items() for s, r in d.items() if r.failures}
         print(f"\nnon-2xx or socket errors: {failures or 'none'}")
     if report.startup:
@@ -659,6 +709,7 @@ def main(argv: list[str] | None = None) -> int:
         results = {"ours": run_cases(gen, ours, loads, seconds, lambda: restore(client, state))}
         client.close()
         procs.stop(ours.proc)
+        report.ceiling = measure_ceiling(procs, gen, seconds)
         for name, argv_for in servers[1:]:
             server = start_server(procs, name.replace(" ", "-"), argv_for)
             server.name = name
