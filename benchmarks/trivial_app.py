@@ -31,3 +31,13 @@ async def app(
         pass
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": BODY})
+
+
+class RsgiApp:
+    """The same answer for granian's RSGI interface."""
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        protocol.response_bytes(200, [("content-type", "application/json")], BODY)
+
+
+rsgi_app = RsgiApp()
