@@ -255,6 +255,7 @@ def _child_save(keeper: StateFileKeeper, writer: int) -> NoReturn:
     try:
         gc.disable()  # a collection would touch (and so copy) every page of the parent's heap
         _die_with_parent()
+        _stay_out_of_the_way()
         data = encode_state(keeper.store.snapshot(copy=False))
         digest = StateFileKeeper._digest(data)
         if digest == keeper._digest_known():
@@ -282,6 +283,18 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
         if os.getppid() == 1:  # the parent is already gone
             os._exit(1)
+
+
+def _stay_out_of_the_way() -> None:
+    """The child yields to the server: a lower priority, and any CPU rather than only the server's
+    (a server pinned to one core would otherwise share it with its own save)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
+    with contextlib.suppress(OSError, AttributeError):
+        mine = os.sched_getaffinity(0)
+        others = set(range(os.cpu_count() or 1)) - mine
+        if others:
+            os.sched_setaffinity(0, others)
 
 
 async def _wait_for(pid: int) -> int:
