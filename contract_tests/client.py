@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -29,7 +30,7 @@ MOCK_URL = "http://127.0.0.1:4010"
 def reproducible(curl: str, target: Target) -> str:
     """Make a curl line runnable: in-process requests go to a local ``sales-mock serve`` (./dev serve);
     a live target's key is referenced as ``$SALES_API_KEY`` rather than printed."""
-    curl = curl.replace("http://testserver", MOCK_URL)
+    curl = re.sub(r"http://localhost(?=[/'\s]|$)", MOCK_URL, curl)  # the in-process base URL has no port
     if target.mock:
         return curl.replace("'Authorization: [Filtered]'", f"'Authorization: Bearer {target.api_key}'")
     curl = curl.replace("'Authorization: [Filtered]'", '"Authorization: Bearer $SALES_API_KEY"')
@@ -55,7 +56,7 @@ def make_http_client(target: Target, app: Any = None) -> httpx.Client:
     if target.in_process:
         from starlette.testclient import TestClient
 
-        return TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
+        return TestClient(app, base_url="http://localhost", raise_server_exceptions=False)
     return httpx.Client(base_url=target.origin, timeout=30.0)
 
 

@@ -61,7 +61,7 @@ class Target:
 
     @property
     def origin(self) -> str:
-        return normalize_origin(self.base_url) if self.base_url else "http://testserver"
+        return normalize_origin(self.base_url) if self.base_url else "http://localhost"
 
 
 def normalize_origin(url: str) -> str:

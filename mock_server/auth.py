@@ -1,10 +1,8 @@
 """Authentication (API keys, browser sessions), scopes, and entity resolution (tenancy).
 
-Order of checks in the dispatcher (documented in the README):
-route (404/405) -> body size (413) -> credentials (401) -> scope for the method (403)
--> content type (415) -> JSON syntax and spec validation (400) -> the credential's entity is
-the requested ``entityId`` (403). So a request without credentials is always a 401, whatever
-else is wrong with it, and nothing about another entity is revealed before its key is shown.
+The request pipeline (``mock_server.pipeline``) runs these before anything else looks at the
+request: a request without credentials is always a 401, whatever else is wrong with it, and
+nothing about another entity is revealed before its key is shown.
 """
 
 from __future__ import annotations
@@ -27,11 +25,12 @@ class Principal:
     scopes: frozenset[str]
 
 
-def authenticate(store: Store, headers: dict[str, str]) -> Principal:
+def authenticate(store: Store, headers: dict[str, str], *, cookie_allowed: bool = True) -> Principal:
     """The caller from ``Authorization: Bearer ak_...`` or else the session cookie; 401 otherwise.
 
     An ``Authorization`` header, when present, is the credential: a bad one is a 401 even if a
-    valid session cookie is also sent.
+    valid session cookie is also sent. ``cookie_allowed`` is False for a browser page of an origin
+    not allowed to use the session (``--cors-origin``): its cookie is no credential (no CSRF).
     """
     authorization = headers.get("authorization")
     if authorization is not None:
@@ -46,6 +45,10 @@ def authenticate(store: Store, headers: dict[str, str]) -> Principal:
     cookie = session_token(headers.get("cookie", ""))
     if cookie is None:
         raise Unauthorized("missing credentials: send 'Authorization: Bearer ak_...'")
+    if not cookie_allowed:
+        raise Unauthorized(
+            "the session cookie is not accepted from the page's origin (see --cors-origin); send an API key"
+        )
     session = store.find_session(cookie)
     if session is None:
         raise Unauthorized("unknown or expired session")

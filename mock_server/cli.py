@@ -27,6 +27,12 @@ def _port(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: a whole number in 1..1000000")
+    return int(text)
+
+
 def _clock(text: str) -> str:
     if text == "now":
         return text
@@ -62,6 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", default=None, help="token required by the /__admin API")
     serve.add_argument("--state-file", default=None, metavar="PATH", help="load state from / save state to a file")
     serve.add_argument("--spec", default=None, metavar="PATH", help="the OpenAPI file (default openapi/sales.yaml)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another Host name the admin API answers (beyond loopback and --host); repeatable, * for any",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="an origin whose pages may use the session cookie, e.g. http://localhost:5173 or http://localhost:* "
+        "(repeatable; default http://localhost:* and http://127.0.0.1:*)",
+    )
+    serve.add_argument(
+        "--journal-size", type=_positive, default=1000, metavar="N", help="requests the journal keeps (default 1000)"
+    )
     return parser
 
 
@@ -83,7 +107,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate_responses": args.validate_responses,
         "admin_token": args.admin_token,
         "state_file": args.state_file,
+        "allowed_hosts": tuple(args.allowed_host),
+        "journal_size": args.journal_size,
     }
+    if args.cors_origin is not None:
+        from mock_server.origins import check_patterns
+
+        bad = check_patterns(args.cors_origin)
+        if bad:
+            print(f"sales-mock: error: {bad[0]}", file=sys.stderr)
+            return 2
+        settings["cors_origins"] = tuple(args.cors_origin)
     if args.spec:
         from pathlib import Path
 

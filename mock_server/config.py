@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mock_server.origins import DEFAULT_CORS_ORIGINS
+
 SPEC_ENV = "SALES_MOCK_SPEC"
 
 
@@ -26,7 +28,10 @@ class MockConfig:
     ``fixtures`` is a fixture name (``demo``, ``empty``) or a path to a YAML/JSON fixture file;
     ``clock`` is ``"now"`` (real time) or an RFC 3339 instant (frozen there until advanced);
     ``validate_responses`` validates every Sales API response against the spec (tests turn it on);
-    ``admin_token`` and ``state_file`` are used by the control plane (``/__admin``).
+    ``admin_token`` and ``state_file`` are used by the control plane (``/__admin``);
+    ``allowed_hosts`` are extra ``Host`` names the admin API answers (beyond loopback and ``host``),
+    ``cors_origins`` the origin patterns whose pages may use the session cookie (``mock_server.origins``);
+    ``journal_size`` how many requests the journal keeps.
     """
 
     host: str = "127.0.0.1"
@@ -37,10 +42,7 @@ class MockConfig:
     validate_responses: bool = False
     admin_token: str | None = None
     state_file: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    journal_size: int = 1000
     spec_path: Path = field(default_factory=default_spec_path)
-
-    @property
-    def base_url(self) -> str:
-        """``http://host:port`` as a client would use it."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"

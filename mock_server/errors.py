@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from starlette.responses import JSONResponse
+
 from mock_server.domain.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Unprocessable
 
 
@@ -54,6 +56,10 @@ class MethodNotAllowed(HttpError):
         super().__init__(message, headers={"Allow": ", ".join(allowed)})
 
 
+class MisdirectedRequest(HttpError):
+    status_code = 421
+
+
 class PayloadTooLarge(HttpError):
     status_code = 413
 
@@ -93,3 +99,9 @@ def render(error: Exception) -> tuple[int, dict[str, object], dict[str, str]]:
     if isinstance(error, DomainError):
         return status_for(error), error_body(error.message, error.details), {}
     return 500, error_body("internal error"), {}
+
+
+def error_response(error: Exception) -> JSONResponse:
+    """``render`` as a Starlette response (the admin API, the docs routes)."""
+    status, body, headers = render(error)
+    return JSONResponse(body, status_code=status, headers=headers)

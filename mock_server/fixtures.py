@@ -6,7 +6,7 @@ optional ``clock`` (an instant: frozen there; absent: the server's ``--clock``),
 ``plans``, ``quotes``, ``orders``, ``subscriptions``. Quotes and orders are created through the
 services (so numbers and totals are right), then moved to their fixture ``status``. Any string
 ``today``, ``today-N`` or ``today+N`` is a date relative to the entity's clock. The
-``subscriptions`` section is handed to ``services.subscriptions.seed_from_fixture(entity, item, now)``.
+``subscriptions`` section is handed to ``services.billing_fixtures.seed_subscriptions(entity, items, now)``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from mock_server.services import customers, orders, plans, quotes
 from mock_server.store import READ_SCOPE, WRITE_SCOPE, EntityState, Store
 
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
-FIXTURE_NAMES = ("demo", "empty")
 _RELATIVE = re.compile(r"^today(?:([+-])(\d{1,5}))?$")
 _SECTIONS = ("customers", "plans", "quotes", "orders", "subscriptions")
 

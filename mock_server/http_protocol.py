@@ -12,8 +12,10 @@ import importlib.util
 import orjson
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from mock_server.errors import error_body
+
 _MESSAGE = "malformed HTTP request: the server could not parse it (check the request line, headers and framing)"
-_BODY = orjson.dumps({"error": _MESSAGE})
+_BODY = orjson.dumps(error_body(_MESSAGE))
 
 
 def _raw_400() -> bytes:

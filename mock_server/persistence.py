@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 import orjson
 
+from mock_server import snapshot
 from mock_server.domain.errors import InvalidInput
 from mock_server.store import Store, revision
 
@@ -141,7 +142,7 @@ class StateFileKeeper:
             return False
         document, data = found
         try:
-            self.store.restore(document, owned=True)
+            snapshot.restore(self.store, document, owned=True)
         except InvalidInput as error:
             raise StateFileError(f"state file {self.path}: not a valid state document: {error.message}") from None
         # the file as it is: a file this server wrote re-encodes to the same bytes (a hand-made one
@@ -153,7 +154,7 @@ class StateFileKeeper:
     def save(self) -> bool:
         """Write the state (in this process) if it changed since the last load or save; True when written."""
         current = revision()
-        data = encode_state(self.store.snapshot(copy=False))
+        data = encode_state(snapshot.snapshot(self.store, copy=False))
         digest = self._digest(data)
         self._saved_revision = current
         if digest == self._saved_digest:
@@ -256,7 +257,7 @@ def _child_save(keeper: StateFileKeeper, writer: int) -> NoReturn:
         gc.disable()  # a collection would touch (and so copy) every page of the parent's heap
         _die_with_parent()
         _stay_out_of_the_way()
-        data = encode_state(keeper.store.snapshot(copy=False))
+        data = encode_state(snapshot.snapshot(keeper.store, copy=False))
         digest = StateFileKeeper._digest(data)
         if digest == keeper._digest_known():
             code = _UNCHANGED

@@ -64,8 +64,7 @@ class SalesMockServer:
         """
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.admin_url + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
+        request.add_header("Content-Type", "application/json")
         if self.admin_token:
             request.add_header("Authorization", f"Bearer {self.admin_token}")
         try:

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from mock_server.config import MockConfig
+from mock_server.control import ControlPlane
 from mock_server.routes.types import Handler
 from mock_server.spec import Spec
 from mock_server.store import Store
@@ -48,10 +49,10 @@ def thaw_state(blob: bytes) -> dict[str, Any]:
 class Runtime:
     """Everything a request handler or the control plane needs.
 
-    ``startup_state`` is ``store.snapshot()`` right after the fixtures were loaded (for
+    ``startup_state`` is ``snapshot.snapshot(store)`` right after the fixtures were loaded (for
     ``/__admin/reset``), kept compressed (``freeze_state``): a second live copy of every resource
-    would double the memory of a large state. ``extensions`` is free space for the control plane
-    (journal, faults, ...).
+    would double the memory of a large state. ``control`` is the control plane (journal, faults,
+    idempotency keys, state file) that the request pipeline consults and ``/__admin`` manages.
     """
 
     config: MockConfig
@@ -61,7 +62,7 @@ class Runtime:
     startup_blob: bytes
     started_at: float = field(default_factory=time.monotonic)
     response_mismatches: list[ResponseMismatch] = field(default_factory=list)
-    extensions: dict[str, Any] = field(default_factory=dict)
+    control: ControlPlane = field(default_factory=ControlPlane)
 
     @property
     def startup_state(self) -> dict[str, Any]:

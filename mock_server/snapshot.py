@@ -16,16 +16,34 @@ Indexes (status indexes, plan codes, the quote-expiry heap) are not stored: they
 
 from __future__ import annotations
 
+import gc
 import heapq
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mock_server.clock import EntityClock
 from mock_server.domain.errors import InvalidInput
 from mock_server.domain.periods import format_instant, parse_instant
+from mock_server.store import KINDS, NUMBER_PREFIX, EntityState, Store
 
-if TYPE_CHECKING:
-    from mock_server.store import EntityState, Store
+
+def snapshot(store: Store, *, copy: bool = True) -> dict[str, Any]:
+    """The whole state of ``store`` as a JSON-able document; ``restore`` of it gives an equal store.
+    With ``copy=False`` the document shares the resources: encode it before the store changes."""
+    return dump_store(store, copy_resources=copy)
+
+
+def restore(store: Store, document: Any, *, owned: bool = False) -> None:
+    """Replace the whole state of ``store`` by ``document`` (from ``snapshot``). Validates everything
+    first: a bad document raises ``InvalidInput`` naming the problem and changes nothing. ``owned``:
+    the caller hands the document over (it is not copied)."""
+    collecting = gc.isenabled()
+    gc.disable()  # a large import creates millions of objects: no collection rescans them meanwhile
+    try:
+        store.replace_with(load_store(document, owned=owned))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def dump_store(store: Store, *, copy_resources: bool = True) -> dict[str, Any]:
@@ -66,7 +84,6 @@ def _dump_clock(clock: EntityClock) -> dict[str, Any]:
 
 
 def _kinds() -> tuple[str, ...]:
-    from mock_server.store import KINDS
 
     return KINDS
 
@@ -76,8 +93,6 @@ def load_store(document: Any, *, owned: bool = False) -> Store:
     The store gets copies of the document's resources unless ``owned`` (the caller hands the
     document over, e.g. freshly parsed from a file, and never uses it again)."""
     import copy
-
-    from mock_server.store import Store
 
     doc = _obj(document, "state")
     if doc.get("version") != 1:
@@ -104,7 +119,6 @@ def load_store(document: Any, *, owned: bool = False) -> Store:
 
 
 def _load_entity(raw: Any, where: str) -> EntityState:
-    from mock_server.store import NUMBER_PREFIX, EntityState
 
     item = _obj(raw, where)
     entity = EntityState(

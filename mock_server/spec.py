@@ -54,6 +54,8 @@ class Operation:
     body_required: bool
     responses: dict[str, Any | None] = field(default_factory=dict)
     """Status code (``"200"``, ``"4XX"``, ``"default"``) -> JSON body validator (None: no body)."""
+    response_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Status code -> the response object itself (``$ref``s inlined), for ``Prefer`` answers."""
 
     def response_validator(self, status: int) -> tuple[bool, Any | None]:
         """(documented?, validator) for an answer with ``status``."""
@@ -197,7 +199,8 @@ def _compile_operation(
         content = (response or {}).get("content") or {}
         schema = content.get("application/json", {}).get("schema") if content else None
         responses[str(status)] = _compile(schema, f"{where} response {status}") if schema is not None else None
-    return Operation(operation_id, method, template, parameters, body_validator, body_required, responses)
+    objects = {str(status): response or {} for status, response in raw.get("responses", {}).items()}
+    return Operation(operation_id, method, template, parameters, body_validator, body_required, responses, objects)
 
 
 def _compile_parameter(raw: dict[str, Any], where: str) -> Parameter:

@@ -8,7 +8,6 @@ before it replaces anything, and rebuilds every index from the resources.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import heapq
 import hmac
@@ -390,28 +389,9 @@ class Store:
     def sessions(self) -> list[Session]:
         return list(self._sessions.values())
 
-    # snapshot / restore -----------------------------------------------------------------------
-
-    def snapshot(self, *, copy: bool = True) -> dict[str, Any]:
-        """The whole state as a JSON-able document; ``restore`` of it gives an equal store. With
-        ``copy=False`` the document shares the resources: encode it before the store changes."""
-        from mock_server.snapshot import dump_store
-
-        return dump_store(self, copy_resources=copy)
-
-    def restore(self, document: Any, *, owned: bool = False) -> None:
-        """Replace the whole state by ``document`` (from ``snapshot``). Validates everything first:
-        a bad document raises ``InvalidInput`` naming the problem and changes nothing. ``owned``:
-        the caller hands the document over (it is not copied)."""
-        from mock_server.snapshot import load_store
-
-        collecting = gc.isenabled()
-        gc.disable()  # a large import creates millions of objects: no collection rescans them meanwhile
-        try:
-            fresh = load_store(document, owned=owned)
-        finally:
-            if collecting:
-                gc.enable()
+    def replace_with(self, fresh: Store) -> None:
+        """Take over every entity, key and session of ``fresh`` (a store loaded from a state document,
+        see ``mock_server.snapshot.restore``), rebuilding the services' indexes."""
         for entity in fresh.entities.values():
             for rebuild in _REBUILDERS:
                 rebuild(entity)

@@ -134,7 +134,7 @@ def entity_api() -> Iterator[Api]:
     key = f"ak_test_{uuid.uuid4().hex}"
     runtime.store.add_api_key(key, entity.id, {READ_SCOPE, WRITE_SCOPE})
     before = len(runtime.response_mismatches)
-    with httpx.Client(transport=_LoopTransport(billing_app), base_url="http://mock") as client:
+    with httpx.Client(transport=_LoopTransport(billing_app), base_url="http://localhost") as client:
         yield Api(client, entity, key)
     mismatches = runtime.response_mismatches[before:]
     runtime.store.remove_entity(entity.id)

@@ -52,7 +52,7 @@ class Api:
 
     def __init__(self, app: Starlette, asgi: Any = None) -> None:
         self.app = app
-        self.http = httpx.Client(transport=_LoopTransport(asgi or app), base_url="http://mock")
+        self.http = httpx.Client(transport=_LoopTransport(asgi or app), base_url="http://localhost")
 
     @property
     def runtime(self) -> Runtime:

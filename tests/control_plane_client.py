@@ -40,7 +40,7 @@ def make_app(**options: Any) -> Starlette:
 
 def client(app: Starlette, **headers: str) -> httpx.Client:
     """A synchronous client for ``app``."""
-    return httpx.Client(transport=_SyncASGI(app), base_url="http://testserver", headers=headers)
+    return httpx.Client(transport=_SyncASGI(app), base_url="http://localhost", headers=headers)
 
 
 def new_entity(http: httpx.Client, **body: Any) -> dict[str, Any]:

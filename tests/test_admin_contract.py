@@ -33,6 +33,7 @@ CHECKS = [
 pytestmark = pytest.mark.slow
 
 schema = schemathesis.openapi.from_path(ADMIN_SPEC)
+schema.config.update(base_url="http://localhost")
 schema.app = make_app()
 
 

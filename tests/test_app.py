@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -99,29 +98,16 @@ def test_response_validation_flags_a_mismatch(make_api: AppFactory) -> None:
     api.runtime.response_mismatches.clear()  # expected here; the fixture fails on any other
 
 
-def test_request_info_is_left_on_the_scope() -> None:
+def test_each_request_is_journaled_once_with_what_the_pipeline_learned() -> None:
     app = create_app(MockConfig(clock=FROZEN, validate_responses=True))
-    seen: list[dict[str, Any]] = []
-
-    async def spy(scope: Any, receive: Any, send: Any) -> None:
-        await app(scope, receive, send)
-        if scope["type"] == "http":
-            seen.append(scope["sales"])
-
-    api = Api(app, asgi=spy)
+    api = Api(app)
     api.get("/quotes")
     api.get("/quotes", entity="bad")
     api.close()
-    ok, bad = seen
-    assert ok == {
-        "operationId": "listQuotes",
-        "entityId": DEMO,
-        "requestMatched": True,
-        "responseMatched": True,
-        "status": 200,
-        "responseProblems": [],
-    }
-    assert bad["requestMatched"] is False and bad["status"] == 400 and bad["entityId"] is None
+    bad, ok = app.state.runtime.control.journal.entries()
+    assert (ok.operation_id, ok.entity_id, ok.status) == ("listQuotes", DEMO, 200)
+    assert ok.request_valid is True and ok.response_valid is True
+    assert (bad.operation_id, bad.status, bad.request_valid, bad.response_valid) == ("listQuotes", 400, False, True)
 
 
 def test_runtime_is_exposed(api: Api) -> None:
@@ -136,10 +122,22 @@ def test_cors_preflight_and_headers(api: Api) -> None:
         "/api/sales/quotes",
         headers={**origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"},
     )
-    assert preflight.status_code == 200
+    assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "idempotency-key" in preflight.headers["access-control-allow-headers"].lower()
     answer = api.get("/quotes", headers=origin)
     assert answer.status_code == 200 and answer.headers["access-control-allow-credentials"] == "true"
+
+
+def test_other_origins_get_cors_without_credentials(api: Api) -> None:
+    origin = {"Origin": "https://elsewhere.example"}
+    preflight = api.http.options("/api/sales/quotes", headers={**origin, "Access-Control-Request-Method": "GET"})
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in preflight.headers
+    answer = api.get("/quotes", headers=origin)
+    assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in answer.headers
 
 
 def test_uuid_parameters_are_case_insensitive(api: Api) -> None:

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,8 @@ from mock_server.cli import build_parser, main
         ["serve", "--clock", "yesterday"],
         ["serve", "--log-level", "loud"],
         ["serve", "--bogus"],
+        ["serve", "--journal-size", "0"],
+        ["serve", "--journal-size", "lots"],
         ["frobnicate"],
     ],
 )
@@ -43,6 +44,20 @@ def test_bad_fixture_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["serve", "--fixtures", str(tmp_path / "missing.yaml")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("sales-mock: error:") for line in err)
+
+
+def test_a_bad_cors_origin_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--cors-origin", "localhost:5173"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--cors-origin" in err
+
+
+def test_browser_options_reach_the_config() -> None:
+    args = build_parser().parse_args(
+        ["serve", "--allowed-host", "mock", "--allowed-host", "ci.internal", "--cors-origin", "http://localhost:3000"]
+    )
+    assert args.allowed_host == ["mock", "ci.internal"] and args.cors_origin == ["http://localhost:3000"]
+    assert build_parser().parse_args(["serve", "--journal-size", "50000"]).journal_size == 50000
 
 
 def test_defaults() -> None:
@@ -72,10 +87,8 @@ def test_serves_and_exits_0_on_ctrl_c() -> None:
     )
     try:
         assert process.stdout is not None
-        started = time.monotonic()
-        line = process.stdout.readline()
+        line = process.stdout.readline()  # start-up time is a benchmark figure, not asserted here
         assert f"http://127.0.0.1:{port}" in line, line
-        assert time.monotonic() - started < 5
         answer = httpx.get(
             f"http://127.0.0.1:{port}/api/sales/customers",
             params={"entityId": "497f6eca-6276-4993-bfeb-53cbbbba6f08"},

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from mock_server import snapshot
 from mock_server.clock import EntityClock
 from mock_server.domain.errors import DomainError
 from mock_server.services import billing, customers, orders, plans, quotes, subscriptions
@@ -176,7 +177,7 @@ class DashboardMachine(RuleBasedStateMachine):
     @rule()
     def restore(self) -> None:
         """A state import rebuilds the entity: its totals start again from the resources."""
-        self.store.restore(self.store.snapshot())
+        snapshot.restore(self.store, snapshot.snapshot(self.store))
 
     @invariant()
     def dashboard_equals_the_reference(self) -> None:

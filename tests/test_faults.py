@@ -9,8 +9,8 @@ import httpx
 import pytest
 from control_plane_client import client, make_app, new_entity, sales_get
 
+from mock_server.control.faults import ConnectionDropped, Faults
 from mock_server.domain.errors import InvalidInput
-from mock_server.faults import ConnectionDropped, Faults
 
 
 def _decisions(seed: int, n: int = 50) -> list[Any]:

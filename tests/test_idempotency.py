@@ -8,7 +8,7 @@ import httpx
 import pytest
 from control_plane_client import bearer, client, create_plan, make_app, new_entity, sales_get
 
-from mock_server.idempotency import fingerprint
+from mock_server.control.idempotency import fingerprint
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_bad_keys_and_other_methods(http: httpx.Client) -> None:
 def test_deleting_an_entity_forgets_its_keys(http: httpx.Client) -> None:
     entity = new_entity(http)
     create_plan(http, entity, headers=_key("k"))
-    plane = http._transport._transport.app.state.runtime.extensions["control_plane"]  # type: ignore[attr-defined]
+    plane = http._transport._transport.app.state.runtime.control  # type: ignore[attr-defined]
     assert len(plane.idempotency.records) == 1
     http.delete(f"/__admin/entities/{entity['entityId']}")
     assert len(plane.idempotency.records) == 0
@@ -120,7 +120,7 @@ def test_concurrent_retries_have_one_effect() -> None:
 
     async def both() -> list[tuple[int, str]]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as async_http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as async_http:
             first = async_http.post("/api/sales/plans", params=params, json=body, headers=headers)
             second = async_http.post("/api/sales/plans", params=params, json=body, headers=headers)
             answers = await asyncio.gather(first, second)

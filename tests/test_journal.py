@@ -10,7 +10,7 @@ from control_plane_client import client, create_plan, make_app, new_entity, sale
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_server.journal import Journal, JournalEntry
+from mock_server.control.journal import Journal, JournalEntry
 
 
 def _entry(n: int, entity: str | None = None) -> JournalEntry:

@@ -63,7 +63,7 @@ def test_keeper_round_trip_and_saves_only_changes(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     app = make_app(state_file=str(path))
     http = client(app)
-    keeper = app.state.runtime.extensions["control_plane"].keeper
+    keeper = app.state.runtime.control.keeper
     assert keeper.save() is True
     assert keeper.save() is False
     created = new_entity(http, name="Kept")
@@ -79,7 +79,7 @@ def test_resources_restored_from_the_file_keep_their_field_order(tmp_path: Path)
     path = tmp_path / "state.json"
     app = make_app(state_file=str(path))
     created = new_entity(client(app), fixtures="demo")
-    app.state.runtime.extensions["control_plane"].keeper.save()
+    app.state.runtime.control.keeper.save()
 
     def plans(http: httpx.Client) -> list[list[str]]:
         answer = http.get(
@@ -97,7 +97,7 @@ def test_resources_restored_from_the_file_keep_their_field_order(tmp_path: Path)
 def test_running_saves_periodically_and_at_exit(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     app = make_app(state_file=str(path))
-    keeper: StateFileKeeper = app.state.runtime.extensions["control_plane"].keeper
+    keeper: StateFileKeeper = app.state.runtime.control.keeper
     keeper.interval = 0.01
 
     async def life() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mock_server import snapshot
 from mock_server.persistence import StateFileKeeper
 from mock_server.store import Store
 
@@ -24,7 +25,8 @@ SAVER = textwrap.dedent(
     """
     import asyncio, sys
     from mock_server.fixtures import seed_entity
-    from mock_server.persistence import StateFileKeeper
+    from mock_server import snapshot
+from mock_server.persistence import StateFileKeeper
     from mock_server.services import customers
     from mock_server.store import Store
 
@@ -55,7 +57,7 @@ SAVER = textwrap.dedent(
 def _check_whole(path: Path) -> int:
     """The file parses and restores; returns its number of customers in the first entity."""
     document = json.loads(path.read_bytes())
-    Store().restore(document)
+    snapshot.restore(Store(), document)
     return len(document["entities"][0]["customers"])
 
 

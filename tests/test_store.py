@@ -9,6 +9,7 @@ import pytest
 from mock_server.clock import EntityClock
 from mock_server.domain.errors import InvalidInput
 from mock_server.fixtures import load_fixtures
+from mock_server.snapshot import restore, snapshot
 from mock_server.store import EntityState, StatusIndex, Store
 
 
@@ -30,10 +31,10 @@ def test_status_index_pages_newest_first_in_creation_order() -> None:
 def test_snapshot_round_trip_is_lossless() -> None:
     store = Store()
     load_fixtures(store, "demo", "2025-03-01T00:00:00Z")
-    document = store.snapshot()
+    document = snapshot(store)
     again = Store()
-    again.restore(document)
-    restored = again.snapshot()
+    restore(again, document)
+    restored = snapshot(again)
     for entity in restored["entities"]:
         entity.pop("extras")  # services may initialise their own derived extras on restore
     assert restored == {
@@ -49,7 +50,7 @@ def test_snapshot_round_trip_is_lossless() -> None:
 def _document() -> dict[str, Any]:
     store = Store()
     load_fixtures(store, "empty", "2025-03-01T00:00:00Z")
-    return store.snapshot()
+    return snapshot(store)
 
 
 @pytest.mark.parametrize(
@@ -68,12 +69,12 @@ def _document() -> dict[str, Any]:
 def test_restore_rejects_bad_documents_and_changes_nothing(breaks: Any, needle: str) -> None:
     store = Store()
     load_fixtures(store, "demo", "2025-03-01T00:00:00Z")
-    before = store.snapshot()
+    before = snapshot(store)
     document = _document()
     breaks(document)
     with pytest.raises(InvalidInput, match=needle.replace("[", r"\[").replace("]", r"\]")):
-        store.restore(document)
-    assert store.snapshot() == before
+        restore(store, document)
+    assert snapshot(store) == before
 
 
 def test_restore_rebuilds_the_expiry_heap() -> None:
@@ -81,5 +82,5 @@ def test_restore_rebuilds_the_expiry_heap() -> None:
     entity = store.add_entity(EntityState(id="e", name="E", base_currency="USD", clock=EntityClock()))
     entity.add("quotes", {"id": "q", "number": "Q-000001", "status": "sent", "validUntil": "2025-01-01"})
     again = Store()
-    again.restore(store.snapshot())
+    restore(again, snapshot(store))
     assert again.entities["e"].quote_expiry == [("2025-01-01", "q")]

@@ -1,20 +1,18 @@
-"""The mock's control plane under ``/__admin`` and its request middlewares (journal, faults, Prefer,
-idempotency, state file). ``create_app`` calls ``build_routes``, ``build_middleware`` and ``lifespan``."""
+"""The mock's control surface under ``/__admin``: entities, keys, customers, clocks, invoices, state,
+journal and faults. ``create_app`` takes ``control_plane_for``, ``build_routes`` and ``lifespan``."""
 
 from __future__ import annotations
 
-from mock_server.admin.plane import EXTENSION_KEY, ControlPlane
-from mock_server.admin.security import AdminConfigError, check_listen, is_loopback
-from mock_server.admin.wiring import build_middleware, build_routes, control_plane, lifespan
+from mock_server.admin.security import AdminConfigError, check_listen
+from mock_server.admin.wiring import ADMIN_PREFIX, build_routes, control_plane_for, lifespan
+from mock_server.origins import is_loopback
 
 __all__ = [
-    "EXTENSION_KEY",
+    "ADMIN_PREFIX",
     "AdminConfigError",
-    "ControlPlane",
-    "build_middleware",
     "build_routes",
     "check_listen",
-    "control_plane",
+    "control_plane_for",
     "is_loopback",
     "lifespan",
 ]

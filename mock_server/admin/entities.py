@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import secrets
-import uuid
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mock_server.admin import inputs
-from mock_server.admin.plane import ControlPlane
 from mock_server.clock import EntityClock
+from mock_server.control import ControlPlane
 from mock_server.domain.errors import InvalidInput, NotFound
 from mock_server.domain.periods import format_instant
 from mock_server.fixtures import seed_entity
 from mock_server.runtime import Runtime
+from mock_server.services import customers
 from mock_server.services import subscriptions as billing
 from mock_server.services.timeline import apply_due_events
 from mock_server.store import SCOPES, EntityState, bump_revision
@@ -85,24 +84,11 @@ async def add_api_key(runtime: Runtime, plane: ControlPlane, request: Request) -
 
 
 async def add_customer(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    """``POST /entities/{entityId}/customers``: a new customer (the Sales API cannot create them)."""
+    """``POST /entities/{entityId}/customers``: a new customer (the Sales API cannot create them), made by
+    the same service and rules as fixture customers."""
     entity = entity_of(runtime, request)
     body = inputs.obj(await inputs.json_body(request), CUSTOMER_FIELDS, ("name", "currency"))
-    country = inputs.country(body, "country")
-    customer: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "name": inputs.text(body, "name"),
-        "email": inputs.text(body, "email", max_length=254),
-        "currency": inputs.currency(body, "currency", required=True),
-        "country": country,
-        "taxRateBps": inputs.integer(body, "taxRateBps", 0, 10000, default=0),
-        "creditBalance": 0,
-        "createdAt": format_instant(entity.clock.now()),
-    }
-    if customer["email"] is not None and "@" not in customer["email"]:
-        raise InvalidInput("invalid request: email: must be an email address")
-    entity.add("customers", customer)
-    return JSONResponse(customer, status_code=201)
+    return JSONResponse(customers.create_customer(entity, body, entity.clock.now()), status_code=201)
 
 
 async def get_clock(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""The ``/__admin`` routes: one table, one error wrapper, one token check."""
+"""The ``/__admin`` routes: one table, one guard (Host, Origin, token, JSON writes), one error renderer."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 
 from mock_server.admin import entities, system
-from mock_server.admin.plane import ControlPlane
-from mock_server.admin.security import require_token
-from mock_server.errors import MethodNotAllowed, render
+from mock_server.admin.security import guard
+from mock_server.control import ControlPlane
+from mock_server.errors import MethodNotAllowed, RouteNotFound, error_response
+from mock_server.origins import OriginPolicy
 from mock_server.runtime import Runtime
 
 log = logging.getLogger("mock_server.admin")
@@ -43,37 +44,41 @@ ROUTES: list[tuple[str, str, AdminHandler]] = [
 
 
 def _endpoint(
-    runtime: Runtime, plane: ControlPlane, handlers: dict[str, AdminHandler]
+    runtime: Runtime, policy: OriginPolicy, handlers: dict[str, AdminHandler]
 ) -> Callable[[Request], Awaitable[Response]]:
     allowed = sorted(handlers)
+    plane = runtime.control
 
     async def endpoint(request: Request) -> Response:
         try:
-            require_token(request, plane.token)
+            guard(request, policy, plane.token)
             method = "GET" if request.method == "HEAD" and "GET" in handlers else request.method
             handler = handlers.get(method)
             if handler is None:
                 raise MethodNotAllowed(f"method {request.method} is not allowed on {request.url.path}", allowed)
             return await handler(runtime, plane, request)
         except Exception as error:
-            status, body, headers = render(error)
-            if status == 500:
+            response = error_response(error)
+            if response.status_code == 500:
                 log.exception("internal error in admin %s %s", request.method, request.url.path)
-            return JSONResponse(body, status_code=status, headers=headers)
+            return response
 
     return endpoint
 
 
-def admin_router(runtime: Runtime, plane: ControlPlane) -> Router:
-    """A router for everything under ``/__admin`` (mount it there). Every answer is JSON: unknown
-    paths 404, wrong methods 405 with ``Allow``; with a token set, everything needs it (401)."""
+def admin_router(runtime: Runtime) -> Router:
+    """A router for everything under ``/__admin`` (mount it there). Every answer is JSON and carries no
+    CORS headers: a foreign Host is 421, a foreign Origin 403, a non-JSON write 415, unknown paths 404,
+    wrong methods 405 with ``Allow``; with a token set, everything needs it (401)."""
+    config = runtime.config
+    policy = OriginPolicy(config.host, tuple(config.allowed_hosts), tuple(config.cors_origins))
     by_path: dict[str, dict[str, AdminHandler]] = {}
     for method, path, handler in ROUTES:
         by_path.setdefault(path, {})[method] = handler
     routes: list[BaseRoute] = [
-        Route(path, _endpoint(runtime, plane, h), methods=_ALL_METHODS) for path, h in by_path.items()
+        Route(path, _endpoint(runtime, policy, h), methods=_ALL_METHODS) for path, h in by_path.items()
     ]
-    catch_all = _endpoint(runtime, plane, dict.fromkeys(_ALL_METHODS, _unknown))
+    catch_all = _endpoint(runtime, policy, dict.fromkeys(_ALL_METHODS, _unknown))
     routes.append(Route("/{rest:path}", catch_all, methods=_ALL_METHODS))
     return Router(routes=routes)
 
@@ -82,4 +87,4 @@ _ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 async def _unknown(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    return JSONResponse({"error": f"no such admin path: {request.url.path}"}, status_code=404)
+    raise RouteNotFound(f"no such admin path: {request.url.path}")

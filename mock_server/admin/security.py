@@ -1,30 +1,21 @@
-"""Who may use ``/__admin``: on a non-loopback address only holders of the admin token."""
+"""Who may use ``/__admin``: same-origin callers with a loopback (or allowed) ``Host``, sending JSON,
+and, with ``--admin-token``, only holders of the token. See ``mock_server.origins`` for why."""
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from starlette.requests import Request
 
-from mock_server.errors import Unauthorized
+from mock_server.errors import Forbidden, MisdirectedRequest, Unauthorized, UnsupportedMediaType
+from mock_server.origins import OriginPolicy, is_loopback
 
 TOKEN_HEADER = "x-admin-token"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class AdminConfigError(ValueError):
     """The control plane cannot start safely with this configuration (one line for a person)."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1); False for anything else."""
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def check_listen(host: str, token: str | None) -> None:
@@ -45,6 +36,32 @@ def presented_token(request: Request) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+def guard(request: Request, policy: OriginPolicy, token: str | None) -> None:
+    """Every admin request, before its handler: Host (421), Origin (403), token (401), JSON writes (415).
+
+    A write (POST/PUT/PATCH) that sends a body or a ``Content-Type`` must send ``application/json``, so
+    an HTML form post or a ``text/plain`` beacon never acts; a bodiless ``curl -X POST`` is fine."""
+    host = request.headers.get("host")
+    if not policy.host_allowed(host):
+        raise MisdirectedRequest(
+            f"the admin API does not answer for Host {host!r}: use 127.0.0.1 or localhost, "
+            "or start the mock with --allowed-host NAME"
+        )
+    origin = request.headers.get("origin")
+    if origin is not None and not policy.same_origin(origin, host):
+        raise Forbidden(f"cross-origin requests to the admin API are refused (Origin {origin})")
+    require_token(request, token)
+    declared = request.headers.get("content-type")
+    has_body = request.headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in request.headers
+    if request.method in WRITE_METHODS and (declared is not None or has_body):
+        media_type = (declared or "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            raise UnsupportedMediaType(
+                f"admin {request.method} requests must be sent as application/json (got {media_type or 'none'}); "
+                "an empty body is fine: send -H 'Content-Type: application/json'"
+            )
 
 
 def require_token(request: Request, token: str | None) -> None:

@@ -8,8 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import mock_server
+from mock_server import snapshot
 from mock_server.admin import inputs
-from mock_server.admin.plane import ControlPlane
+from mock_server.control import ControlPlane
 from mock_server.domain.errors import InvalidInput, NotFound
 from mock_server.runtime import Runtime
 
@@ -35,7 +36,7 @@ async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) ->
 async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults and
     idempotency keys cleared."""
-    runtime.store.restore(runtime.startup_state, owned=True)
+    snapshot.restore(runtime.store, runtime.startup_state, owned=True)
     plane.idempotency.clear()
     plane.journal.clear()
     plane.faults.clear()
@@ -44,14 +45,14 @@ async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Resp
 
 async def export_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``GET /state``: the whole store as one JSON document."""
-    text = json.dumps(runtime.store.snapshot(copy=False), ensure_ascii=True, separators=(",", ":"))
+    text = json.dumps(snapshot.snapshot(runtime.store, copy=False), ensure_ascii=True, separators=(",", ":"))
     return Response(text, media_type="application/json")
 
 
 async def import_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``PUT /state``: replace the whole store; a bad document is a 400 naming the problem and changes nothing."""
     document = await inputs.json_body(request)
-    runtime.store.restore(document, owned=True)
+    snapshot.restore(runtime.store, document, owned=True)
     plane.idempotency.clear()
     return Response(status_code=204)
 

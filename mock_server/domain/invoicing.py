@@ -6,7 +6,7 @@ All money is ``int`` minor units of the subscription's currency. Tax is per line
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,7 +15,6 @@ from mock_server.domain.money import apply_bps
 from mock_server.domain.periods import format_date, format_instant, parse_date
 
 Resource = dict[str, Any]
-NewId = Callable[[], str]
 
 
 def invoice_line(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from mock_server.domain.money import apply_bps, line_amount
+from mock_server.domain.errors import FieldProblem, Unprocessable
+from mock_server.domain.money import MAX_EXACT, apply_bps, line_amount
 
 
 def price_line(raw: dict[str, Any], default_tax_bps: int, line_id: str) -> dict[str, Any]:
@@ -34,8 +35,21 @@ def price_line(raw: dict[str, Any], default_tax_bps: int, line_id: str) -> dict[
 def price_lines(
     raws: Iterable[dict[str, Any]], default_tax_bps: int, new_id: Callable[[], str]
 ) -> list[dict[str, Any]]:
-    """Every input line priced, each with a fresh id from ``new_id``."""
-    return [price_line(raw, default_tax_bps, new_id()) for raw in raws]
+    """Every input line priced, each with a fresh id from ``new_id``.
+
+    Unprocessable (422) naming the line when a line's amount plus tax, or the document's total, would
+    exceed ``MAX_EXACT`` (2^53 - 1 minor units, the largest integer JavaScript clients hold exactly)."""
+    lines = [price_line(raw, default_tax_bps, new_id()) for raw in raws]
+    problems = [
+        FieldProblem(f"lines/{i}/quantity", f"quantity x unitPrice plus tax exceeds {MAX_EXACT} minor units")
+        for i, line in enumerate(lines)
+        if line["amount"] + line["taxAmount"] > MAX_EXACT
+    ]
+    if not problems and totals(lines)["total"] > MAX_EXACT:
+        problems.append(FieldProblem("lines", f"the document's total would exceed {MAX_EXACT} minor units"))
+    if problems:
+        raise Unprocessable(f"amounts too large: {problems[0].path}: {problems[0].message}", problems)
+    return lines
 
 
 def copy_lines(lines: Iterable[dict[str, Any]], new_id: Callable[[], str]) -> list[dict[str, Any]]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-MAX_AMOUNT = 10**12
-"""Upper bound of any money amount accepted on input (minor units)."""
+MAX_EXACT = 2**53 - 1
+"""Upper bound of any amount the API answers (line amounts, totals, invoice amounts): the largest
+integer a JavaScript client holds exactly. Inputs that would exceed it are refused (422)."""
 
 ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
 THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
 TWO_DECIMAL = frozenset("USD EUR GBP CAD AUD CHF SEK NOK DKK PLN CZK INR BRL MXN ZAR NZD SGD HKD".split())
-SUPPORTED_CURRENCIES: tuple[str, ...] = tuple(sorted(ZERO_DECIMAL | THREE_DECIMAL | TWO_DECIMAL))
 
 
 def exponent(currency: str) -> int:
@@ -56,3 +56,8 @@ def apply_bps(amount: int, bps: int) -> int:
 def line_amount(quantity: int, unit_price: int, discount_bps: int = 0) -> int:
     """``round(quantity * unitPrice * (10000 - discountBps) / 10000)`` in minor units."""
     return round_div(quantity * unit_price * (10_000 - discount_bps), 10_000)
+
+
+def charge_fits(amount: int, tax_rate_bps: int) -> bool:
+    """Whether ``amount`` plus its tax at ``tax_rate_bps`` stays within :data:`MAX_EXACT`."""
+    return amount + apply_bps(amount, tax_rate_bps) <= MAX_EXACT

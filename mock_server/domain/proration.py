@@ -23,12 +23,11 @@ from typing import Any
 
 from mock_server.domain.errors import Conflict, FieldProblem, Unprocessable
 from mock_server.domain.invoicing import invoice_line
-from mock_server.domain.money import round_div
+from mock_server.domain.money import MAX_EXACT, charge_fits, round_div
 from mock_server.domain.periods import add_interval, days_between, format_date, parse_date
 from mock_server.domain.subscriptions import copy_subscription, start_period
 
 Resource = dict[str, Any]
-BEHAVIORS = ("create_prorations", "always_invoice", "none")
 CHANGEABLE = frozenset({"trialing", "active"})
 
 
@@ -101,6 +100,11 @@ def validate_change(sub: Mapping[str, Any], request: PlanChangeRequest) -> None:
 def change_plan(sub: Mapping[str, Any], request: PlanChangeRequest, new_id: Callable[[], str]) -> PlanChange:
     """Validate and compute a plan change; nothing outside the returned values is changed."""
     validate_change(sub, request)
+    if not charge_fits(request.quantity * int(request.plan["amount"]), request.tax_rate_bps):
+        raise Unprocessable(
+            f"quantity x the new plan's amount plus tax exceeds {MAX_EXACT} minor units",
+            [FieldProblem("quantity", f"the period's charge would exceed {MAX_EXACT} minor units")],
+        )
     plan, quantity, cdate = request.plan, request.quantity, request.proration_date
     start, end = parse_date(sub["currentPeriodStart"]), parse_date(sub["currentPeriodEnd"])
     days, remaining = days_between(start, end), days_between(cdate, end)

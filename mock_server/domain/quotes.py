@@ -57,8 +57,3 @@ def check_validity(issue_date: date, valid_until: date) -> None:
     if valid_until < issue_date:
         problem = FieldProblem("validUntil", f"must not be before issueDate {issue_date.isoformat()}")
         raise Unprocessable("validUntil is before issueDate", [problem])
-
-
-def is_expired(status: str, valid_until: date, today: date) -> bool:
-    """A sent quote expires when today is after ``validUntil``."""
-    return status == "sent" and today > valid_until

@@ -33,7 +33,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from mock_server.domain.errors import Conflict, InvalidInput
+from mock_server.domain.errors import Conflict, FieldProblem, InvalidInput, Unprocessable
+from mock_server.domain.money import MAX_EXACT, charge_fits
 from mock_server.domain.periods import (
     add_interval,
     format_date,
@@ -81,6 +82,11 @@ def new_subscription(
         raise InvalidInput("quantity must be at least 1")
     if trial_days < 0:
         raise InvalidInput("trialDays must not be negative")
+    if not charge_fits(quantity * int(plan["amount"]), int(customer.get("taxRateBps") or 0)):
+        raise Unprocessable(
+            f"quantity x the plan's amount plus tax exceeds {MAX_EXACT} minor units",
+            [FieldProblem("quantity", f"the period's charge would exceed {MAX_EXACT} minor units")],
+        )
     today = now.date()
     trial_end = today + timedelta(days=trial_days) if trial_days > 0 else None
     period_end = trial_end or add_interval(today, plan["interval"], plan["intervalCount"])

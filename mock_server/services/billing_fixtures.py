@@ -52,11 +52,6 @@ STEPS: dict[str, Step] = {
 }
 
 
-def seed_subscription(entity: EntityState, item: dict[str, Any], now: datetime) -> None:
-    """Create one fixture subscription and replay its ``history`` up to ``now``."""
-    seed_subscriptions(entity, [item], now)
-
-
 def seed_subscriptions(entity: EntityState, items: list[dict[str, Any]], now: datetime) -> None:
     """Create fixture subscriptions and replay their histories interleaved in time order, so that
     creation order, ``createdAt`` and invoice numbers run together as they would in a real run.

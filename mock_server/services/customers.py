@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,27 +21,49 @@ def create_customer(
     entity: EntityState, body: dict[str, Any], now: datetime, *, customer_id: str | None = None
 ) -> Resource:
     """A new customer from ``name``, ``currency`` and optional ``email``, ``country``, ``taxRateBps``
-    (default 0) and ``creditBalance`` (default 0). 400 for an unsupported currency or a bad value."""
-    currency = body.get("currency")
-    problems: list[FieldProblem] = []
-    if not isinstance(body.get("name"), str) or not body["name"]:
-        problems.append(FieldProblem("name", "is required"))
-    if not isinstance(currency, str) or not is_supported_currency(currency):
-        problems.append(FieldProblem("currency", "is not a supported ISO 4217 currency"))
-    for name, top in (("taxRateBps", 10_000), ("creditBalance", 10**12)):
-        value = body.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-            problems.append(FieldProblem(name, f"must be an integer in 0..{top}"))
+    (default 0) and ``creditBalance`` (default 0). The one place customers are made (fixtures and the
+    admin API): 400 naming every bad field, and nothing is stored then."""
+    problems = _problems(body)
     if problems:
-        raise InvalidInput("invalid customer", problems)
+        first = problems[0]
+        raise InvalidInput(f"invalid request: {first.path}: {first.message}", problems)
     customer: Resource = {
         "id": customer_id or new_id(),
         "name": body["name"],
         "email": body.get("email"),
-        "currency": currency,
+        "currency": body["currency"],
         "country": body.get("country"),
         "taxRateBps": int(body.get("taxRateBps", 0)),
         "creditBalance": int(body.get("creditBalance", 0)),
         "createdAt": str(body.get("createdAt") or instant(now)),
     }
     return entity.add("customers", customer)
+
+
+def _problems(body: dict[str, Any]) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    if not _text(body.get("name"), 200):
+        problems.append(FieldProblem("name", "must be a string of 1..200 characters"))
+    currency = body.get("currency")
+    if not isinstance(currency, str) or not is_supported_currency(currency):
+        problems.append(FieldProblem("currency", "must be a supported ISO 4217 currency code such as USD"))
+    email = body.get("email")
+    if email is not None and not (_text(email, 254) and "@" in email):
+        problems.append(FieldProblem("email", "must be an email address"))
+    if "country" in body and not (isinstance(body["country"], str) and re.fullmatch(r"[A-Z]{2}", body["country"])):
+        problems.append(FieldProblem("country", "must be an ISO 3166-1 alpha-2 code such as US"))
+    for name, top in (("taxRateBps", 10_000), ("creditBalance", 10**12)):
+        value = body.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            problems.append(FieldProblem(name, f"must be an integer in 0..{top}"))
+    return problems
+
+
+def _text(value: Any, max_length: int) -> bool:
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True

@@ -231,13 +231,6 @@ def pay_invoice(entity: EntityState, invoice_id: str, now: datetime) -> Resource
 # fixtures ------------------------------------------------------------------------------------
 
 
-def seed_from_fixture(entity: EntityState, item: dict[str, Any], now: datetime) -> None:
-    """Fixture hook (called by ``mock_server.fixtures``): one subscription and its history."""
-    from mock_server.services.billing_fixtures import seed_subscription
-
-    seed_subscription(entity, item, now)
-
-
 def load_subscription_fixtures(
     entity: EntityState, subscriptions: Iterable[Resource], invoices: Iterable[Resource] = ()
 ) -> None:

@@ -46,7 +46,7 @@ class Exchange:
     async def inner_get(self, path: str) -> Any:
         """GET a Sales API path from the unbroken app with this request's credentials."""
         transport = httpx.ASGITransport(app=self.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://inner") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             headers = {"Authorization": self.headers.get("authorization", "")}
             answer = await client.get(
                 "/api/sales" + path, params={"entityId": self.query.get("entityId", "")}, headers=headers

@@ -9,17 +9,14 @@ sequence of choices reproducible (every matching rule consumes exactly two rando
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Send
 
 from mock_server.domain.errors import FieldProblem, InvalidInput
-from mock_server.journal import note_for
 
 _RULE_FIELDS = {"operationId", "latencyMs", "jitterMs", "status", "drop", "probability"}
 _MAX_DELAY_MS = 60_000
@@ -184,35 +181,3 @@ def drop_connection(send: Send) -> bool:
         return False
     transport.abort()
     return True
-
-
-class FaultMiddleware:
-    """Applies :class:`Faults` to requests that ``resolve(method, path)`` maps to a Sales API operation."""
-
-    def __init__(self, app: ASGIApp, faults: Faults, resolve: Callable[[str, str], str | None]) -> None:
-        self.app = app
-        self.faults = faults
-        self.resolve = resolve
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.faults.rules:
-            await self.app(scope, receive, send)
-            return
-        operation_id = self.resolve(str(scope["method"]), str(scope["path"]))
-        decision = self.faults.decide(operation_id) if operation_id else None
-        if decision is None:
-            await self.app(scope, receive, send)
-            return
-        note_for(scope).operation_id = operation_id
-        if decision.delay_ms:
-            await asyncio.sleep(decision.delay_ms / 1000)
-        if decision.drop:
-            if not drop_connection(send):
-                raise ConnectionDropped(f"fault rule {decision.rule_index} dropped the connection")
-            await asyncio.sleep(0)
-            return
-        if decision.status is not None:
-            message = f"fault injected by rule {decision.rule_index}: status {decision.status}"
-            await JSONResponse({"error": message}, status_code=decision.status)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

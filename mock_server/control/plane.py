@@ -1,0 +1,24 @@
+"""The control plane's state, kept beside the store: journal, faults, idempotency keys, state file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mock_server.control.faults import Faults
+from mock_server.control.idempotency import IdempotencyStore
+from mock_server.control.journal import Journal
+from mock_server.persistence import StateFileKeeper
+
+
+@dataclass
+class ControlPlane:
+    """What the request pipeline consults and ``/__admin`` manages besides the store.
+
+    ``token`` is the admin token (None: no check); ``keeper`` keeps the state file (None: no file).
+    """
+
+    journal: Journal = field(default_factory=Journal)
+    faults: Faults = field(default_factory=Faults)
+    idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
+    keeper: StateFileKeeper | None = None
+    token: str | None = None

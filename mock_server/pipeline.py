@@ -1,0 +1,344 @@
+"""The Sales API request pipeline: one ASGI endpoint, one request context, one order of steps.
+
+Every request under ``/api/sales`` is answered by :meth:`SalesPipeline.__call__`, which works out
+the operation, path parameters, credential, entity, parsed body and the entity's clock once, in a
+:class:`RequestContext`, and runs these steps in this order (``ARCHITECTURE.md`` explains why):
+
+ 1. route             the spec operation (404; 405 with ``Allow``); a CORS preflight is answered here
+ 2. body              at most 1 MiB (413)
+ 3. authenticate      API key, or the session cookie from an allowed origin (401 + WWW-Authenticate)
+ 4. scope             the credential's scope covers the method (403)
+ 5. media type, JSON  a body must be ``application/json`` (415) and strict JSON (400)
+ 6. validate          parameters and body against the spec (400 with ``details``); the entity is
+                      named by ``entityId`` or by the session's ``x-entity-id`` (400 when neither)
+ 7. tenancy           the credential belongs to that entity (403)
+ 8. resources         every id in the path names one of that entity's resources (404)
+ 9. idempotency       ``Idempotency-Key`` on a POST: the stored answer is replayed (or 409)
+10. Prefer            ``code=``/``example=``: the documented response, no state change
+11. faults            injected latency, error status or dropped connection
+12. due time events   the entity's clock catches up (trial ends, renewals, dunning, expiry)
+13. handler           one service call
+then, with the answer: remember it for the idempotency key, check it against the spec
+(``--validate-responses``), add CORS headers, send it, and journal the exchange.
+
+Every error raised by any step leaves through :func:`mock_server.errors.render`, the one renderer.
+So nothing answers before authentication, scopes, validation and tenancy have had their say: a
+``Prefer`` header, an idempotency key or a fault rule never turns a 401/403/400/404 into anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
+
+from mock_server import auth, body
+from mock_server.control.faults import ConnectionDropped, drop_connection
+from mock_server.control.idempotency import (
+    REPLAYED_HEADER,
+    StoredResponse,
+    check_key,
+    credential_digest,
+    fingerprint,
+)
+from mock_server.control.journal import JournalEntry, now_text
+from mock_server.control.prefer import choose, parse_prefer, wanted
+from mock_server.domain.errors import FieldProblem, NotFound
+from mock_server.errors import BadRequest, HttpError, render
+from mock_server.origins import OriginPolicy
+from mock_server.routes.types import Call, Result
+from mock_server.runtime import ResponseMismatch, Runtime
+from mock_server.services.timeline import apply_due_events
+from mock_server.spec import Operation, problems, validate_body, validate_parameters
+from mock_server.store import EntityState
+
+log = logging.getLogger("mock_server")
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+PATH_RESOURCES: dict[str, tuple[str, str]] = {
+    "quoteId": ("quotes", "quote"),
+    "orderId": ("orders", "order"),
+    "planId": ("plans", "plan"),
+    "subscriptionId": ("subscriptions", "subscription"),
+    "customerId": ("customers", "customer"),
+}
+"""Path parameter -> (store collection, label): step 8 answers 404 for an id the entity does not hold."""
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Everything the steps learn about one request, worked out once. ``None`` means "not known (yet)"."""
+
+    method: str
+    path: str
+    query_string: bytes
+    headers: dict[str, str]
+    started: float = field(default_factory=time.perf_counter)
+    time: str = field(default_factory=now_text)
+    operation: Operation | None = None
+    raw_path_params: dict[str, str] = field(default_factory=dict)
+    raw_body: bytes = b""
+    body_present: bool = False
+    body: Any = None
+    principal: auth.Principal | None = None
+    path_params: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    entity: EntityState | None = None
+    now: datetime | None = None
+    request_valid: bool | None = None
+    response_valid: bool | None = None
+    status: int = 0
+    idempotency: tuple[str, str, str] | None = None
+
+    @classmethod
+    def from_scope(cls, scope: Scope) -> RequestContext:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        return cls(str(scope["method"]).upper(), str(scope["path"]), scope.get("query_string", b""), headers)
+
+    @property
+    def operation_id(self) -> str | None:
+        return self.operation.operation_id if self.operation is not None else None
+
+    def entity_id(self) -> str | None:
+        """The resolved entity, else the ``entityId`` the request named (for the journal)."""
+        if self.entity is not None:
+            return self.entity.id
+        given = [v for k, v in parse_qsl(self.query_string.decode("latin-1")) if k == "entityId"]
+        return given[0] if given else self.headers.get(auth.ENTITY_HEADER)
+
+
+class SalesPipeline:
+    """The ASGI app for every path under ``/api/sales``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.control = runtime.control
+        config = runtime.config
+        self.origins = OriginPolicy(config.host, tuple(config.allowed_hosts), tuple(config.cors_origins))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = RequestContext.from_scope(scope)
+        origin = ctx.headers.get("origin")
+        if ctx.method == "OPTIONS" and origin is not None and "access-control-request-method" in ctx.headers:
+            await _send(send, 204, self.origins.preflight_headers(origin), None)
+            return
+        try:
+            result = await self.handle(ctx, receive, send)
+        except ClientDisconnect:  # the client left before its body was complete: nothing was done
+            self._journal(ctx)
+            return
+        except ConnectionDropped:
+            self._journal(ctx)  # in-process: no socket to close, so the caller sees the exception
+            raise
+        except Exception as error:
+            result = self._error(ctx, error)
+        if result is None:  # a fault dropped the connection
+            self._journal(ctx)
+            return
+        ctx.status = result.status
+        payload = result.body if isinstance(result.body, bytes) or result.body is None else _json(result.body)
+        if self.runtime.config.validate_responses:
+            self._check_response(ctx, result)
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
+        headers += self.origins.cors_headers(origin)
+        await _send(send, result.status, headers, payload)
+        self._journal(ctx)
+
+    async def handle(self, ctx: RequestContext, receive: Receive, send: Send) -> Result | None:
+        """Steps 1-13 in order; None when a fault dropped the connection."""
+        runtime = self.runtime
+        # 1. route
+        ctx.operation, ctx.raw_path_params = runtime.spec.match(ctx.method, ctx.path)
+        operation = ctx.operation
+        # 2. body size
+        ctx.raw_body = await body.read_body(ctx.headers, receive)
+        # 3. authenticate; 4. scope
+        origin = ctx.headers.get("origin")
+        cookie_ok = origin is None or self.origins.credentials_allowed(origin)
+        ctx.principal = principal = auth.authenticate(runtime.store, ctx.headers, cookie_allowed=cookie_ok)
+        auth.check_scope(principal, ctx.method)
+        # 5. media type and JSON syntax
+        ctx.body_present = bool(ctx.raw_body) and ctx.method in BODY_METHODS
+        if ctx.body_present:
+            body.check_media_type(ctx.headers)
+            ctx.body = body.parse_json(ctx.raw_body)
+        # 6. validate against the spec; the entity the request names
+        ctx.request_valid = False
+        query = parse_qsl(ctx.query_string.decode("latin-1"), keep_blank_values=True)
+        query = _with_session_entity(principal, ctx.headers, query)
+        ctx.path_params, ctx.query = validate_parameters(operation, ctx.raw_path_params, query, ctx.headers)
+        validate_body(operation, ctx.body, ctx.body_present)
+        entity_id = ctx.query.get("entityId")
+        if entity_id is None:
+            raise BadRequest(
+                "name the entity: the entityId query parameter, or the x-entity-id header with a session cookie",
+                details=[FieldProblem("entityId", "is required")],
+            )
+        ctx.request_valid = True
+        # 7. tenancy
+        ctx.entity = entity = auth.resolve_entity(runtime.store, principal, str(entity_id))
+        ctx.now = entity.clock.now()
+        # 8. resources named in the path
+        _check_path_resources(entity, ctx.path_params)
+        # 9. idempotency: replay a stored answer, or reserve the key for this request
+        replay = await self._idempotent_replay(ctx)
+        if replay is not None:
+            return replay
+        try:
+            return await self._run(ctx, operation, entity, send)
+        except BaseException:
+            self._settle_idempotency(ctx, None)
+            raise
+
+    async def _run(self, ctx: RequestContext, operation: Operation, entity: EntityState, send: Send) -> Result | None:
+        # 10. Prefer
+        prefs = parse_prefer(ctx.headers.get("prefer", ""))
+        if wanted(prefs):
+            self._settle_idempotency(ctx, None)
+            return _preferred(operation, prefs)
+        # 11. faults
+        decision = self.control.faults.decide(operation.operation_id) if self.control.faults.rules else None
+        if decision is not None:
+            if decision.delay_ms:
+                await asyncio.sleep(decision.delay_ms / 1000)
+            if decision.drop:
+                self._settle_idempotency(ctx, None)
+                if not drop_connection(send):
+                    raise ConnectionDropped(f"fault rule {decision.rule_index} dropped the connection")
+                await asyncio.sleep(0)
+                return None
+            if decision.status is not None:
+                message = f"fault injected by rule {decision.rule_index}: status {decision.status}"
+                raise HttpError(message, status_code=decision.status)
+            ctx.now = entity.clock.now()  # the latency took time on a real clock
+        # 12. due time events; 13. the handler
+        now = ctx.now or entity.clock.now()
+        apply_due_events(entity, now)
+        handler = self.runtime.handlers[operation.operation_id]
+        try:
+            result = handler(Call(operation.operation_id, entity, ctx.path_params, ctx.query, ctx.body, now))
+        except Exception as error:
+            result = self._error(ctx, error)
+        self._settle_idempotency(ctx, result)
+        return result
+
+    async def _idempotent_replay(self, ctx: RequestContext) -> Result | None:
+        key = ctx.headers.get("idempotency-key") if ctx.method == "POST" else None
+        if key is None or ctx.entity is None or ctx.now is None:
+            return None
+        check_key(key)
+        credential = credential_digest(
+            ctx.headers.get("authorization"), ctx.headers.get("cookie"), ctx.headers.get(auth.ENTITY_HEADER)
+        )
+        scope_key = (ctx.entity.id, credential, key)
+        print_ = fingerprint(ctx.method, ctx.path, ctx.query_string, ctx.raw_body)
+        stored = await self.control.idempotency.begin(scope_key, print_, ctx.now)
+        if stored is None:
+            ctx.idempotency = scope_key
+            return None
+        return Result(stored.status, stored.body, {**stored.headers, REPLAYED_HEADER: "true"})
+
+    def _settle_idempotency(self, ctx: RequestContext, result: Result | None) -> None:
+        scope_key, ctx.idempotency = ctx.idempotency, None
+        if scope_key is None:
+            return
+        stored = None
+        if result is not None:
+            payload = result.body if isinstance(result.body, bytes) or result.body is None else _json(result.body)
+            result.body = payload
+            stored = StoredResponse(result.status, dict(result.headers), payload)
+        self.control.idempotency.finish(scope_key, stored)
+
+    def _error(self, ctx: RequestContext, error: Exception) -> Result:
+        status, payload, headers = render(error)
+        if status == 500:
+            log.exception("internal error in %s %s", ctx.method, ctx.path)
+        return Result(status, payload, headers)
+
+    def _check_response(self, ctx: RequestContext, result: Result) -> None:
+        operation = ctx.operation
+        if operation is None:
+            return
+        documented, validator = operation.response_validator(result.status)
+        found: list[str] = []
+        if not documented:
+            found.append(f"status {result.status} is not documented")
+        elif validator is not None:
+            instance = json.loads(result.body) if isinstance(result.body, bytes) else result.body
+            found.extend(f"{p.path or '(root)'}: {p.message}" for p in problems(validator, instance))
+        elif result.body is not None:
+            found.append(f"status {result.status} documents no body but one was sent")
+        ctx.response_valid = not found
+        if found:
+            mismatch = ResponseMismatch(operation.operation_id, ctx.method, ctx.path, result.status, found)
+            self.runtime.response_mismatches.append(mismatch)
+            log.error("RESPONSE DOES NOT MATCH THE SPEC: %s", mismatch)
+
+    def _journal(self, ctx: RequestContext) -> None:
+        entry = JournalEntry(
+            time=ctx.time,
+            method=ctx.method,
+            path=ctx.path,
+            operation_id=ctx.operation_id,
+            entity_id=ctx.entity_id(),
+            status=ctx.status,
+            duration_ms=round((time.perf_counter() - ctx.started) * 1000, 1),
+            request_valid=ctx.request_valid,
+            response_valid=ctx.response_valid,
+        )
+        self.control.journal.record(entry)
+
+
+def _with_session_entity(
+    principal: auth.Principal, headers: dict[str, str], query: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    given = [v for k, v in query if k == "entityId"]
+    entity = auth.session_entity(principal, headers, given[0] if given else None)
+    if entity is not None and not given:
+        return [*query, ("entityId", entity)]
+    return query
+
+
+def _check_path_resources(entity: EntityState, path_params: dict[str, Any]) -> None:
+    for name, value in path_params.items():
+        known = PATH_RESOURCES.get(name)
+        if known is not None and str(value) not in entity.collection(known[0]):
+            raise NotFound(f"no {known[1]} {value}")
+
+
+def _preferred(operation: Operation, prefs: dict[str, str]) -> Result:
+    status, payload = choose(operation.response_objects, operation.operation_id, prefs)
+    applied = ", ".join(f"{k}={prefs[k]}" for k in ("code", "example") if k in prefs)
+    headers = {"Preference-Applied": applied}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="axiomatic-sales"'
+    if status in (204, 304):
+        payload = None
+    return Result(status, payload, headers)
+
+
+def _json(payload: Any) -> bytes:
+    """``payload`` as JSON bytes: orjson, or the standard library when an integer exceeds 64 bits."""
+    try:
+        return orjson.dumps(payload)
+    except orjson.JSONEncodeError:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], payload: bytes | None) -> None:
+    raw = list(headers)
+    if payload is not None:
+        raw.append((b"content-type", b"application/json"))
+    raw.append((b"content-length", str(len(payload or b"")).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload or b""})

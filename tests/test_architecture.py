@@ -1,0 +1,56 @@
+"""The structure tells the truth: every mock_server module has a layer in the import contract and a row
+in ARCHITECTURE.md, and the one error renderer is the only place that builds ``{"error": ...}`` bodies."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "mock_server"
+
+
+def _top_level_modules() -> set[str]:
+    """``mock_server.x`` for every module file and subpackage directly under ``mock_server``."""
+    found = set()
+    for path in PACKAGE.iterdir():
+        if path.suffix == ".py" and path.stem != "__init__":
+            found.add(f"mock_server.{path.stem}")
+        elif path.is_dir() and (path / "__init__.py").exists():
+            found.add(f"mock_server.{path.name}")
+    return found
+
+
+def _layered_modules() -> set[str]:
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    layers = config["importlinter:contract:layers"]["layers"]
+    return {name.strip() for line in layers.splitlines() for name in re.split(r"[|:]", line) if name.strip()}
+
+
+def test_every_module_has_a_layer_in_the_import_contract() -> None:
+    missing = sorted(_top_level_modules() - _layered_modules())
+    assert not missing, f"modules without a layer in .importlinter: {missing}"
+    stale = sorted(_layered_modules() - _top_level_modules())
+    assert not stale, f".importlinter names modules that do not exist: {stale}"
+
+
+def test_every_module_has_a_row_in_architecture_md() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| [^|]* \| `mock_server/([a-z_]+)(?:\.py|/)`", text, flags=re.MULTILINE))
+    missing = sorted(m.removeprefix("mock_server.") for m in _top_level_modules() if m.split(".")[1] not in rows)
+    assert not missing, f"modules without a row in ARCHITECTURE.md: {missing}"
+
+
+def test_error_bodies_are_built_in_one_place() -> None:
+    builders = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict) and any(
+                isinstance(key, ast.Constant) and key.value == "error" for key in node.keys
+            ):
+                builders.append(str(path.relative_to(ROOT)))
+    assert builders == ["mock_server/errors.py"], builders
