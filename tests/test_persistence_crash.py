@@ -25,8 +25,7 @@ SAVER = textwrap.dedent(
     """
     import asyncio, sys
     from mock_server.fixtures import seed_entity
-    from mock_server import snapshot
-from mock_server.persistence import StateFileKeeper
+    from mock_server.persistence import StateFileKeeper
     from mock_server.services import customers
     from mock_server.store import Store
 
