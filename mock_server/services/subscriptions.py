@@ -126,7 +126,10 @@ def apply_subscription_events(entity: EntityState, now: datetime) -> None:
     Events of different subscriptions never interact, so each popped subscription is advanced to
     ``now`` in one go; the cost is O(due events x log n).
     """
-    heap, limit = entity.subscription_events, format_instant(now)
+    heap = entity.subscription_events
+    if not heap:
+        return
+    limit = format_instant(now)
     scheduled: dict[str, str] = _billing(entity)["scheduled"]
     while heap and heap[0][0] <= limit:
         at, sub_id = heapq.heappop(heap)
