@@ -52,7 +52,7 @@ async def export_state(runtime: Runtime, plane: ControlPlane, request: Request) 
 async def import_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``PUT /state``: replace the whole store; a bad document is a 400 naming the problem and changes nothing."""
     document = await inputs.json_body(request)
-    snapshot.restore(runtime.store, document, owned=True)
+    snapshot.restore(runtime.store, document)
     plane.idempotency.clear()
     return Response(status_code=204)
 
