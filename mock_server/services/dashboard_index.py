@@ -46,8 +46,6 @@ _KEYS = {
     "invoices": itemgetter("status", "currency", "total", "amountDue"),
 }
 
-QuoteKey = tuple[str, str, int]  # status, currency, subtotal
-InvoiceKey = tuple[str, str, int, int]  # status, currency, total, amountDue
 # status, customerId, currency, interval, intervalCount, unitAmount x quantity (None when not counted),
 # eligible (start of the churn base: max(startDate, trialEnd) at 00:00Z), canceledAt
 SubKey = tuple[str, str | None, str | None, str | None, int | None, int | None, datetime, datetime | None]
