@@ -49,7 +49,9 @@ class Processes:
         self._log_dir = log_dir
         self._pin = pin
 
-    def start(self, name: str, argv: list[str], *, cpu: int | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, argv: list[str], *, cpu: int | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         if cpu is not None and self._pin:
             argv = ["taskset", "-c", str(cpu), *argv]
         out = (self._log_dir / f"{name}.log").open("ab")
@@ -62,6 +64,7 @@ class Processes:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env={**os.environ, **env} if env else None,
                 preexec_fn=_unblock_signals,  # the child must not inherit the blocked mask
             )
             self._procs.append(proc)
@@ -70,12 +73,13 @@ class Processes:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return proc
 
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+    def stop(self, proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds (a server saving a large state file needs longer)."""
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=5)
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)

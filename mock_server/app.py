@@ -54,7 +54,7 @@ def build_runtime(config: MockConfig, handlers: dict[str, Handler] | None = None
     check_handlers(spec, chosen)
     store = Store()
     fixtures.load_fixtures(store, config.fixtures, config.clock)
-    startup = freeze_state(snapshot.snapshot(store))
+    startup = freeze_state(snapshot.snapshot(store, copy=False))
     control = admin.control_plane_for(config, store)
     return Runtime(config=config, spec=spec, store=store, handlers=chosen, startup_blob=startup, control=control)
 

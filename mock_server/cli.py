@@ -134,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"sales-mock: error: {bad[0]}", file=sys.stderr)
             return 2
         settings["cors_origins"] = tuple(args.cors_origin)
+    gc.disable()  # start-up builds millions of long-lived objects: collections would only rescan them
     try:
         if args.spec:
             settings["spec_path"] = user_file(args.spec, "spec")
@@ -144,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FixtureError, ResourceError, SpecError, ValueError) as error:
         print(f"sales-mock: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    finally:
+        tune_gc()
     return _serve(app, config)
 
 
@@ -171,7 +174,6 @@ def _serve(app: Any, config: Any) -> int:
         server_header=False,
     )
     server = _Server(uv_config, config)
-    tune_gc()
     server.run()
     return 0 if server.started else 1
 
@@ -180,10 +182,12 @@ def tune_gc() -> None:
     """Keep full garbage collections off the request path. The store is a large, long-lived heap of
     acyclic dicts that CPython's default thresholds rescan again and again as it grows (pauses of
     30-80 ms at 20,000-40,000 created quotes): freeze what start-up built and collect the old
-    generations far less often. Young cyclic garbage is still collected every 10,000 allocations."""
+    generations far less often. Young cyclic garbage is still collected every 10,000 allocations.
+    Turns collection back on (``main`` turns it off while the app and its state are built)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 50, 1_000)
+    gc.enable()
 
 
 def _startup_line(config: Any, port: int) -> str:

@@ -16,6 +16,7 @@ Indexes (status indexes, plan codes, the quote-expiry heap) are not stored: they
 
 from __future__ import annotations
 
+import gc
 import heapq
 from datetime import timedelta
 from typing import Any
@@ -26,20 +27,32 @@ from mock_server.domain.periods import format_instant, parse_instant
 from mock_server.store import KINDS, NUMBER_PREFIX, EntityState, Store
 
 
-def snapshot(store: Store) -> dict[str, Any]:
-    """The whole state of ``store`` as a JSON-able document; ``restore`` of it gives an equal store."""
-    return dump_store(store)
+def snapshot(store: Store, *, copy: bool = True) -> dict[str, Any]:
+    """The whole state of ``store`` as a JSON-able document; ``restore`` of it gives an equal store.
+    With ``copy=False`` the document shares the resources: encode it before the store changes."""
+    return dump_store(store, copy_resources=copy)
 
 
-def restore(store: Store, document: Any) -> None:
+def restore(store: Store, document: Any, *, owned: bool = False) -> None:
     """Replace the whole state of ``store`` by ``document`` (from ``snapshot``). Validates everything
-    first: a bad document raises ``InvalidInput`` naming the problem and changes nothing."""
-    store.replace_with(load_store(document))
+    first: a bad document raises ``InvalidInput`` naming the problem and changes nothing. ``owned``:
+    the caller hands the document over (it is not copied)."""
+    collecting = gc.isenabled()
+    gc.disable()  # a large import creates millions of objects: no collection rescans them meanwhile
+    try:
+        store.replace_with(load_store(document, owned=owned))
+    finally:
+        if collecting:
+            gc.enable()
 
 
-def dump_store(store: Store) -> dict[str, Any]:
-    """The store as a JSON-able document (resources are copied, never shared)."""
+def dump_store(store: Store, *, copy_resources: bool = True) -> dict[str, Any]:
+    """The store as a JSON-able document. Resources are copied, never shared, unless
+    ``copy_resources`` is False: then the document shares them with the store and must be encoded
+    before the store changes again (what the state file and the start-up copy do)."""
     import copy
+
+    dup: Any = copy.deepcopy if copy_resources else (lambda value: value)
 
     entities = []
     for entity in store.entities.values():
@@ -51,9 +64,9 @@ def dump_store(store: Store) -> dict[str, Any]:
             "counters": dict(entity.counters),
         }
         for kind in _kinds():
-            item[kind] = copy.deepcopy(list(entity.collection(kind).values()))
+            item[kind] = dup(list(entity.collection(kind).values()))
         item["subscriptionEvents"] = [list(event) for event in sorted(entity.subscription_events)]
-        item["extras"] = copy.deepcopy(entity.extras)
+        item["extras"] = dup(entity.extras)
         entities.append(item)
     return {
         "version": 1,
@@ -75,8 +88,10 @@ def _kinds() -> tuple[str, ...]:
     return KINDS
 
 
-def load_store(document: Any) -> Store:
-    """A new ``Store`` built from ``document``; raises ``InvalidInput`` naming the first problem."""
+def load_store(document: Any, *, owned: bool = False) -> Store:
+    """A new ``Store`` built from ``document``; raises ``InvalidInput`` naming the first problem.
+    The store gets copies of the document's resources unless ``owned`` (the caller hands the
+    document over, e.g. freshly parsed from a file, and never uses it again)."""
     import copy
 
     doc = _obj(document, "state")
@@ -84,7 +99,7 @@ def load_store(document: Any) -> Store:
         raise InvalidInput("state: unsupported or missing version (expected 1)")
     store = Store()
     for i, raw in enumerate(_list(doc, "entities", "state")):
-        entity = _load_entity(copy.deepcopy(raw), f"entities[{i}]")
+        entity = _load_entity(raw if owned else copy.deepcopy(raw), f"entities[{i}]")
         if entity.id in store.entities:
             raise InvalidInput(f"state: entities[{i}]: duplicate entity id {entity.id}")
         store.add_entity(entity)
@@ -140,17 +155,25 @@ _REQUIRED_TEXT = {
 
 
 def _load_collection(entity: EntityState, kind: str, items: list[Any], where: str) -> None:
-    for j, raw in enumerate(items):
-        here = f"{where}[{j}]"
-        resource = _obj(raw, here)
-        obj_id = _str(resource, "id", here)
-        for name in _REQUIRED_TEXT[kind]:
-            _str(resource, name, here)
-        if obj_id in entity.collection(kind):
-            raise InvalidInput(f"state: {here}: duplicate id {obj_id}")
+    collection = entity.collection(kind)
+    required = _REQUIRED_TEXT[kind]
+    for j, resource in enumerate(items):
+        # checked inline (a state file holds hundreds of thousands of resources); the helpers
+        # only build the message of the first problem
+        if not isinstance(resource, dict):
+            _obj(resource, f"{where}[{j}]")
+        obj_id = resource.get("id")
+        if not isinstance(obj_id, str) or not obj_id:
+            _str(resource, "id", f"{where}[{j}]")
+        for name in required:
+            value = resource.get(name)
+            if not isinstance(value, str) or not value:
+                _str(resource, name, f"{where}[{j}]")
+        if obj_id in collection:
+            raise InvalidInput(f"state: {where}[{j}]: duplicate id {obj_id}")
         if kind == "plans" and resource["code"] in entity.plan_codes:
-            raise InvalidInput(f"state: {here}: duplicate plan code {resource['code']}")
-        entity.add(kind, resource)
+            raise InvalidInput(f"state: {where}[{j}]: duplicate plan code {resource['code']}")
+        entity.add(kind, resource, share=False)
 
 
 def _load_clock(raw: Any, where: str) -> EntityClock:

@@ -309,8 +309,8 @@ def validate_parameters(
         value = coerce(raw, param.scalar_type)
         if param.schema.get("format") == "uuid" and isinstance(value, str):
             value = value.lower()  # UUIDs compare case-insensitively; ids are stored lower-case
-        issues = problems(param.validator, value)
-        found.extend(FieldProblem(param.name, p.message) for p in issues)
+        if not param.validator.is_valid(value):  # the common case needs no error iterator
+            found.extend(FieldProblem(param.name, p.message) for p in problems(param.validator, value))
         out[param.location][param.name] = value
     if found:
         raise BadRequest(_summary(found), details=found)
@@ -347,7 +347,7 @@ def validate_body(operation: Operation, body: Any, present: bool) -> None:
             raise BadRequest("a JSON request body is required", details=[FieldProblem("body", "is required")])
         return
     try:
-        found = problems(operation.body_validator, body)
+        found = [] if operation.body_validator.is_valid(body) else problems(operation.body_validator, body)
     except (ValueError, OverflowError):
         raise BadRequest("the request body cannot be validated: a number out of range or nesting too deep") from None
     if found:

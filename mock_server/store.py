@@ -31,10 +31,77 @@ KINDS = ("customers", "quotes", "orders", "plans", "subscriptions", "invoices")
 STATUS_INDEXED = ("quotes", "orders", "subscriptions", "invoices")
 """Collections whose resources carry a ``status`` and get a ``StatusIndex``."""
 
+TRACKED = STATUS_INDEXED
+"""Collections whose changes are recorded per id (``EntityState.changed``) for derived figures
+that are maintained incrementally (the dashboard)."""
+
 NUMBER_PREFIX = {"quotes": "Q", "orders": "SO", "invoices": "INV"}
 """Per-entity human numbers: ``Q-000001``, ``SO-000001``, ``INV-000001``."""
 
 SNAPSHOT_VERSION = 1
+
+
+class _Revision:
+    """A process-wide count of recorded changes (``EntityState.touch`` and the ``Store`` methods that
+    change entities or credentials). The state file saver reads it to skip saves when nothing changed;
+    it is a hint: the saver still compares what it would write with what it wrote."""
+
+    value = 0
+
+
+def revision() -> int:
+    """The current change count (see ``_Revision``)."""
+    return _Revision.value
+
+
+def bump_revision() -> None:
+    """Record a change that no ``touch`` records (a clock moved, an entity or credential added)."""
+    _Revision.value += 1
+
+
+_SHARED: dict[Any, Any] = {}
+_SHARED_LIMIT = 200_000
+_UNIQUE_FIELDS = frozenset({"id", "number"})
+
+
+def share_values(node: Any) -> Any:
+    """Make equal repeated values of a new resource the same objects, in place (invisible to readers):
+    short strings (statuses, currencies, dates, instants, descriptions, references) and ints are looked
+    up in a process-wide table (bounded), so 100,000 resources made by the services hold one
+    ``"USD"`` and one ``"2025-03-01T00:00:00Z"``, not 100,000 each (about a sixth of their memory).
+    Ids and numbers are unique and skipped. Returns ``node``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _UNIQUE_FIELDS:
+                continue
+            new = _shared(value)
+            if new is not value:
+                node[key] = new
+    elif isinstance(node, list):
+        for position, value in enumerate(node):
+            new = _shared(value)
+            if new is not value:
+                node[position] = new
+    return node
+
+
+def _shared(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        if len(value) > 32:
+            return value
+        found = _SHARED.get(value)
+        if found is None and len(_SHARED) < _SHARED_LIMIT:
+            _SHARED[value] = found = value
+        return value if found is None else found
+    if kind is int:
+        found = _SHARED.get(value)
+        if found is None and len(_SHARED) < _SHARED_LIMIT:
+            _SHARED[value] = found = value
+        return value if found is None else found
+    if kind is dict or kind is list:
+        share_values(value)
+    return value
 
 
 class StatusIndex:
@@ -111,6 +178,12 @@ class EntityState:
     entries are skipped when popped. ``subscription_events`` is a min-heap owned by the billing
     services (items are tuples of JSON scalars, first the due instant or date as text).
     ``extras`` holds any further JSON-able per-entity state a service needs; it is snapshotted as is.
+
+    ``changed`` holds, per ``TRACKED`` kind, the ids added, removed or changed since a derived
+    figure last caught up: ``add``, ``set_status`` and ``remove`` record them, and a service that
+    edits a stored resource in place calls ``touch``. Recording starts with ``track_changes`` (the
+    first derived figure starts from every resource, so loading a large state records nothing).
+    ``derived`` holds such derived state (never snapshotted: it is rebuilt from the resources).
     """
 
     id: str
@@ -129,6 +202,23 @@ class EntityState:
     quote_expiry: list[tuple[str, str]] = field(default_factory=list)
     subscription_events: list[tuple[Any, ...]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    changed: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in TRACKED}, repr=False, compare=False)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    tracking: bool = field(default=False, repr=False, compare=False)
+
+    def touch(self, kind: str, obj_id: str) -> None:
+        """Record that the stored resource ``obj_id`` of ``kind`` was added, edited or removed."""
+        _Revision.value += 1
+        if self.tracking:
+            changed = self.changed.get(kind)
+            if changed is not None:
+                changed.add(obj_id)
+
+    def track_changes(self) -> None:
+        """Start recording changed ids, with every current resource of the ``TRACKED`` kinds pending."""
+        self.tracking = True
+        for kind in TRACKED:
+            self.changed[kind] = set(self.collection(kind))
 
     def collection(self, kind: str) -> dict[str, Resource]:
         """The ``id -> resource`` dict of ``kind`` (one of ``KINDS``)."""
@@ -142,11 +232,16 @@ class EntityState:
         self.counters[kind] += 1
         return f"{NUMBER_PREFIX[kind]}-{self.counters[kind]:06d}"
 
-    def add(self, kind: str, resource: Resource) -> Resource:
-        """Insert a new resource (the newest of its kind) and index it."""
+    def add(self, kind: str, resource: Resource, *, share: bool = True) -> Resource:
+        """Insert a new resource (the newest of its kind) and index it. Its repeated values are shared
+        (``share_values``) unless ``share`` is False (a state import: the document is already
+        allocated, and sharing afterwards would cost start-up time without returning memory)."""
+        if share:
+            share_values(resource)
         self.collection(kind)[resource["id"]] = resource
         if kind in self.indexes:
             self.indexes[kind].add(resource["id"], resource["status"])
+        self.touch(kind, resource["id"])
         if kind == "plans":
             self.plan_codes[resource["code"]] = resource["id"]
         if kind == "quotes" and resource["status"] == "sent":
@@ -159,6 +254,7 @@ class EntityState:
         old = resource["status"]
         resource["status"] = status
         self.indexes[kind].move(obj_id, old, status)
+        self.touch(kind, obj_id)
         if kind == "quotes" and status == "sent" and old != "sent":
             heapq.heappush(self.quote_expiry, (resource["validUntil"], obj_id))
         return resource
@@ -168,6 +264,7 @@ class EntityState:
         resource = self.collection(kind).pop(obj_id)
         if kind in self.indexes:
             self.indexes[kind].remove(obj_id, resource["status"])
+        self.touch(kind, obj_id)
         if kind == "plans":
             self.plan_codes.pop(resource["code"], None)
         return resource
@@ -237,6 +334,7 @@ class Store:
         """Register a new entity; its id must be new."""
         if entity.id in self.entities:
             raise ValueError(f"entity {entity.id} already exists")
+        bump_revision()
         self.entities[entity.id] = entity
         return entity
 
@@ -246,6 +344,7 @@ class Store:
     def remove_entity(self, entity_id: str) -> EntityState | None:
         """Delete an entity with its keys and sessions; None if there was none."""
         entity = self.entities.pop(entity_id, None)
+        bump_revision()
         if entity is not None:
             self._keys = {d: k for d, k in self._keys.items() if k.entity_id != entity_id}
             self._sessions = {d: s for d, s in self._sessions.items() if s.entity_id != entity_id}
@@ -256,6 +355,7 @@ class Store:
     def add_api_key(self, key: str, entity_id: str, scopes: frozenset[str] | set[str]) -> ApiKey:
         """Register an API key (the entity must exist, scopes must be known)."""
         _check_credential(key, entity_id, scopes, self.entities)
+        bump_revision()
         api_key = ApiKey(key=key, entity_id=entity_id, scopes=frozenset(scopes))
         self._keys[_digest(key)] = api_key
         return api_key
@@ -274,6 +374,7 @@ class Store:
     def add_session(self, token: str, entity_id: str, scopes: frozenset[str] | set[str]) -> Session:
         """Register a browser session token."""
         _check_credential(token, entity_id, scopes, self.entities)
+        bump_revision()
         session = Session(token=token, entity_id=entity_id, scopes=frozenset(scopes))
         self._sessions[_digest(token)] = session
         return session
@@ -295,6 +396,7 @@ class Store:
             for rebuild in _REBUILDERS:
                 rebuild(entity)
         self.entities, self._keys, self._sessions = fresh.entities, fresh._keys, fresh._sessions
+        bump_revision()
 
 
 def _check_credential(secret: str, entity_id: str, scopes: frozenset[str] | set[str], entities: dict[str, Any]) -> None:

@@ -102,7 +102,10 @@ def test_running_saves_periodically_and_at_exit(tmp_path: Path) -> None:
 
     async def life() -> None:
         async with keeper.running():
-            await asyncio.sleep(0.05)
+            for _ in range(1000):  # the periodic save runs in a forked child: wait for it
+                await asyncio.sleep(0.01)
+                if keeper.background_saves:
+                    break
             assert path.exists()
             path.unlink()
             seed_entity(app.state.runtime.store, "Later", "USD")

@@ -35,7 +35,7 @@ async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) ->
 async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults and
     idempotency keys cleared."""
-    snapshot.restore(runtime.store, runtime.startup_state)
+    snapshot.restore(runtime.store, runtime.startup_state, owned=True)
     plane.idempotency.clear()
     plane.journal.clear()
     plane.faults.clear()
@@ -44,7 +44,7 @@ async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Resp
 
 async def export_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``GET /state``: the whole store as one JSON document."""
-    text = json.dumps(snapshot.snapshot(runtime.store), ensure_ascii=True, separators=(",", ":"))
+    text = json.dumps(snapshot.snapshot(runtime.store, copy=False), ensure_ascii=True, separators=(",", ":"))
     return Response(text, media_type="application/json")
 
 

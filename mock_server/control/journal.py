@@ -75,6 +75,14 @@ class Journal:
         return len(self._entries)
 
 
+_SECOND: list[Any] = [None, ""]
+
+
 def now_text() -> str:
-    """The wall-clock time as RFC 3339 UTC with milliseconds (a journal entry's ``time``)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The wall-clock time as RFC 3339 UTC with milliseconds (a journal entry's ``time``). Every
+    request is journaled: the text up to the second is built once per second."""
+    moment = datetime.now(UTC)
+    whole = moment.replace(microsecond=0)
+    if whole != _SECOND[0]:
+        _SECOND[0], _SECOND[1] = whole, whole.isoformat().replace("+00:00", "")
+    return f"{_SECOND[1]}.{moment.microsecond // 1000:03d}Z"

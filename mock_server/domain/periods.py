@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 
 def add_months(anchor: date, months: int) -> date:
@@ -42,9 +43,25 @@ def start_of_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+_LAST_FORMATTED: list[Any] = [None, ""]
+
+
 def format_instant(moment: datetime) -> str:
-    """RFC 3339 UTC with a ``Z`` and whole seconds, e.g. ``2025-03-01T00:00:00Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 UTC with a ``Z`` and whole seconds, e.g. ``2025-03-01T00:00:00Z``. Called on every
+    request (the entity's ``now``), so the last answer is remembered and the text is built directly
+    (``strftime`` only for years before 1000, which it does not zero-pad)."""
+    last = _LAST_FORMATTED
+    if moment == last[0] and moment.tzinfo is not None:
+        text: str = last[1]
+        return text
+    m = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    if m.year >= 1000:
+        text = f"{m.year}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+    else:
+        text = m.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not None:
+        last[0], last[1] = moment, text
+    return text
 
 
 def parse_instant(text: str) -> datetime:

@@ -72,6 +72,7 @@ def commit_draft_patch(
     if lines is not None:
         document["lines"] = lines
         document.update(totals(lines))
+        entity.touch(kind, document["id"])
     if target is not None:
         entity.set_status(kind, document["id"], target)
     return document

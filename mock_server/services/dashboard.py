@@ -6,12 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from mock_server.domain.metrics import DashboardInput, dashboard
+from mock_server.services.dashboard_index import index_of
 from mock_server.store import EntityState
 
 
 def get_dashboard(entity: EntityState, now: datetime) -> dict[str, Any]:
-    """``GET /dashboard`` at ``now`` (the entity's clock, after due events). One pass over each
-    collection; see ``domain.metrics`` for the formulas and the rounding."""
+    """``GET /dashboard`` at ``now`` (the entity's clock, after due events), from the entity's
+    running totals (``dashboard_index``): no scan of the collections."""
+    return index_of(entity).figures(entity, now)
+
+
+def compute_dashboard(entity: EntityState, now: datetime) -> dict[str, Any]:
+    """The same figures computed from scratch by the reference definitions (``domain.metrics``):
+    one pass over every collection. For tests and cross-checks."""
     data = DashboardInput(
         now=now,
         customers=entity.customers.values(),

@@ -54,4 +54,5 @@ def patch_plan(entity: EntityState, plan_id: str, body: dict[str, Any], now: dat
     if any(plan[name] != value for name, value in changes.items()):
         plan.update(changes)
         plan["updatedAt"] = instant(now)
+        entity.touch("plans", plan_id)
     return plan

@@ -60,12 +60,16 @@ def rebuild_billing_index(entity: EntityState) -> None:
     heap[:] = [tuple(entry) for entry in heap]
     heapq.heapify(heap)
     present = set(heap)
+    texts: dict[datetime, str] = {}  # many subscriptions share an event instant: format each once
     for sub in entity.subscriptions.values():
         event = next_event(sub, open_due_dates(entity, sub["id"]))
         if event is not None:
-            scheduled[sub["id"]] = format_instant(event[0])
-            if (scheduled[sub["id"]], sub["id"]) not in present:
-                heapq.heappush(heap, (scheduled[sub["id"]], sub["id"]))
+            text = texts.get(event[0])
+            if text is None:
+                text = texts[event[0]] = format_instant(event[0])
+            scheduled[sub["id"]] = text
+            if (text, sub["id"]) not in present:
+                heapq.heappush(heap, (text, sub["id"]))
 
 
 register_index_rebuilder(rebuild_billing_index)
@@ -111,6 +115,7 @@ def save(entity: EntityState, new: Resource, now: datetime) -> Resource:
     if stored["status"] != settled["status"]:
         entity.set_status("subscriptions", new["id"], settled["status"])
     stored.update(settled)
+    entity.touch("subscriptions", stored["id"])
     schedule(entity, stored)
     return stored
 
@@ -121,7 +126,10 @@ def apply_subscription_events(entity: EntityState, now: datetime) -> None:
     Events of different subscriptions never interact, so each popped subscription is advanced to
     ``now`` in one go; the cost is O(due events x log n).
     """
-    heap, limit = entity.subscription_events, format_instant(now)
+    heap = entity.subscription_events
+    if not heap:
+        return
+    limit = format_instant(now)
     scheduled: dict[str, str] = _billing(entity)["scheduled"]
     while heap and heap[0][0] <= limit:
         at, sub_id = heapq.heappop(heap)
@@ -213,6 +221,7 @@ def pay_invoice(entity: EntityState, invoice_id: str, now: datetime) -> Resource
     paid = mark_paid(invoice, now)
     entity.set_status("invoices", invoice_id, "paid")
     invoice.update(paid)
+    entity.touch("invoices", invoice_id)
     sub = entity.subscriptions.get(invoice["subscriptionId"])
     if sub is not None:
         if open_due_dates(entity, sub["id"]):
