@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,35 @@ from mock_server.domain.errors import InvalidInput
 from mock_server.store import Store
 
 DEFAULT_INTERVAL_SECONDS = 30.0
+
+
+class Section:
+    """A part of the state document kept outside the store (e.g. the control plane's stubs): ``dump``
+    gives it (None or empty: left out), ``prepare`` checks a document's value (``InvalidInput``) and
+    gives the function that installs it."""
+
+    def __init__(self, dump: Callable[[], Any], prepare: Callable[[Any], Callable[[], None]]) -> None:
+        self.dump = dump
+        self.prepare = prepare
+
+
+def full_snapshot(store: Store, sections: dict[str, Section]) -> dict[str, Any]:
+    """The state document: the store's snapshot and every non-empty section."""
+    document = snapshot.snapshot(store)
+    for name, section in sections.items():
+        value = section.dump()
+        if value:
+            document[name] = value
+    return document
+
+
+def full_restore(store: Store, sections: dict[str, Section], document: Any) -> None:
+    """Replace the store and every section by ``document``; checks everything first (``InvalidInput``,
+    nothing changed). A document without a section (an older one) empties it."""
+    appliers = [s.prepare(document.get(n) if isinstance(document, dict) else None) for n, s in sections.items()]
+    snapshot.restore(store, document)
+    for apply in appliers:
+        apply()
 
 
 class StateFileError(ValueError):
@@ -74,8 +103,15 @@ def write_atomically(path: Path, data: bytes) -> None:
 class StateFileKeeper:
     """Keeps one store in sync with one state file."""
 
-    def __init__(self, store: Store, path: str | Path, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        path: str | Path,
+        interval: float = DEFAULT_INTERVAL_SECONDS,
+        sections: dict[str, Section] | None = None,
+    ) -> None:
         self.store = store
+        self.sections = sections or {}
         self.path = Path(path)
         self.interval = interval
         self._saved_digest: str | None = None
@@ -91,15 +127,15 @@ class StateFileKeeper:
         if document is None:
             return False
         try:
-            snapshot.restore(self.store, document)
+            full_restore(self.store, self.sections, document)
         except InvalidInput as error:
             raise StateFileError(f"state file {self.path}: not a valid state document: {error.message}") from None
-        self._saved_digest = self._digest(encode_state(snapshot.snapshot(self.store)))
+        self._saved_digest = self._digest(encode_state(full_snapshot(self.store, self.sections)))
         return True
 
     def save(self) -> bool:
         """Write the state if it changed since the last load or save; True when written."""
-        data = encode_state(snapshot.snapshot(self.store))
+        data = encode_state(full_snapshot(self.store, self.sections))
         digest = self._digest(data)
         if digest == self._saved_digest:
             return False
