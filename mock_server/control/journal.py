@@ -13,7 +13,7 @@ the body bytes, the response header list) and decodes, redacts and cuts them onl
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +44,7 @@ class JournalEntry:
     response_headers: list[tuple[bytes, bytes]] | None = None
     response_body: bytes | None = None
     stub_id: str | None = None
-    id: int = 0
+    id: int = field(default=0, compare=False)
 
     def observed(self) -> Observed:
         """The request as a pattern sees it."""
@@ -68,6 +68,8 @@ class JournalEntry:
         }
         if full:
             response_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.response_headers or ()}
+            if self.response_body is not None:  # added when sent (pipeline._send)
+                response_headers.setdefault("content-type", "application/json")
             summary["request"] = _message(self.request_headers or {}, self.request_body)
             summary["response"] = _message(response_headers, self.response_body or b"")
         return summary
