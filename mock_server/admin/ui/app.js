@@ -305,7 +305,10 @@ function start() {
       response: { status: 200, jsonBody: { data: [] } } }, null, 2);
   }
   window.addEventListener("hashchange", refresh);
-  state.timer = setInterval(() => { if (tab() === "journal" && $("f-live").checked) attempt(loadJournal); }, 2000);
+  state.timer = setInterval(() => {
+    if (tab() === "journal" && $("f-live").checked) attempt(loadJournal);
+    if (tab() === "entities" && state.entityId) attempt(loadEntity);
+  }, 2000);
   refresh();
 }
 
