@@ -2,8 +2,9 @@
 
 The server runs with ``--admin-token``: the page loads without it, asks for it, then sends it. The
 test advances an entity's clock a month, the app bills the subscription's new period, the page shows
-the invoice (it refreshes live), the test pays it there and finds the app's request in the journal; it makes a stub from a journal entry, and visits the fault and
-state pages. A screenshot of every page goes to ``reports/screenshots/`` for a reviewer.
+the invoice (it refreshes live), the test pays it there and finds the app's request in the journal;
+it makes a stub from a journal entry, and visits the fault and state pages. A screenshot of every
+page goes to ``reports/screenshots/`` for a reviewer.
 
 CI installs chromium with ``scripts/ci-system-deps.sh``; elsewhere the test is skipped without it.
 """

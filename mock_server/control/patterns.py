@@ -183,8 +183,11 @@ def parse_pattern(raw: Any, where: str = "request", allowed: set[str] | None = N
     extra = sorted(set(raw) - (allowed or PATTERN_FIELDS))
     if extra:
         raise bad(f"{where}.{extra[0]}", "is not an allowed field")
+    nulls = sorted(name for name, value in raw.items() if value is None)
+    if nulls:
+        raise bad(f"{where}.{nulls[0]}", "must not be null (leave it out)")
     method = raw.get("method")
-    if method is not None and (not isinstance(method, str) or method.upper() not in METHODS):
+    if method is not None and (not isinstance(method, str) or method not in METHODS):
         raise bad(f"{where}.method", f"must be one of {sorted(METHODS)}")
     if "urlPath" in raw and "urlPathPattern" in raw:
         raise bad(where, "give urlPath or urlPathPattern, not both")
@@ -193,7 +196,7 @@ def parse_pattern(raw: Any, where: str = "request", allowed: set[str] | None = N
         raise bad(f"{where}.urlPath", "must be a path starting with / (at most 2048 characters)")
     url_regex = compile_regex(raw["urlPathPattern"], f"{where}.urlPathPattern") if "urlPathPattern" in raw else None
     return RequestPattern(
-        method=method.upper() if isinstance(method, str) else None,
+        method=method,
         url_path=url_path,
         url_regex=url_regex,
         operation_id=_short_text(raw, "operationId", where),

@@ -87,7 +87,7 @@ def parse_stub(raw: Any, where: str = "stub") -> Stub:
     if not isinstance(allow_invalid, bool):
         raise bad("allowInvalid", "must be a boolean")
     times = _int(raw, "times", "times", 1, 1_000_000, None)
-    remaining = _int(raw, "remaining", "remaining", 0, 1_000_000, times)
+    remaining = times if raw.get("remaining") is None else _int(raw, "remaining", "remaining", 0, 1_000_000, times)
     stub_id = raw.get("id", str(uuid.uuid4()))
     if not isinstance(stub_id, str) or not 1 <= len(stub_id) <= 100:
         raise bad("id", "must be a string of 1..100 characters")
@@ -98,7 +98,7 @@ def parse_stub(raw: Any, where: str = "stub") -> Stub:
         status=status,
         json_body=response.get("jsonBody"),
         has_body=has_body,
-        headers=_headers(response.get("headers")),
+        headers=_headers(response["headers"]) if "headers" in response else {},
         delay_ms=_int(response, "fixedDelayMilliseconds", "response.fixedDelayMilliseconds", 0, MAX_DELAY_MS, 0) or 0,
         priority=_int(raw, "priority", "priority", 1, 1000, 5) or 5,
         remaining=remaining,
@@ -108,17 +108,15 @@ def parse_stub(raw: Any, where: str = "stub") -> Stub:
 
 
 def _int(raw: dict[str, Any], name: str, where: str, low: int, high: int, default: int | None) -> int | None:
-    value = raw.get(name)
-    if value is None:
+    if name not in raw:
         return default
+    value = raw[name]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise bad(where, f"must be an integer in {low}..{high}")
     return value
 
 
 def _headers(raw: Any) -> dict[str, str]:
-    if raw is None:
-        return {}
     if not isinstance(raw, dict) or len(raw) > MAX_HEADERS:
         raise bad("response.headers", f"must be an object of at most {MAX_HEADERS} headers")
     found: dict[str, str] = {}
