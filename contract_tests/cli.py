@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     from contract_tests import fuzz
 
     fuzz.add_parser(commands)
+    from contract_tests.proxy import run as proxy
+
+    proxy.add_parser(commands)
     replay = commands.add_parser("replay", help="re-send the request saved in a failure file")
     replay.add_argument("file")
     return parser
@@ -143,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return run_check(args)
+    if args.command == "proxy":
+        from contract_tests.proxy.run import run_proxy
+
+        return run_proxy(args)
     if args.command == "replay":
         from contract_tests.fuzz import replay
 

@@ -46,14 +46,22 @@ def round_half_away(value: Fraction | int) -> int:
     return sign * whole
 
 
+def div_round_half_away(numerator: int, denominator: int) -> int:
+    """``round_half_away(Fraction(numerator, denominator))`` in integer arithmetic only (the hot path)."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    magnitude = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return magnitude if numerator >= 0 else -magnitude
+
+
 def line_amount(quantity: int, unit_price: int, discount_bps: int = 0) -> int:
     """``round(quantity * unitPrice * (10000 - discountBps) / 10000)`` in minor units."""
-    return round_half_away(Fraction(quantity * unit_price * (10000 - discount_bps), 10000))
+    return div_round_half_away(quantity * unit_price * (10000 - discount_bps), 10000)
 
 
 def tax_amount(amount: int, tax_rate_bps: int) -> int:
     """``round(amount * taxRateBps / 10000)`` in minor units."""
-    return round_half_away(Fraction(amount * tax_rate_bps, 10000))
+    return div_round_half_away(amount * tax_rate_bps, 10000)
 
 
 def totals(lines: Iterable[Mapping[str, Any]]) -> tuple[int, int, int]:

@@ -62,12 +62,26 @@ def test_churn_counts_cancellations_in_the_window(bill: Api) -> None:
 
 
 def test_figures_beyond_64_bits_are_answered_exactly(bill: Api) -> None:
-    """The largest inputs (amount 10^12 daily, quantity 10^6) make an ARR of 3.65 x 10^20: still a 200."""
+    """Each subscription's charge stays under 2^53 (amount 10^12 daily, quantity 4,503, 100 % tax), but twelve
+    of them make an ARR of 1.97 x 10^19, beyond 64 bits: still a 200 with the exact figure."""
     customer = bill.customer(tax=10_000)
-    sub = bill.subscribe(bill.plan(10**12, "day"), customer, quantity=10**6)
-    bill.invoice(sub)
-    bill.invoice(bill.subscribe(bill.plan(10**12, "day"), customer, quantity=10**6))
+    subs = [bill.subscribe(bill.plan(10**12, "day"), customer, quantity=4_503) for _ in range(12)]
+    bill.invoice(subs[0])
+    bill.invoice(subs[1])
     usd = bill.call("GET", "/dashboard", expect=200)["revenue"][0]
-    mrr = 60_833_333_333_333_333_333  # 2 x 10^18 x 365 / 12, rounded once
-    assert (usd["mrr"], usd["arr"], usd["arpa"]) == (mrr, 730 * 10**18, mrr)
-    assert usd["invoicedTotal"] == usd["outstandingAmount"] == 4 * 10**18  # two days at 100 % tax
+    amount = 10**12 * 4_503
+    mrr = 12 * amount * 365 // 12  # exact: 12 daily subscriptions x 365 / 12
+    assert (usd["mrr"], usd["arr"], usd["arpa"]) == (mrr, 12 * mrr, mrr)
+    assert usd["arr"] > 2**64
+    assert usd["invoicedTotal"] == usd["outstandingAmount"] == 4 * amount  # two days at 100 % tax
+
+
+def test_a_subscription_whose_charge_would_pass_2_to_the_53_is_refused(bill: Api) -> None:
+    customer = bill.customer(tax=10_000)
+    plan = bill.plan(10**12, "day")
+    answer = bill.call(
+        "POST", "/subscriptions", {"customerId": customer["id"], "planId": plan["id"], "quantity": 4_504}, expect=422
+    )
+    assert answer["details"] == [
+        {"path": "quantity", "message": "the period's charge would exceed 9007199254740991 minor units"}
+    ]

@@ -43,14 +43,14 @@ class Exchange:
             return False
         return all(w in ("*", h) for w, h in zip(want, have, strict=True))
 
-    async def inner_get(self, path: str) -> Any:
-        """GET a Sales API path from the unbroken app with this request's credentials."""
+    async def inner_get(self, path: str, entity_id: str | None = None) -> Any:
+        """GET a Sales API path from the unbroken app with this request's credentials (or, given
+        ``entity_id``, with that entity's demo key)."""
         transport = httpx.ASGITransport(app=self.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            headers = {"Authorization": self.headers.get("authorization", "")}
-            answer = await client.get(
-                "/api/sales" + path, params={"entityId": self.query.get("entityId", "")}, headers=headers
-            )
+            auth = f"Bearer {KEYS_BY_ENTITY[entity_id]}" if entity_id else self.headers.get("authorization", "")
+            entity = entity_id or self.query.get("entityId", "")
+            answer = await client.get("/api/sales" + path, params={"entityId": entity}, headers={"Authorization": auth})
             return answer.json()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from catalog import KEYS_BY_ENTITY, Exchange, Mutant, new_id
+from catalog import DEMO_ENTITY, KEYS_BY_ENTITY, OTHER_ENTITY, Exchange, Mutant, new_id
 
 
 def _walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -176,6 +176,24 @@ async def dunning_skips_steps(ex: Exchange) -> None:
         ex.status, ex.body = 200, {**found, "status": "grace_period"}
 
 
+async def list_leaks_other_entity(ex: Exchange) -> None:
+    """A tenancy filter lost in one list query: Demo Co's customers include one of Other Co's."""
+    if not (_ok(ex) and ex.is_op("GET", "/customers") and ex.query.get("entityId") == DEMO_ENTITY):
+        return
+    theirs = (await ex.inner_get("/customers", entity_id=OTHER_ENTITY))["data"]
+    if theirs:
+        ex.body["data"].append(theirs[0])
+
+
+async def order_status_jump(ex: Exchange) -> None:
+    """The order state machine lost its guard: a draft order PATCHed straight to fulfilled is accepted."""
+    if not (ex.is_op("PATCH", "/orders/*") and ex.status == 409):
+        return
+    order = await ex.inner_get("/orders/" + ex.path.rstrip("/").split("/")[-1])
+    if isinstance(order, dict) and order.get("status") == "draft":
+        ex.status, ex.body = 200, {**order, "status": "fulfilled"}
+
+
 MUTANTS = {
     m.name: m
     for m in [
@@ -198,5 +216,7 @@ MUTANTS = {
         Mutant("credit_not_applied", "invoices ignore the customer's credit", on_response=credit_not_applied),
         Mutant("expiry_ignored", "sent quotes never expire", on_response=expiry_ignored),
         Mutant("dunning_skips_steps", "dunning out of order is accepted", on_response=dunning_skips_steps),
+        Mutant("list_leaks_other_entity", "a list shows another entity's item", on_response=list_leaks_other_entity),
+        Mutant("illegal_status_jump", "a draft order can jump to fulfilled", on_response=order_status_jump),
     ]
 }

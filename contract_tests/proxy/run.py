@@ -1,0 +1,158 @@
+"""``sales-contract proxy``: options, start-up checks, serving until Ctrl-C/SIGTERM, reports on exit.
+
+Exit codes (the same as ``sales-contract check``): 0 stopped cleanly (or violations without
+``--fail-on-violation``), 1 violations found with ``--fail-on-violation``, 2 usage error or an
+upstream that does not answer at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+from contract_tests.proxy.record import Recorder
+from contract_tests.proxy.report import write_html, write_junit
+from contract_tests.proxy.server import ProxyApp
+from contract_tests.proxy.spec import Contract
+from contract_tests.proxy.violations import Findings
+from contract_tests.target import UsageError, spec_path
+
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(commands: Any) -> None:
+    proxy = commands.add_parser(
+        "proxy",
+        help="a validating, recording proxy in front of a live server",
+        description="Forward every request to --upstream unchanged and check each exchange against the contract.",
+    )
+    proxy.add_argument("--upstream", required=True, help="the server to check, e.g. https://staging.example.com")
+    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    proxy.add_argument("--port", type=int, default=4011, help="port to listen on (default 4011; 0 picks a free one)")
+    proxy.add_argument("--upstream-timeout", type=float, default=30.0, help="seconds before a 504 (default 30)")
+    proxy.add_argument("--junit", default=None, help="write a JUnit XML report here on exit")
+    proxy.add_argument("--report", default=None, help="write a self-contained HTML report here on exit")
+    proxy.add_argument("--record", default=None, help="write the resources seen as a fixtures YAML file on exit")
+    proxy.add_argument("--fail-on-violation", action="store_true", help="exit 1 when any violation was found")
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if not args.upstream.startswith(("http://", "https://")):
+        raise UsageError(f"--upstream must be an http(s) URL, got {args.upstream!r}")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0..65535, got {args.port}")
+    if not 0 < args.upstream_timeout <= 3600:
+        raise UsageError(f"--upstream-timeout must be in (0, 3600] seconds, got {args.upstream_timeout}")
+    for option in ("junit", "report", "record"):
+        value = getattr(args, option)
+        if value is not None and (not value or Path(value).is_dir()):
+            raise UsageError(f"--{option} must be a file path, got {value!r}")
+
+
+def _probe(upstream: str, timeout: float) -> None:
+    """Any HTTP answer means the upstream is there; no answer at start is a usage error (exit 2)."""
+    try:
+        httpx.get(upstream.rstrip("/") + "/", timeout=min(timeout, 10.0))
+    except httpx.HTTPError as error:
+        raise UsageError(f"the upstream {upstream} does not answer: {type(error).__name__}: {error}") from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_proxy(args: argparse.Namespace) -> int:
+    try:
+        _validate(args)
+        contract = Contract(spec_path())
+        _probe(args.upstream, args.upstream_timeout)
+        sock = _listen(args.host, args.port)
+    except (UsageError, ValueError) as error:
+        print(f"sales-contract proxy: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    findings, recorder = Findings(), Recorder() if args.record else None
+    app = ProxyApp(args.upstream, contract, timeout=args.upstream_timeout, findings=findings, recorder=recorder)
+    started = time.monotonic()
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"sales-contract proxy: http://{shown}:{port} -> {app.upstream} "
+        f"(violations: GET http://{shown}:{port}/__proxy/violations; Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
+    stopped_by: list[int] = []
+
+    def remember(sig: int, frame: FrameType | None) -> None:
+        stopped_by.append(sig)  # uvicorn re-raises the signal that stopped it; it must not kill the reports
+
+    previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _serve(app, sock)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+        _write_outputs(args, findings, recorder, app.upstream, time.monotonic() - started)
+    snapshot = findings.snapshot()
+    print(
+        f"sales-contract proxy: {snapshot['exchanges']} exchanges, {snapshot['violations']} violating; "
+        f"upstream refused {snapshot['upstreamRefused']}, timed out {snapshot['upstreamTimeouts']}",
+        file=sys.stderr,
+    )
+    return EXIT_VIOLATION if args.fail_on_violation and snapshot["violations"] else EXIT_OK
+
+
+def _serve(app: ProxyApp, sock: socket.socket) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        http="h11",  # h11 passes any method name; httptools refuses the ones it does not know
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        date_header=False,
+    )
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+
+
+def _write_outputs(
+    args: argparse.Namespace, findings: Findings, recorder: Recorder | None, upstream: str, seconds: float
+) -> None:
+    snapshot = findings.snapshot()
+    for option, write in (("junit", write_junit), ("report", write_html)):
+        target = getattr(args, option)
+        if target:
+            try:
+                write(Path(target), snapshot, upstream, seconds)
+                print(f"sales-contract proxy: wrote {target}", file=sys.stderr)
+            except OSError as error:
+                print(f"sales-contract proxy: cannot write {target}: {error.strerror}", file=sys.stderr)
+    if recorder is not None and args.record:
+        try:
+            recorder.write(Path(args.record))
+            print(f"sales-contract proxy: recorded fixtures to {args.record}", file=sys.stderr)
+        except OSError as error:
+            print(f"sales-contract proxy: cannot write {args.record}: {error.strerror}", file=sys.stderr)
