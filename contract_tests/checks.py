@@ -28,6 +28,7 @@ CUSTOM_CHECKS = (
     "status_filter_respected",
     "money_is_integer",
     "error_body_contract",
+    "derived_dates",
 )
 
 
@@ -186,4 +187,54 @@ def error_body_contract(ctx: CheckContext, response: Response, case: Case[Any]) 
     if not isinstance(body, Mapping) or not isinstance(body.get("error"), str) or not body["error"]:
         problems.append('an error body must be JSON {"error": "<message>"}')
     _fail(problems)
+    return None
+
+
+def date_problems(method: str, path: str, request: Any, status: int, body: Any) -> list[str]:
+    """Every derived date in a 2xx answer recomputed: subscription periods from their anchor (month
+    ends, leap days), trial ends, invoice due dates, quote validity. ``request`` is the sent JSON body."""
+    if not 200 <= status < 300:
+        return []
+    path = path.rstrip("/")
+    sent = request if isinstance(request, Mapping) else {}
+    problems: list[str] = []
+    for node in _walk(body):
+        if "billingCycleAnchor" in node and "currentPeriodEnd" in node:
+            problems += oracle.problems_subscription_dates(node)
+        if "amountDue" in node and "dueDate" in node:
+            billed = method == "POST" and path.endswith("/generate-invoice") and status == 201
+            due = sent.get("dueInDays", 30) if billed else None
+            problems += oracle.problems_invoice_dates(node, due if isinstance(due, int) else None)
+        if "validUntil" in node and "issueDate" in node:
+            created = method == "POST" and path.endswith("/quotes") and status == 201 and node is body
+            problems += oracle.problems_quote_dates(node, sent if created else None)
+    if method == "POST" and path.endswith("/subscriptions") and status == 201 and isinstance(body, Mapping):
+        problems += oracle.problems_new_subscription(body, sent)
+    return problems
+
+
+def answer_problems(method: str, path: str, request: Any, status: int, body: Any) -> list[str]:
+    """What the custom checks find in one answer, for the suite's own requests (scenario tests), so the
+    oracle judges every value the suite sees, not only those of generated requests."""
+    if not 200 <= status < 300:
+        return []
+    problems: list[str] = []
+    for node in _walk(body):
+        lines = node.get("lines")
+        if "amountDue" in node and "lines" in node:
+            problems += oracle.problems_invoice(node)
+        elif isinstance(lines, list) and lines and isinstance(lines[0], Mapping) and "unitPrice" in lines[0]:
+            problems += oracle.problems_sales_document(node)
+        if isinstance(node.get("proration"), Mapping):
+            problems += oracle.problems_proration_shape(node["proration"])
+    return problems + date_problems(method, path, request, status, body)
+
+
+@schemathesis.check
+def derived_dates(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """Periods, trial ends, due dates and validity recomputed from what the answer and the request say."""
+    if not _ours(case):
+        return None
+    body = case.body if isinstance(case.body, Mapping) else None
+    _fail(date_problems(case.method.upper(), str(case.formatted_path), body, response.status_code, _json(response)))
     return None

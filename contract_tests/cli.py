@@ -1,21 +1,24 @@
 """``sales-contract``: run the contract suite against the mock or a live URL, for CI and for QA.
 
-Exit codes: 0 clean, 1 contract violation, 2 usage error or unusable target.
+Every command takes the target, the credentials and the durations the same way, and its exit
+code means one thing: 0 no violation, 1 a contract violation, 2 a usage or target problem.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from contract_tests import cli_common
+from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command, Resolved
 from contract_tests.report import RECORDER_KEY, Recorder
-from contract_tests.target import ENV_VARS, UsageError, live_target, spec_path
+from contract_tests.target import UsageError, live_target, spec_path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 INI = """[pytest]
@@ -32,73 +35,113 @@ markers =
 """
 
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api-key", default=None, help=f"API key (default ${ENV_VARS['api_key']})")
-    parser.add_argument("--entity-id", default=None, help=f"entity id (default ${ENV_VARS['entity_id']})")
-    parser.add_argument("--seed", type=int, default=None, help="seed for every generator (printed on each run)")
-    parser.add_argument("--operations", default=None, help="comma-separated operationIds, e.g. createQuote,getQuote")
-    writes = parser.add_mutually_exclusive_group()
-    writes.add_argument("--read-only", dest="allow_writes", action="store_false", help="GETs only (URL default)")
-    writes.add_argument(
-        "--allow-writes", dest="allow_writes", action="store_true", help="create, then clean up (mock default)"
-    )
-    parser.set_defaults(allow_writes=None)
+def commands() -> list[Command]:
+    """Every subcommand, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
+    from contract_tests import fuzz, replay
+    from contract_tests.proxy import run as proxy
+
+    return [CHECK, fuzz.COMMAND, replay.COMMAND, proxy.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sales-contract", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="run the contract suite once")
-    check.add_argument("--target", default=os.environ.get(ENV_VARS["base_url"]) or "mock", help="mock or a base URL")
-    check.add_argument("--max-examples", type=int, default=None, help="generated examples per operation and mode")
-    check.add_argument("--profile", choices=["default", "fast", "fuzz"], default="default")
-    check.add_argument("--junit-xml", default=None, help="write a JUnit XML report to PATH")
-    check.add_argument("--failures-dir", default=None, help="save each failure as a replayable JSON file here")
-    check.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
-    add_target_options(check)
-    from contract_tests import fuzz
-
-    fuzz.add_parser(commands)
-    from contract_tests.proxy import run as proxy
-
-    proxy.add_parser(commands)
-    replay = commands.add_parser("replay", help="re-send the request saved in a failure file")
-    replay.add_argument("file")
+    parser = cli_common.Parser(
+        prog="sales-contract",
+        description=__doc__,
+        epilog=cli_common.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for command in commands():
+        cli_common.add_command(subparsers, command)
     return parser
 
 
-def preflight(target: str, api_key: str | None, entity_id: str | None) -> None:
-    """A URL target must answer and accept the key for the entity: a wrong key is a usage error, not a pass."""
+# -- check ---------------------------------------------------------------------------------------
+
+
+def configure_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-examples", type=int, default=None, help="generated examples per operation and mode")
+    parser.add_argument("--profile", choices=["default", "fast", "fuzz"], default="default")
+    parser.add_argument("--failures-dir", default=None, help="save each failure as a replayable JSON file here")
+    parser.add_argument(
+        "--budget",
+        type=cli_common.parse_duration,
+        default=None,
+        metavar="SECONDS",
+        help="stop sending new requests after this long (e.g. 300, 5m); the summary says what was left out",
+    )
+    parser.add_argument("--ledger", default=None, metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--test", default=None, help=argparse.SUPPRESS)  # replay: one scenario test
+    parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
+
+
+def preflight(resolved: Resolved) -> None:
+    """A URL target must answer and accept the key for the entity: a wrong key is a usage error, not a pass.
+
+    With ``--admin-token`` the target's ``/__admin`` must accept it too.
+    """
     spec_path()
-    if target == "mock":
+    if resolved.is_mock:
         return
-    resolved = live_target(target, api_key=api_key, entity_id=entity_id)
-    url = f"{resolved.origin}/api/sales/customers"
+    target = live_target(resolved.target, api_key=resolved.api_key, entity_id=resolved.entity_id)
+    url = f"{target.origin}/api/sales/customers"
     try:
         response = httpx.get(
             url,
-            params={"entityId": resolved.entity_id},
-            headers={"Authorization": f"Bearer {resolved.api_key}"},
-            timeout=15,
+            params={"entityId": target.entity_id, "pageSize": 1},
+            headers={"Authorization": f"Bearer {target.api_key}"},
+            timeout=resolved.timeout,
         )
     except httpx.HTTPError as exc:
-        raise UsageError(f"the target {resolved.origin} is unreachable: {exc}") from exc
+        raise UsageError(f"the target {target.origin} is unreachable: {type(exc).__name__} {exc}") from exc
     if response.status_code in (401, 403):
-        raise UsageError(f"the target refused the API key for entity {resolved.entity_id} ({response.status_code})")
+        raise UsageError(
+            f"the target refused the API key for entity {target.entity_id} "
+            f"({response.status_code}: {_reason(response)})"
+        )
     if response.status_code != 200:
-        raise UsageError(f"preflight GET {url} answered {response.status_code}, expected 200")
+        raise UsageError(f"preflight GET {url} answered {response.status_code}: {_reason(response)}")
+    if resolved.admin_token:
+        try:
+            admin = httpx.get(
+                f"{target.origin}/__admin/health",
+                headers={"X-Admin-Token": resolved.admin_token},
+                timeout=resolved.timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise UsageError(f"the target's /__admin is unreachable: {exc}") from exc
+        if admin.status_code in (401, 403):
+            raise UsageError(f"the target's /__admin refused the admin token ({admin.status_code})")
 
 
-def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
-    argv = [str(PACKAGE_DIR), "-c", str(ini), "--rootdir", str(PACKAGE_DIR.parent), "-p", "no:randomly"]
+def _reason(response: httpx.Response) -> str:
+    """The server's ``error`` message, else the start of its body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return str(body["error"])
+    return response.text[:200] or "(empty body)"
+
+
+def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list[str]:
+    tests = str(PACKAGE_DIR)
+    if args.test:
+        file, _, name = str(args.test).partition("::")
+        tests = str(PACKAGE_DIR / Path(file).name) + (f"::{name}" if name else "")
+    argv = [tests, "-c", str(ini), "--rootdir", str(PACKAGE_DIR.parent), "-p", "no:randomly"]
     argv += ["-v" if args.verbose else "-q", "--tb=short", "-rfE", "--sales-profile", args.profile]
-    argv += ["--sales-target", args.target]
+    argv += ["--sales-target", resolved.target, "--sales-timeout", str(resolved.timeout)]
     for option, value in (
-        ("--sales-api-key", args.api_key),
-        ("--sales-entity-id", args.entity_id),
+        ("--sales-api-key", resolved.api_key if not resolved.is_mock else None),
+        ("--sales-entity-id", resolved.entity_id if not resolved.is_mock else None),
+        ("--sales-admin-token", resolved.admin_token),
         ("--sales-max-examples", args.max_examples),
         ("--sales-seed", args.seed),
-        ("--sales-operations", args.operations),
+        ("--sales-operations", ",".join(resolved.operations) or None),
+        ("--sales-budget", args.budget),
+        ("--sales-ledger", args.ledger),
         ("--junit-xml", args.junit_xml),
     ):
         if value is not None:
@@ -120,43 +163,46 @@ class _RecorderPlugin:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    try:
-        preflight(args.target, args.api_key, args.entity_id)
-    except UsageError as exc:
-        print(f"sales-contract: {exc}", file=sys.stderr)
-        return 2
-    writes = (
-        "read-only" if args.allow_writes is False or (args.allow_writes is None and args.target != "mock") else "writes"
-    )
-    print(f"sales-contract: checking {args.target} ({args.profile} profile, {writes})", flush=True)
+    resolved = cli_common.resolve(args)
+    preflight(resolved)
+    writes = "writes" if args.allow_writes or (args.allow_writes is None and resolved.is_mock) else "read-only"
+    print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes})", flush=True)
     recorder = Recorder(failures_dir=Path(args.failures_dir) if args.failures_dir else None)
-    with tempfile.TemporaryDirectory() as tmp:
+    started, wall_start = time.monotonic(), time.time() - 1
+    with cli_common.terminate_as_interrupt(), tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text(INI)
-        code = pytest.main(pytest_args(args, ini), plugins=[_RecorderPlugin(recorder)])
-    if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or recorder.operations:
-        result = 1 if recorder.failures or code == pytest.ExitCode.TESTS_FAILED else 0
+        code = pytest.main(pytest_args(args, resolved, ini), plugins=[_RecorderPlugin(recorder)])
+    elapsed = time.monotonic() - started
+    if recorder.failures or code == pytest.ExitCode.TESTS_FAILED:
+        result = EXIT_VIOLATION
+    elif code == pytest.ExitCode.OK or (code == pytest.ExitCode.NO_TESTS_COLLECTED and recorder.operations):
+        result = EXIT_OK
     else:
-        result = 2
-    print(f"sales-contract: {'PASS' if result == 0 else 'FAIL'} (seed {recorder.seed}, pytest exit {int(code)})")
+        result = EXIT_USAGE
+    verdict = {EXIT_OK: "PASS", EXIT_VIOLATION: "FAIL"}.get(result, "ERROR")
+    print(
+        f"sales-contract: {verdict} in {elapsed:.0f}s (seed {recorder.seed}, pytest exit {int(code)}, "
+        f"sales-contract exit {result})",
+        flush=True,
+    )
+    if result == EXIT_USAGE:
+        problem = "the run was interrupted" if code == pytest.ExitCode.INTERRUPTED else f"pytest exit {int(code)}"
+        print(f"sales-contract check: {problem}", file=sys.stderr, flush=True)
+        junit = Path(args.junit_xml) if args.junit_xml else None
+        if junit is not None and not (junit.is_file() and junit.stat().st_mtime >= wall_start):
+            cli_common.write_junit_error(junit, "check", problem)
     return result
 
 
+CHECK = Command("check", "run the contract suite once", configure_check, run_check)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    cli_common.Parser.argv = argv
     args = build_parser().parse_args(argv)
-    if args.command == "check":
-        return run_check(args)
-    if args.command == "proxy":
-        from contract_tests.proxy.run import run_proxy
-
-        return run_proxy(args)
-    if args.command == "replay":
-        from contract_tests.fuzz import replay
-
-        return replay(Path(args.file))
-    from contract_tests.fuzz import run_fuzz
-
-    return run_fuzz(args)
+    return cli_common.run_command(args)
 
 
 if __name__ == "__main__":

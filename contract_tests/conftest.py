@@ -42,6 +42,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sales-max-examples", type=int, default=None)
     group.addoption("--sales-seed", type=int, default=None)
     group.addoption("--sales-operations", default=None, help="comma-separated operationIds to test")
+    group.addoption(
+        "--sales-admin-token", default=None, help=f"the target's /__admin token ({ENV_VARS['admin_token']})"
+    )
+    group.addoption("--sales-timeout", type=float, default=30.0, help="per-request timeout in seconds")
+    group.addoption("--sales-budget", type=float, default=None, help="stop sending requests after SECONDS")
+    group.addoption("--sales-ledger", default=None, help="append created resources to this JSON-lines file")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,7 +66,14 @@ HERE = Path(__file__).resolve().parent
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     profile = get_profile(config.getoption("--sales-profile"), seed=config.getoption("--sales-seed"))
-    get_recorder(config).seed = profile.seed
+    recorder = get_recorder(config)
+    recorder.seed = profile.seed
+    recorder.start_budget(config.getoption("--sales-budget"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Past ``--sales-budget`` no test starts; the summary counts what was left out."""
+    get_recorder(item.config).enforce_budget()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -120,9 +133,10 @@ def mock_process_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sales_target(sales_target_name: str, request: pytest.FixtureRequest) -> Target:
     config = request.config
+    timeout = config.getoption("--sales-timeout")
     if sales_target_name in ("inprocess", "process"):
         url = request.getfixturevalue("mock_process_url") if sales_target_name == "process" else None
-        target = mock_target("mock process" if url else "in-process mock", url)
+        target = replace(mock_target("mock process" if url else "in-process mock", url), timeout=timeout)
         return replace(target, allow_writes=False) if config.getoption("--sales-read-only") else target
     allow = config.getoption("--sales-allow-writes") or os.environ.get(ENV_VARS["allow_writes"]) == "1"
     return live_target(
@@ -130,6 +144,8 @@ def sales_target(sales_target_name: str, request: pytest.FixtureRequest) -> Targ
         api_key=config.getoption("--sales-api-key"),
         entity_id=config.getoption("--sales-entity-id"),
         allow_writes=allow and not config.getoption("--sales-read-only"),
+        admin_token=config.getoption("--sales-admin-token"),
+        timeout=timeout,
     )
 
 
@@ -147,18 +163,24 @@ def http_client(sales_target: Target, request: pytest.FixtureRequest) -> Iterato
 
 @pytest.fixture(scope="session")
 def janitor(sales_target: Target, http_client: httpx.Client, pytestconfig: pytest.Config) -> Iterator[Janitor]:
-    """Remembers what the suite created and cleans it up at the end (reports what it could not)."""
-    janitor = Janitor(SalesApi(sales_target, http_client))
-    yield janitor
-    recorder = get_recorder(pytestconfig)
-    recorder.created += len(janitor.created)
-    recorder.uncleaned.extend(janitor.clean())
+    """Remembers what the suite created and cleans it up at the end, however the session ends (a
+    deadline, Ctrl-C or SIGTERM via ``sales-contract``); reports what it could not clean."""
+    ledger = pytestconfig.getoption("--sales-ledger")
+    janitor = Janitor(SalesApi(sales_target, http_client), Path(ledger) if ledger else None)
+    try:
+        yield janitor
+    finally:
+        recorder = get_recorder(pytestconfig)
+        recorder.uncleaned.extend(janitor.clean())
+        recorder.created += janitor.total
+        recorder.closed.extend(janitor.closed)
 
 
 @pytest.fixture
-def api(sales_target: Target, http_client: httpx.Client, janitor: Janitor) -> SalesApi:
+def api(sales_target: Target, http_client: httpx.Client, janitor: Janitor, request: pytest.FixtureRequest) -> SalesApi:
     api = SalesApi(sales_target, http_client)
     api.janitor = janitor
+    api.budget = get_recorder(request.config)
     return api
 
 
@@ -187,6 +209,23 @@ def sales_schema(
     return schema
 
 
+@pytest.fixture(scope="session")
+def sales_session(sales_target: Target) -> Iterator[Any]:
+    """The requests session of Schemathesis' calls to a URL target: throttle answers are retried."""
+    if sales_target.in_process:
+        yield None
+        return
+    from contract_tests.throttle import every_requests_session, session
+
+    if sales_target.mock:
+        with session() as made:
+            yield made
+        return
+    # A live server: the checks' own probes retry throttle answers too.
+    with every_requests_session(), session() as made:
+        yield made
+
+
 def _server_prefix(raw: dict[str, Any]) -> str:
     """The path part of the spec's first server (``/api/sales``), unless paths already carry it."""
     if any(str(path).startswith("/api/sales") for path in raw.get("paths", {})):
@@ -209,14 +248,38 @@ def pytest_runtest_makereport(
     check = getattr(item, "originalname", item.name)
     callspec = getattr(item, "callspec", None)
     target = str(callspec.params.get("sales_target_name")) if callspec else "?"
-    for operation in marker.args:
+    operations = list(marker.args)
+    if report.failed:
+        # One violation per test, however many operations it exercises, with this test's own requests.
+        api = _api_of(item)
+        recorder.failed(
+            target,
+            ",".join(operations),
+            check,
+            _failure_text(item, report),
+            chain=_chain_of(api),
+            kind="test",
+            test=item.nodeid,
+            operations=operations,
+        )
+        return report
+    for operation in operations:
         if report.skipped:
             recorder.skipped(operation, check, str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "")
-        elif report.failed:
-            recorder.failed(target, operation, check, _failure_text(item, report))
         elif report.when == "call":
             recorder.passed(operation, check)
     return report
+
+
+def _chain_of(api: SalesApi | None) -> list[dict[str, Any]] | None:
+    if api is None or not api.chain:
+        return None
+    from contract_tests.replay import Recording
+
+    recording = Recording(api.target.entity_id, api.target.api_key)
+    for response in api.chain:
+        recording.add_httpx(response)
+    return recording.chain()
 
 
 def _failure_text(item: pytest.Item, report: pytest.TestReport) -> str:
@@ -239,7 +302,10 @@ def _api_of(item: pytest.Item) -> SalesApi | None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from contract_tests.throttle import STATS
+
     recorder = get_recorder(config)
+    recorder.throttle = STATS.line()
     if recorder.operations or recorder.failures:
         terminalreporter.write_sep("=", "Sales API contract")
         for line in recorder.summary_lines():

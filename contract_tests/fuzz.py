@@ -1,7 +1,9 @@
 """``sales-contract fuzz``: a time-boxed QA campaign of rounds of the suite's fuzz profile.
 
-Each round runs in a child process with a fresh seed, so the campaign stops at the deadline
-whatever the server does; every failure is saved at once as a replayable JSON file.
+Each round runs in a child process with a fresh seed and the time left as its budget, so no
+request is sent after the deadline whatever the server does; every failure is saved at once as a
+replayable JSON file, every created resource in a ledger that the campaign sweeps at the end
+(also after SIGTERM or Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,80 +13,176 @@ import json
 import os
 import random
 import re
-import shlex
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from contract_tests import cli_common
+from contract_tests.cli_common import Command
+from contract_tests.target import UsageError
 
-UNITS = {"s": 1, "m": 60, "h": 3600}
 PROGRESS_EVERY = 10.0
+CLEANUP_GRACE = 60.0  # seconds a round may take after its budget to clean up before it is stopped
+STOP_GRACE = 30.0  # seconds between SIGTERM and SIGKILL
 
 
-def parse_duration(text: str) -> float:
-    """``90s``, ``10m``, ``1h`` or plain seconds."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
-    if not found:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 30s, 10m, 1h)")
-    return float(found.group(1)) * UNITS[found.group(2) or "s"]
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "legacy_target",
+        nargs="?",
+        default=None,
+        metavar="TARGET",
+        help="deprecated: use --target (removed next release)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=cli_common.parse_duration,
+        default=cli_common.parse_duration("10m"),
+        help="e.g. 90s, 10m (default): no request is sent after it, then the campaign cleans up",
+    )
+    parser.add_argument("--output", default="sales-fuzz-report", help="directory for failures and the report")
+    parser.add_argument("--max-examples", type=int, default=None, help="examples per operation and mode per round")
 
 
-def add_parser(commands: Any) -> None:
-    from contract_tests.cli import add_target_options
+def run_fuzz(args: argparse.Namespace) -> int:
+    if args.legacy_target:
+        if args.target:
+            raise UsageError("give the target once: --target URL (the positional form is deprecated)")
+        print("sales-contract fuzz: the positional target is deprecated, use --target", file=sys.stderr)
+        args.target = args.legacy_target
+    resolved = cli_common.resolve(args)
+    from contract_tests.cli import preflight
 
-    fuzz = commands.add_parser("fuzz", help="time-boxed fuzzing campaign with replayable failures")
-    fuzz.add_argument("target", help="mock or a base URL")
-    fuzz.add_argument("--duration", type=parse_duration, default=parse_duration("10m"), help="e.g. 10m (default)")
-    fuzz.add_argument("--output", default="sales-fuzz-report", help="directory for failures and the report")
-    fuzz.add_argument("--max-examples", type=int, default=None, help="examples per operation and mode per round")
-    add_target_options(fuzz)
-
-
-def _round_command(args: argparse.Namespace, seed: int, failures_dir: Path) -> list[str]:
-    command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", args.target, "--profile", "fuzz"]
-    command += ["--seed", str(seed), "--failures-dir", str(failures_dir)]
-    for option, value in (
-        ("--api-key", args.api_key),
-        ("--entity-id", args.entity_id),
-        ("--operations", args.operations),
-        ("--max-examples", args.max_examples),
-    ):
-        if value is not None:
-            command += [option, str(value)]
-    if args.allow_writes is not None:
-        command.append("--allow-writes" if args.allow_writes else "--read-only")
-    return command
+    preflight(resolved)
+    return Campaign(args, resolved).run()
 
 
-def _run_round(command: list[str], remaining: float, log: Path, failures: Path) -> int | None:
-    """Run one round, printing progress every few seconds; None when the deadline stopped it."""
-    deadline = time.monotonic() + remaining
-    with open(log, "w") as sink:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=env)
+COMMAND = Command("fuzz", "time-boxed fuzzing campaign with replayable failures", configure, run_fuzz)
+
+
+class Campaign:
+    """Rounds of ``check --profile fuzz`` in child processes until the deadline; every created resource
+    goes to a ledger, so whatever stops a round (its budget, SIGTERM, SIGKILL) the campaign cleans up."""
+
+    def __init__(self, args: argparse.Namespace, resolved: cli_common.Resolved) -> None:
+        self.args, self.resolved = args, resolved
+        self.output = Path(args.output)
+        self.ledger = self.output / "ledger.jsonl"
+        self.failures = self.output / "failures"
+        self.process: subprocess.Popen[str] | None = None
+        self.stopping: str | None = None
+
+    def run(self) -> int:
+        self.output.mkdir(parents=True, exist_ok=True)
+        args = self.args
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
+        start, rounds, codes = time.monotonic(), 0, []
+        print(f"fuzz: {self.resolved.target} for {args.duration:.0f}s, seed {seed}, output {self.output}", flush=True)
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            while True:
-                try:
-                    return process.wait(timeout=max(0.1, min(PROGRESS_EVERY, deadline - time.monotonic())))
-                except subprocess.TimeoutExpired:
-                    if time.monotonic() >= deadline:
-                        return None
-                    found = len(list(failures.glob("*.json")))
-                    print(
-                        f"    {deadline - time.monotonic():5.0f}s left, {_progress(log)}, {found} failure(s)",
-                        flush=True,
-                    )
+            while not self.stopping and (remaining := args.duration - (time.monotonic() - start)) > 1:
+                rounds += 1
+                round_seed = seed + rounds - 1
+                print(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left", flush=True)
+                command = self._round_command(round_seed, remaining)
+                codes.append(self._run_round(command, remaining, self.output / f"round-{rounds}.log"))
+                found = len(list(self.failures.glob("*.json")))
+                print(f"  round {rounds} ended ({_describe(codes[-1])}); failures so far: {found}", flush=True)
+                if codes[-1] == cli_common.EXIT_USAGE and not self.stopping:
+                    break
         finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            leftovers = self._sweep()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        code = _final_report(self.output, seed, rounds, codes, time.monotonic() - start, leftovers, self.stopping)
+        _write_junit(self.args, self.output, code, self.stopping)
+        return code
+
+    def _stop(self, signum: int, frame: object) -> None:
+        """SIGTERM/Ctrl-C: stop the round (it cleans up), then sweep and report."""
+        self.stopping = signal.Signals(signum).name
+        print(f"fuzz: {self.stopping} received, stopping the round and cleaning up", flush=True)
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def _round_command(self, seed: int, remaining: float) -> list[str]:
+        args, resolved = self.args, self.resolved
+        command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", resolved.target]
+        command += ["--profile", "fuzz", "--seed", str(seed), "--failures-dir", str(self.failures)]
+        command += ["--budget", f"{remaining:.1f}", "--ledger", str(self.ledger), "--timeout", str(resolved.timeout)]
+        for option, value in (
+            ("--api-key", resolved.api_key if not resolved.is_mock else None),
+            ("--entity-id", resolved.entity_id if not resolved.is_mock else None),
+            ("--admin-token", resolved.admin_token),
+            ("--operations", ",".join(resolved.operations) or None),
+            ("--max-examples", args.max_examples),
+        ):
+            if value is not None:
+                command += [option, str(value)]
+        if args.allow_writes is not None:
+            command.append("--allow-writes" if args.allow_writes else "--read-only")
+        return command
+
+    def _run_round(self, command: list[str], remaining: float, log: Path) -> int | None:
+        """Run one round (its budget is the time left); None when it had to be stopped."""
+        deadline = time.monotonic() + remaining + CLEANUP_GRACE
+        with open(log, "w") as sink:
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            self.process = process = subprocess.Popen(
+                command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=env
+            )
+            try:
+                while True:
+                    try:
+                        wait = max(0.1, min(PROGRESS_EVERY, deadline - time.monotonic()))
+                        return process.wait(timeout=wait)
+                    except subprocess.TimeoutExpired:
+                        if time.monotonic() >= deadline:
+                            return None
+                        found = len(list(self.failures.glob("*.json")))
+                        left = max(0.0, deadline - CLEANUP_GRACE - time.monotonic())
+                        print(f"    {left:5.0f}s left, {_progress(log)}, {found} failure(s)", flush=True)
+            finally:
+                _stop_process(process)
+                self.process = None
+
+    def _sweep(self) -> list[dict[str, str]]:
+        """Clean what a stopped round could not (from the ledger), then list what is left, with why."""
+        from contract_tests.cleanup import leftovers, pending, sweep
+
+        if not pending(self.ledger):
+            return leftovers(self.ledger)
+        if self.resolved.is_mock:
+            return leftovers(self.ledger)  # the in-process mock died with its round
+        from contract_tests.client import SalesApi, make_http_client
+        from contract_tests.target import live_target
+
+        target = live_target(
+            self.resolved.target,
+            api_key=self.resolved.api_key,
+            entity_id=self.resolved.entity_id,
+            allow_writes=True,
+            admin_token=self.resolved.admin_token,
+            timeout=self.resolved.timeout,
+        )
+        print(f"fuzz: cleaning up {len(pending(self.ledger))} resource(s) a stopped round left", flush=True)
+        with make_http_client(target) as http:
+            sweep(self.ledger, SalesApi(target, http))
+        return leftovers(self.ledger)
+
+
+def _stop_process(process: subprocess.Popen[str]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _progress(log: Path) -> str:
@@ -93,81 +191,86 @@ def _progress(log: Path) -> str:
     return f"{done} test(s) done"
 
 
-def run_fuzz(args: argparse.Namespace) -> int:
-    from contract_tests.cli import preflight
-    from contract_tests.target import UsageError
-
-    try:
-        preflight(args.target, args.api_key, args.entity_id)
-    except UsageError as exc:
-        print(f"sales-contract: {exc}", file=sys.stderr)
-        return 2
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    start, rounds, codes = time.monotonic(), 0, []
-    print(f"fuzz: {args.target} for {args.duration:.0f}s, seed {seed}, output {output}", flush=True)
-    while (remaining := args.duration - (time.monotonic() - start)) > 1:
-        rounds += 1
-        round_seed = seed + rounds - 1
-        print(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left", flush=True)
-        command = _round_command(args, round_seed, output / "failures")
-        codes.append(_run_round(command, remaining, output / f"round-{rounds}.log", output / "failures"))
-        found = len(list((output / "failures").glob("*.json")))
-        print(f"  round {rounds} ended ({_describe(codes[-1])}); failures so far: {found}", flush=True)
-        if codes[-1] == 2:
-            break
-    return _final_report(output, seed, rounds, codes, time.monotonic() - start)
-
-
 def _describe(code: int | None) -> str:
     return {None: "stopped at the deadline", 0: "clean", 1: "violations", 2: "target unusable"}.get(code, str(code))
 
 
-def _final_report(output: Path, seed: int, rounds: int, codes: list[int | None], elapsed: float) -> int:
-    failures = [json.loads(path.read_text()) for path in sorted((output / "failures").glob("*.json"))]
+def _final_report(
+    output: Path,
+    seed: int,
+    rounds: int,
+    codes: list[int | None],
+    elapsed: float,
+    leftovers: list[dict[str, str]],
+    stopped_by: str | None,
+) -> int:
+    failures = []
+    for path in sorted((output / "failures").glob("*.json")):
+        try:
+            failures.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue  # a file cut short by a kill
     by_check: dict[str, int] = {}
     for failure in failures:
         key = f"{failure['operation']} / {failure['check']}"
         by_check[key] = by_check.get(key, 0) + 1
-    report = {"seed": seed, "rounds": rounds, "elapsedSeconds": round(elapsed), "failures": len(failures)}
-    report["byOperationAndCheck"] = by_check  # type: ignore[assignment]
+    report: dict[str, Any] = {
+        "seed": seed,
+        "rounds": rounds,
+        "elapsedSeconds": round(elapsed),
+        "failures": len(failures),
+        "byOperationAndCheck": by_check,
+        "stoppedBy": stopped_by,
+        "notCleaned": leftovers,
+    }
     (output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"fuzz report: {rounds} round(s) in {elapsed:.0f}s, seed {seed}, {len(failures)} failure file(s)")
     for key, count in sorted(by_check.items()):
         print(f"  {count:>4}  {key}")
+    if leftovers:
+        print(f"  {len(leftovers)} resource(s) could not be cleaned up:")
+        for item in leftovers:
+            print(f"    - {item['kind']} {item['id']}: {item['why']}")
+    else:
+        print("  cleanup: everything the campaign created was deleted or closed (see the round logs)")
     print(f"  details: {output / 'report.json'}, replay one with: sales-contract replay <file>")
-    if 2 in codes and not failures:
-        return 2
-    return 1 if failures else 0
+    if failures:
+        return cli_common.EXIT_VIOLATION
+    if stopped_by or cli_common.EXIT_USAGE in codes:
+        return cli_common.EXIT_USAGE
+    return cli_common.EXIT_OK
 
 
-def replay(path: Path) -> int:
-    """Re-send the curl request stored in a failure file and print the answer."""
-    record = json.loads(path.read_text())
-    if not record.get("curl"):
-        print("this failure has no recorded request", file=sys.stderr)
-        return 2
-    method, url, headers, body = parse_curl(record["curl"])
-    response = httpx.request(method, url, headers=headers, content=body, timeout=30)
-    print(f"{record['operation']} / {record['check']}\n{record['curl']}\n-> {response.status_code}\n{response.text}")
-    return 0
+def _write_junit(args: argparse.Namespace, output: Path, code: int, stopped_by: str | None) -> None:
+    """One case per saved failure; an error case when the campaign could not run or was stopped."""
+    if not args.junit_xml:
+        return
+    from xml.sax.saxutils import escape, quoteattr
 
-
-def parse_curl(command: str) -> tuple[str, str, dict[str, str], bytes | None]:
-    tokens = shlex.split(command)
-    method, url, headers, body = "GET", "", {}, None
-    index = 1
-    while index < len(tokens):
-        token = tokens[index]
-        if token == "-X":
-            method, index = tokens[index + 1], index + 2
-        elif token == "-H":
-            name, _, value = tokens[index + 1].partition(":")
-            headers[name.strip()] = os.path.expandvars(value.strip())
-            index += 2
-        elif token in ("-d", "--data", "--data-raw"):
-            body, index = tokens[index + 1].encode(), index + 2
-        else:
-            url, index = (token if token.startswith("http") else url), index + 1
-    return method, url, headers, body
+    cases = []
+    for path in sorted((output / "failures").glob("*.json")):
+        try:
+            failure = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        name = f"{failure['operation']} / {failure['check']}"
+        message = str(failure.get("message", ""))
+        cases.append(
+            f"<testcase classname={quoteattr('sales-contract.fuzz')} name={quoteattr(name)}>"
+            f"<failure message={quoteattr(message[:500])}>{escape(message)}</failure></testcase>"
+        )
+    errors = 0
+    if code == cli_common.EXIT_USAGE:
+        errors = 1
+        problem = f"stopped by {stopped_by}" if stopped_by else "the target was unusable (see the round logs)"
+        cases.append(
+            f"<testcase classname={quoteattr('sales-contract.fuzz')} name={quoteattr('sales-contract fuzz')}>"
+            f"<error message={quoteattr(problem)}>{escape(problem)}</error></testcase>"
+        )
+    if not cases:
+        cases.append(f"<testcase classname={quoteattr('sales-contract.fuzz')} name={quoteattr('campaign')}/>")
+    Path(args.junit_xml).write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuites><testsuite name="sales-contract fuzz" tests="{len(cases)}" errors="{errors}" '
+        f'failures="{len(cases) - errors if code == 1 else 0}">' + "".join(cases) + "</testsuite></testsuites>\n"
+    )

@@ -365,3 +365,91 @@ def problems_dashboard(actual: Mapping[str, Any], expected: Mapping[str, Any]) -
             if row.get(key, 0) != value:
                 found.append(f"revenue[{currency}].{key} is {row.get(key)!r}, expected {value!r}")
     return found
+
+
+# -- Derived dates: periods, trial ends, due dates, validity ---------------------------------------
+
+MAX_PERIODS = 5000  # boundaries searched from an anchor (a daily plan over ~13 years)
+
+
+def problems_subscription_dates(sub: Mapping[str, Any]) -> list[str]:
+    """A subscription's period against its anchor: ``currentPeriodStart`` is a boundary counted from
+    ``billingCycleAnchor`` (months and years clamp to the month's end, from the anchor, so leap days
+    and the 29th-31st come out right) and ``currentPeriodEnd`` the next one; a trialing subscription's
+    period ends at ``trialEnd``."""
+    try:
+        start, end = parse_date(sub["currentPeriodStart"]), parse_date(sub["currentPeriodEnd"])
+        interval, count = str(sub["interval"]), int(sub.get("intervalCount") or 1)
+    except (KeyError, TypeError, ValueError):
+        return []
+    problems = []
+    if not start < end:
+        problems.append(f"period [{start}, {end}) is empty or reversed")
+    if sub.get("status") == "trialing":
+        if sub.get("trialEnd") is None:
+            problems.append("a trialing subscription has no trialEnd")
+        elif parse_date(sub["trialEnd"]) != end:
+            problems.append(f"a trialing period ends at {end}, trialEnd is {sub['trialEnd']}")
+        return problems
+    anchor_text = sub.get("billingCycleAnchor")
+    if not anchor_text or interval not in ("day", "week", "month", "year"):
+        return problems
+    anchor = parse_date(anchor_text)
+    if start < anchor:
+        return [*problems, f"currentPeriodStart {start} is before billingCycleAnchor {anchor}"]
+    for n in range(MAX_PERIODS):
+        boundary = add_interval(anchor, interval, count, n)
+        if boundary == start:
+            expected = add_interval(anchor, interval, count, n + 1)
+            if end != expected:
+                problems.append(
+                    f"currentPeriodEnd is {end}; period {n + 1} from anchor {anchor} "
+                    f"({count} {interval}) ends {expected}"
+                )
+            return problems
+        if boundary > start:
+            break
+    return [*problems, f"currentPeriodStart {start} is not a period boundary from anchor {anchor} ({count} {interval})"]
+
+
+def problems_new_subscription(sub: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
+    """A created subscription against its request: ``trialEnd = startDate + trialDays``, trialing iff a trial."""
+    days = request.get("trialDays")
+    if not isinstance(days, int) or isinstance(days, bool) or "startDate" not in sub:
+        return []
+    start = parse_date(sub["startDate"])
+    if days == 0:
+        return [] if sub.get("trialEnd") is None else [f"no trial was asked for, trialEnd is {sub['trialEnd']}"]
+    expected = start + timedelta(days=days)
+    if sub.get("trialEnd") != expected.isoformat():
+        return [f"trialEnd is {sub.get('trialEnd')}, startDate {start} + {days} trial days is {expected}"]
+    return [] if sub.get("status") == "trialing" else [f"with a trial the status is trialing, not {sub.get('status')}"]
+
+
+def problems_invoice_dates(invoice: Mapping[str, Any], due_in_days: int | None) -> list[str]:
+    """``dueDate = issueDate + dueInDays`` (30 by default) for a newly billed invoice; ordered periods."""
+    problems = []
+    try:
+        issue, due = parse_date(invoice["issueDate"]), parse_date(invoice["dueDate"])
+    except (KeyError, TypeError, ValueError):
+        return []
+    if due_in_days is not None and due != issue + timedelta(days=due_in_days):
+        problems.append(
+            f"dueDate is {due}, issueDate {issue} + {due_in_days} days is {issue + timedelta(days=due_in_days)}"
+        )
+    if invoice.get("periodStart") and invoice.get("periodEnd"):
+        if not parse_date(invoice["periodStart"]) < parse_date(invoice["periodEnd"]):
+            problems.append(f"invoice period [{invoice['periodStart']}, {invoice['periodEnd']}) is empty")
+    return problems
+
+
+def problems_quote_dates(quote: Mapping[str, Any], request: Mapping[str, Any] | None) -> list[str]:
+    """``validUntil`` not before ``issueDate``; on create without one, ``issueDate + 30 days``."""
+    try:
+        issue, valid = parse_date(quote["issueDate"]), parse_date(quote["validUntil"])
+    except (KeyError, TypeError, ValueError):
+        return []
+    problems = [] if valid >= issue else [f"validUntil {valid} is before issueDate {issue}"]
+    if request is not None and "validUntil" not in request and valid != issue + timedelta(days=30):
+        problems.append(f"validUntil defaults to issueDate + 30 days ({issue + timedelta(days=30)}), got {valid}")
+    return problems

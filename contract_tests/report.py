@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,15 +24,28 @@ class Outcome:
 
 @dataclass
 class FailureRecord:
+    """One violation as saved for ``sales-contract replay`` (see :mod:`contract_tests.replay`).
+
+    ``kind`` is ``check`` (a Schemathesis check judged the last request of ``chain``) or ``test``
+    (a scenario test's assertion; ``test`` is its node id). ``scope`` is ``fresh`` when the chain ran
+    in a temporary entity of the mock, ``entity`` when it ran on the target's entity.
+    """
+
     target: str
     operation: str
     check: str
     message: str
     seed: int | None
     curl: str | None
+    kind: str = "check"
+    scope: str = "entity"
+    test: str | None = None
+    chain: list[dict[str, Any]] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        from contract_tests.replay import FORMAT_VERSION
+
+        return {"version": FORMAT_VERSION, **self.__dict__}
 
 
 @dataclass
@@ -43,9 +57,26 @@ class Recorder:
     checks: dict[str, Outcome] = field(default_factory=lambda: defaultdict(Outcome))
     failures: list[FailureRecord] = field(default_factory=list)
     uncleaned: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
     created: int = 0
     skips: list[str] = field(default_factory=list)
     failures_dir: Path | None = None
+    started: float = field(default_factory=time.monotonic)
+    deadline: float | None = None
+    budget: float | None = None
+    over_budget: int = 0
+    throttle: str | None = None
+
+    def start_budget(self, seconds: float | None) -> None:
+        self.started = time.monotonic()
+        self.budget = seconds
+        self.deadline = None if seconds is None else self.started + seconds
+
+    def enforce_budget(self) -> None:
+        """Skip the running test (or Hypothesis example) when the run's budget is spent."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.over_budget += 1
+            pytest.skip(f"budget of {self.budget:.0f}s spent")
 
     def passed(self, operation: str, check: str) -> None:
         self.operations[operation].passed += 1
@@ -56,14 +87,30 @@ class Recorder:
         self.checks[check].skipped += 1
         self.skips.append(f"{check} [{operation}]: {reason}")
 
-    def failed(self, target: str, operation: str, check: str, message: str) -> None:
-        """Count a violation; the first of each (target, operation, check) is kept, the repeats of shrinking are not."""
+    def failed(
+        self,
+        target: str,
+        operation: str,
+        check: str,
+        message: str,
+        *,
+        chain: list[dict[str, Any]] | None = None,
+        kind: str = "check",
+        scope: str = "entity",
+        test: str | None = None,
+        operations: list[str] | None = None,
+    ) -> None:
+        """Count a violation; the first of each (target, operation, check) is kept, the repeats of shrinking are not.
+
+        A scenario test spanning several ``operations`` is one violation, counted against each of them."""
         if any((f.target, f.operation, f.check) == (target, operation, check) for f in self.failures):
             return
-        self.operations[operation].failed += 1
+        for name in operations or [operation]:
+            self.operations[name].failed += 1
         self.checks[check].failed += 1
         found = CURL_RE.search(message)
-        record = FailureRecord(target, operation, check, message.strip(), self.seed, found.group(1) if found else None)
+        curl = found.group(1) if found else None
+        record = FailureRecord(target, operation, check, message.strip(), self.seed, curl, kind, scope, test, chain)
         self.failures.append(record)
         if self.failures_dir is not None:
             self._save(record)
@@ -86,8 +133,20 @@ class Recorder:
         if self.skips:
             lines += ["", "skipped:"] + [f"  - {reason}" for reason in sorted(set(self.skips))]
         if self.created:
-            lines += ["", f"cleanup: {self.created} resource(s) created, {len(self.uncleaned)} could not be cleaned"]
+            removed = self.created - len(self.closed) - len(self.uncleaned)
+            lines += [
+                "",
+                f"cleanup: {self.created} resource(s) created, {removed} deleted, {len(self.closed)} closed "
+                f"(archived/canceled/declined: the API cannot delete them), {len(self.uncleaned)} could not be cleaned",
+            ]
             lines += [f"  - {item}" for item in self.uncleaned]
+        if self.throttle:
+            lines += ["", self.throttle]
+        elapsed = time.monotonic() - self.started
+        budget = f" of a {self.budget:.0f}s budget" if self.budget else ""
+        lines += ["", f"run time: {elapsed:.0f}s{budget}"]
+        if self.over_budget:
+            lines.append(f"budget spent: {self.over_budget} test(s)/example(s) not run")
         if self.failures:
             lines += ["", f"{len(self.failures)} violation(s):"]
             for record in self.failures[:30]:

@@ -29,6 +29,7 @@ ENV_VARS = {
     "other_entity_id": "SALES_API_OTHER_ENTITY_ID",
     "other_key": "SALES_API_OTHER_KEY",
     "allow_writes": "SALES_API_ALLOW_WRITES",
+    "admin_token": "SALES_ADMIN_TOKEN",
 }
 
 
@@ -54,6 +55,8 @@ class Target:
     allow_writes: bool = False
     mock: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    admin_token: str | None = None
+    timeout: float = 30.0
 
     @property
     def in_process(self) -> bool:
@@ -96,6 +99,8 @@ def live_target(
     entity_id: str | None = None,
     allow_writes: bool = False,
     env: Mapping[str, str] | None = None,
+    admin_token: str | None = None,
+    timeout: float = 30.0,
 ) -> Target:
     """A live URL: the key and entity come from the arguments, else from ``SALES_API_*`` variables."""
     env = os.environ if env is None else env
@@ -115,6 +120,8 @@ def live_target(
         other_entity_id=env.get(ENV_VARS["other_entity_id"]) or None,
         other_key=env.get(ENV_VARS["other_key"]) or None,
         allow_writes=allow_writes,
+        admin_token=admin_token or env.get(ENV_VARS["admin_token"]) or None,
+        timeout=timeout,
     )
 
 

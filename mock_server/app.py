@@ -63,7 +63,10 @@ def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler]
     """The mock server as an ASGI app. Raises ``SpecError``/``FixtureError``/``StateFileError``/``AdminConfigError``
     if it cannot start."""
     runtime = build_runtime(config or MockConfig(), handlers)
-    routes: list[BaseRoute] = [*docs.routes(runtime.spec), *admin.build_routes(runtime)]
+    routes: list[BaseRoute] = [
+        *docs.routes(runtime.spec, runtime.config.spec_path.parent / "mock-admin.yaml"),
+        *admin.build_routes(runtime),
+    ]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(_SalesFirst, pipeline=SalesPipeline(runtime))],

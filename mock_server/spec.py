@@ -276,6 +276,9 @@ def _alternatives(kind: Any, prefix: str) -> str:
                 parts.append(f"{'/'.join([path] * bool(path) + [str(sub_kind.property)])} is required")
             elif isinstance(sub_kind, jsonschema_rs.ValidationErrorKind.FalseSchema):
                 parts.append(f"{path} is not allowed")
+            elif isinstance(sub_kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+                # a closed form names the other form's fields: "quoteId is not allowed"
+                parts.extend(f"{'/'.join([path] * bool(path) + [str(n)])} is not allowed" for n in sub_kind.unexpected)
             else:
                 parts.append(f"{path}: {sub.message}" if path else sub.message)
         forms.append(", ".join(parts))

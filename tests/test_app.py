@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -66,12 +67,30 @@ def test_spec_is_served_as_yaml_and_json(api: Api) -> None:
 
 
 def test_docs_page_and_assets_are_local(api: Api) -> None:
+    """/docs is Swagger UI from the swagger-ui-py package: every script and style is served by the mock."""
     page = api.http.get("/docs")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "http" not in page.text.replace('href="/openapi', "").split("<body>")[0].replace("http-equiv", "")
-    for asset in ("docs.js", "docs.css"):
-        assert api.http.get(f"/docs/assets/{asset}").status_code == 200
-    assert api.http.get("/docs/assets/nope.js").status_code == 404
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(asset.startswith("/docs/static/") for asset in assets), assets
+    for asset in assets:
+        assert api.http.get(asset).status_code == 200, asset
+    assert "://" not in page.text, "the page names no other origin"
+    assert api.http.get("/docs/static/nope.js").status_code == 404
+
+
+def test_root_redirects_to_the_docs_and_both_specs_are_offered(api: Api) -> None:
+    root = api.http.get("/", follow_redirects=False)
+    assert root.status_code == 307 and root.headers["location"] == "/docs"
+    page = api.http.get("/docs").text
+    assert "/docs/specs/sales.json" in page and "/docs/specs/admin.json" in page and "ak_demo_readwrite" in page
+    sales = api.http.get("/docs/specs/sales.json").json()
+    admin = api.http.get("/docs/specs/admin.json").json()
+    # the UI calls the server that serves it, whatever its port; the documented servers follow
+    assert sales["servers"][0]["url"] == "/" and sales["servers"][1:] == api.http.get("/openapi.json").json()["servers"]
+    assert admin["servers"][0]["url"] == "/" and "/__admin/health" in admin["paths"]
+    assert sales["paths"] == api.http.get("/openapi.json").json()["paths"]
+    missing = api.http.get("/docs/specs/other.json")
+    assert missing.status_code == 404 and missing.json()["error"]
 
 
 def _boom(call: Call) -> Result:

@@ -43,6 +43,31 @@ def test_unreachable_target_is_2() -> None:
     assert result.returncode == 2 and "unreachable" in result.stderr
 
 
+def test_a_malformed_entity_id_is_2_with_the_servers_reason(mock_url: str, tmp_path: Path) -> None:
+    junit = tmp_path / "contract.xml"
+    result = run(
+        "check",
+        "--target",
+        mock_url,
+        "--api-key",
+        "ak_demo_readwrite",
+        "--entity-id",
+        "not-a-uuid",
+        "--junit-xml",
+        str(junit),
+    )
+    assert result.returncode == 2 and 'entityId: "not-a-uuid" is not a "uuid"' in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "not-a-uuid" in junit.read_text()
+
+
+def test_unreachable_target_writes_the_junit_error_case(tmp_path: Path) -> None:
+    junit = tmp_path / "contract.xml"
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run("fuzz", "--target", url, "--api-key", "ak_x", *DEMO, "--duration", "5s", "--junit-xml", str(junit))
+    assert result.returncode == 2 and "unreachable" in result.stderr
+    assert 'errors="1"' in junit.read_text() and "unreachable" in junit.read_text()
+
+
 def test_wrong_key_is_2_not_a_pass(mock_url: str) -> None:
     result = run("check", "--target", mock_url, "--api-key", "ak_wrong", *DEMO)
     assert result.returncode == 2 and "refused the API key" in result.stderr

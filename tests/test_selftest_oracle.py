@@ -114,3 +114,41 @@ def test_churn_window_and_base() -> None:
     ]
     churn = oracle.expected_churn(subs, "2025-04-01T00:00:00Z")
     assert churn == {"windowDays": 30, "canceledSubscriptions": 2, "subscriptionChurnRate": 0.5}
+
+
+def test_periods_count_from_the_anchor_through_leap_days_and_month_ends() -> None:
+    anchor = date(2024, 1, 31)
+    assert [oracle.add_interval(anchor, "month", 1, n) for n in (1, 2, 3, 13)] == [
+        date(2024, 2, 29),
+        date(2024, 3, 31),
+        date(2024, 4, 30),
+        date(2025, 2, 28),
+    ]
+    assert oracle.add_interval(date(2024, 2, 29), "year", 1) == date(2025, 2, 28)
+    good = sub(3100, "2024-02-29", "2024-03-31", billingCycleAnchor="2024-01-31")
+    assert oracle.problems_subscription_dates(good) == []
+    drifted = sub(3100, "2024-02-29", "2024-03-29", billingCycleAnchor="2024-01-31")
+    assert "ends 2024-03-31" in oracle.problems_subscription_dates(drifted)[0]
+    off_grid = sub(3100, "2024-03-15", "2024-04-15", billingCycleAnchor="2024-01-31")
+    assert "not a period boundary" in oracle.problems_subscription_dates(off_grid)[0]
+    quarterly = sub(9000, "2025-05-30", "2025-08-31", "month", 3, billingCycleAnchor="2024-11-30")
+    assert "ends 2025-08-30" in oracle.problems_subscription_dates(quarterly)[0]
+
+
+def test_trial_ends_due_dates_and_quote_validity() -> None:
+    trialing = {"startDate": "2024-02-20", "trialEnd": "2024-03-05", "status": "trialing"}
+    assert oracle.problems_new_subscription(trialing, {"trialDays": 14}) == []  # across Feb 29
+    assert oracle.problems_new_subscription({**trialing, "trialEnd": "2024-03-06"}, {"trialDays": 14})
+    assert oracle.problems_new_subscription({**trialing, "trialEnd": "2024-03-06"}, {}) == []  # plan default: unknown
+    invoice = {
+        "issueDate": "2024-02-28",
+        "dueDate": "2024-03-01",
+        "periodStart": "2024-02-28",
+        "periodEnd": "2024-03-28",
+    }
+    assert oracle.problems_invoice_dates(invoice, 2) == []
+    assert oracle.problems_invoice_dates(invoice, 1)
+    quote = {"issueDate": "2025-01-31", "validUntil": "2025-03-02"}
+    assert oracle.problems_quote_dates(quote, {}) == []
+    assert oracle.problems_quote_dates({**quote, "validUntil": "2025-03-01"}, {})
+    assert oracle.problems_quote_dates({**quote, "validUntil": "2025-01-30"}, None)

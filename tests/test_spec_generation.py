@@ -50,7 +50,7 @@ def positive_bodies(operation: Any, count: int = 15) -> list[Any]:
 
 
 def test_positive_bodies_validate_against_the_request_schema(schema: Any) -> None:
-    """Generated positive bodies satisfy the cross-field rules written as anyOf (createOrder, runDunning)."""
+    """Generated positive bodies satisfy the cross-field rules written as oneOf (createOrder, runDunning)."""
     for result in schema.get_all_operations():
         operation = result.ok()
         if not operation.body:

@@ -15,10 +15,11 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import httpx
 
+from contract_tests import cli_common
+from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command
 from contract_tests.proxy.record import Recorder
 from contract_tests.proxy.report import write_html, write_junit
 from contract_tests.proxy.server import ProxyApp
@@ -26,20 +27,28 @@ from contract_tests.proxy.spec import Contract
 from contract_tests.proxy.violations import Findings
 from contract_tests.target import UsageError, spec_path
 
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
 
-
-def add_parser(commands: Any) -> None:
-    proxy = commands.add_parser(
-        "proxy",
-        help="a validating, recording proxy in front of a live server",
-        description="Forward every request to --upstream unchanged and check each exchange against the contract.",
+def configure(proxy: argparse.ArgumentParser) -> None:
+    """The proxy's options; ``--target``, ``--timeout`` and ``--junit-xml`` are the shared names
+    (``cli_common``) of ``--upstream``, ``--upstream-timeout`` and ``--junit``."""
+    proxy.add_argument(
+        "--upstream",
+        "--target",
+        dest="upstream",
+        required=True,
+        help="the server to check, e.g. https://staging.example.com",
     )
-    proxy.add_argument("--upstream", required=True, help="the server to check, e.g. https://staging.example.com")
     proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     proxy.add_argument("--port", type=int, default=4011, help="port to listen on (default 4011; 0 picks a free one)")
-    proxy.add_argument("--upstream-timeout", type=float, default=30.0, help="seconds before a 504 (default 30)")
-    proxy.add_argument("--junit", default=None, help="write a JUnit XML report here on exit")
+    proxy.add_argument(
+        "--upstream-timeout",
+        "--timeout",
+        dest="upstream_timeout",
+        type=cli_common.parse_duration,
+        default=30.0,
+        help="time before a 504, e.g. 30s (default 30s)",
+    )
+    proxy.add_argument("--junit", "--junit-xml", dest="junit", default=None, help="write a JUnit XML report on exit")
     proxy.add_argument("--report", default=None, help="write a self-contained HTML report here on exit")
     proxy.add_argument("--record", default=None, help="write the resources seen as a fixtures YAML file on exit")
     proxy.add_argument("--fail-on-violation", action="store_true", help="exit 1 when any violation was found")
@@ -156,3 +165,13 @@ def _write_outputs(
             print(f"sales-contract proxy: recorded fixtures to {args.record}", file=sys.stderr)
         except OSError as error:
             print(f"sales-contract proxy: cannot write {args.record}: {error.strerror}", file=sys.stderr)
+
+
+COMMAND = Command(
+    "proxy",
+    "a validating, recording proxy in front of a live server",
+    configure,
+    run_proxy,
+    target=False,
+    junit=False,
+)

@@ -56,6 +56,7 @@ class Exchange:
 
 RequestHook = Callable[[Exchange], None]
 ResponseHook = Callable[[Exchange], Any]
+BodyHook = Callable[[Exchange, bytes], bytes]
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Mutant:
     description: str
     on_request: RequestHook | None = None
     on_response: ResponseHook | None = None
+    on_request_body: BodyHook | None = None
 
 
 class MutantMiddleware:
@@ -80,21 +82,46 @@ class MutantMiddleware:
         exchange = Exchange(
             method=scope["method"],
             path=scope["path"],
+            # Header values are bytes a fuzzer may fill with anything: latin-1 round-trips every byte.
             query=dict(parse_qsl(scope.get("query_string", b"").decode())),
-            headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
             app=self.app,
         )
-        if self.mutant.on_request:
-            self.mutant.on_request(exchange)
+        if self.mutant.on_request_body:
+            receive = await self._rewrite_body(exchange, receive)
+        if self.mutant.on_request or self.mutant.on_request_body:
+            if self.mutant.on_request:
+                self.mutant.on_request(exchange)
             scope = {
                 **scope,
                 "query_string": urlencode(exchange.query).encode(),
-                "headers": [(k.encode(), v.encode()) for k, v in exchange.headers.items()],
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in exchange.headers.items()],
             }
         if not self.mutant.on_response:
             await self.app(scope, receive, send)
             return
         await self._rewrite(scope, receive, send, exchange)
+
+    async def _rewrite_body(self, exchange: Exchange, receive: Any) -> Any:
+        """Read the whole request body, let the mutant rewrite it, and hand the app the new one."""
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = self.mutant.on_request_body(exchange, b"".join(chunks))  # type: ignore[misc]
+        exchange.headers["content-length"] = str(len(body))
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
 
     async def _rewrite(self, scope: Scope, receive: Any, send: Any, exchange: Exchange) -> None:
         chunks: list[bytes] = []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 from catalog import DEMO_ENTITY, KEYS_BY_ENTITY, OTHER_ENTITY, Exchange, Mutant, new_id
@@ -176,6 +179,68 @@ async def dunning_skips_steps(ex: Exchange) -> None:
         ex.status, ex.body = 200, {**found, "status": "grace_period"}
 
 
+def _drop_unknown(node: Any, allowed: dict[str, set[str]], where: str) -> Any:
+    if isinstance(node, dict):
+        keep = allowed.get(where)
+        return {k: _drop_unknown(v, allowed, f"{where}.{k}") for k, v in node.items() if keep is None or k in keep}
+    if isinstance(node, list):
+        return [_drop_unknown(v, allowed, f"{where}[]") for v in node]
+    return node
+
+
+QUOTE_FIELDS = {"customerId", "lines", "currency", "issueDate", "validUntil", "notes", "status"}
+LINE_FIELDS = {"description", "quantity", "unitPrice", "discountBps", "taxRateBps"}
+PLAN_FIELDS = {"code", "name", "description", "currency", "amount", "interval", "intervalCount", "trialDays", "active"}
+
+
+def unknown_fields_dropped(ex: Exchange, body: bytes) -> bytes:
+    """A lenient JSON binding: unknown fields of quotes, lines and plans are silently dropped instead of a 400."""
+    if ex.method not in ("POST", "PATCH") or not ("/quotes" in ex.path or "/plans" in ex.path):
+        return body
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    fields = PLAN_FIELDS if "/plans" in ex.path else QUOTE_FIELDS
+    return json.dumps(_drop_unknown(parsed, {"": fields, ".lines[]": LINE_FIELDS}, "")).encode()
+
+
+def _shift(text: str, days: int) -> str:
+    return (date.fromisoformat(text) + timedelta(days=days)).isoformat()
+
+
+def trial_end_off_by_one(ex: Exchange) -> None:
+    """A new subscription's trial ends one day late (``<=`` instead of ``<`` in a date loop)."""
+    if _ok(ex) and ex.is_op("POST", "/subscriptions") and ex.body.get("trialEnd"):
+        ex.body["trialEnd"] = _shift(ex.body["trialEnd"], 1)
+        ex.body["currentPeriodEnd"] = ex.body["trialEnd"]
+
+
+def due_date_off_by_one(ex: Exchange) -> None:
+    """Invoices fall due a day late: the due date counts from the day after issue."""
+    if _ok(ex) and ex.is_op("POST", "/subscriptions/*/generate-invoice") and ex.status == 201:
+        ex.body["dueDate"] = _shift(ex.body["dueDate"], 1)
+
+
+def _add_months_clamped(day: date, months: int) -> date:
+    import calendar
+
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def period_drift(ex: Exchange) -> None:
+    """Monthly periods counted from the previous period's end instead of the anchor: after a short
+    month (Feb 28/29) a subscription anchored on the 31st drifts to the 28th/29th for good."""
+    if not (_ok(ex) and "/subscriptions" in ex.path):
+        return
+    for node in _walk(ex.body):
+        if node.get("interval") == "month" and node.get("currentPeriodStart") and node.get("status") != "trialing":
+            start = date.fromisoformat(node["currentPeriodStart"])
+            node["currentPeriodEnd"] = _add_months_clamped(start, int(node.get("intervalCount") or 1)).isoformat()
+
+
 async def list_leaks_other_entity(ex: Exchange) -> None:
     """A tenancy filter lost in one list query: Demo Co's customers include one of Other Co's."""
     if not (_ok(ex) and ex.is_op("GET", "/customers") and ex.query.get("entityId") == DEMO_ENTITY):
@@ -216,7 +281,35 @@ MUTANTS = {
         Mutant("credit_not_applied", "invoices ignore the customer's credit", on_response=credit_not_applied),
         Mutant("expiry_ignored", "sent quotes never expire", on_response=expiry_ignored),
         Mutant("dunning_skips_steps", "dunning out of order is accepted", on_response=dunning_skips_steps),
+        Mutant(
+            "unknown_fields_dropped", "unknown request fields ignored, not 400", on_request_body=unknown_fields_dropped
+        ),
+        Mutant("trial_end_off_by_one", "trial ends a day late", on_response=trial_end_off_by_one),
+        Mutant("due_date_off_by_one", "invoices fall due a day late", on_response=due_date_off_by_one),
+        Mutant("period_drift", "monthly periods drift after a short month", on_response=period_drift),
         Mutant("list_leaks_other_entity", "a list shows another entity's item", on_response=list_leaks_other_entity),
         Mutant("illegal_status_jump", "a draft order can jump to fulfilled", on_response=order_status_jump),
+    ]
+}
+
+
+_gets = itertools.count(1)
+
+
+def throttled(ex: Exchange) -> None:
+    """A busy server behind a rate limiter: every third GET is answered 429 with ``Retry-After: 0``
+    (a retry gets through), and ``GET /dashboard`` is throttled on every try (the persistent case)."""
+    if ex.method != "GET":
+        return
+    if ex.is_op("GET", "/dashboard") or next(_gets) % 3 == 0:
+        ex.status, ex.body = 429, {"error": "too many requests"}
+        ex.response_headers = [(b"content-type", b"application/json"), (b"retry-after", b"0")]
+
+
+# Servers for the suite's own tests that are not in the kill-rate catalogue.
+OTHER_SERVERS = {
+    m.name: m
+    for m in [
+        Mutant("throttled", "every third GET throttled once, GET /dashboard always", on_response=throttled),
     ]
 }

@@ -13,20 +13,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import uvicorn
 from catalog import Mutant, MutantMiddleware
-from defects import MUTANTS
+from defects import MUTANTS, OTHER_SERVERS
 
 from mock_server.app import create_app
 from mock_server.config import MockConfig
 
 
 def build(name: str, clock: str) -> object:
-    mutant = MUTANTS[name] if name != "none" else Mutant("none", "the true mock")
+    known = {**MUTANTS, **OTHER_SERVERS}
+    mutant = known[name] if name != "none" else Mutant("none", "the true mock")
     return MutantMiddleware(create_app(MockConfig(clock=clock)), mutant)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("name", choices=[*MUTANTS, "none"])
+    parser.add_argument("name", choices=[*MUTANTS, *OTHER_SERVERS, "none"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--clock", default="2025-03-01T00:00:00Z")
     args = parser.parse_args()

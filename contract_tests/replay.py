@@ -1,0 +1,440 @@
+"""Failures that replay: the chain of requests behind a violation, saved with placeholders, and
+``sales-contract replay FILE`` which re-creates the chain on a target and re-judges the last call.
+
+A saved failure holds ``chain``: every request that led to the violation, the failing one last.
+Ids that earlier steps created appear as ``{{step2.id}}``, the entity as ``{{entityId}}`` and the
+key as ``{{apiKey}}``. ``replay`` sends the chain again (in a fresh entity where the target has
+``/__admin`` and the failure came from one, else on the target's entity with fresh resources),
+re-runs the check that failed on the last answer, cleans up what it created, and exits 1 when
+the violation reproduces, 0 when it no longer does.
+
+A failure of one of the suite's scenario tests (``kind: test``) is replayed by running that test
+again with the saved seed: it creates its own chain on fresh resources and asserts the same things.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from contract_tests import cli_common
+from contract_tests.cli_common import EXIT_OK, EXIT_VIOLATION, Command
+from contract_tests.target import MOCK_CLOCK, Target, UsageError, live_target, mock_target
+
+FORMAT_VERSION = 2
+PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_.]+)\}\}")
+SENT_HEADERS = ("content-type", "accept", "prefer", "idempotency-key")
+
+
+@dataclass
+class Step:
+    """One request of a chain: what was sent (with placeholders) and how the server answered then."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: str | None
+    status: int
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "ids"}
+
+
+@dataclass
+class Recording:
+    """Requests as they were sent, turned into a placeholder chain by :meth:`chain`."""
+
+    entity_id: str
+    api_key: str
+    steps: list[Step] = field(default_factory=list)
+
+    def add(
+        self, method: str, url: str, headers: Mapping[str, Any], body: bytes | str | None, status: int, answer: Any
+    ) -> None:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        kept = {name.lower(): str(value) for name, value in headers.items() if name.lower() in SENT_HEADERS}
+        auth = next((str(v) for k, v in headers.items() if k.lower() == "authorization"), None)
+        if auth is not None:
+            kept["authorization"] = auth
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        ids = answer_ids(answer) if 200 <= status < 300 else {}
+        self.steps.append(Step(method.upper(), parts.path, query, kept, text or None, status, ids))
+
+    def add_httpx(self, response: httpx.Response) -> None:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        request = response.request
+        self.add(request.method, str(request.url), request.headers, request.content, response.status_code, answer)
+
+    def chain(self) -> list[dict[str, Any]]:
+        """The steps with every id an earlier answer held (created or listed), the entity and the key
+        replaced by placeholders: ``{{step2.id}}``, ``{{step1.data.3.id}}``, ``{{entityId}}``, ``{{apiKey}}``."""
+        names: dict[str, str] = {}
+        out = []
+        for index, step in enumerate(self.steps, start=1):
+            data = json.loads(json.dumps(step.as_json()))
+            out.append(_substitute(data, self._replacements(names)))
+            for where, value in step.ids.items():
+                names.setdefault(value, f"{{{{step{index}.{where}}}}}")
+        return out
+
+    def _replacements(self, names: Mapping[str, str]) -> dict[str, str]:
+        found = dict(names)
+        found[self.entity_id] = "{{entityId}}"
+        found[self.api_key] = "{{apiKey}}"
+        return found
+
+
+MAX_IDS = 500
+
+
+def answer_ids(answer: Any) -> dict[str, str]:
+    """``{"id": "q1", "data.0.id": "c1", ...}``: where an answer holds ids, by JSON path (bounded)."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if len(found) >= MAX_IDS:
+            return
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if key == "id" and isinstance(value, str) and len(value) >= 8:
+                    found[where] = value
+                elif isinstance(value, (Mapping, list)):
+                    walk(value, where)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}.{index}" if path else str(index))
+
+    walk(answer, "")
+    return found
+
+
+def _substitute(node: Any, replacements: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+        for old, new in replacements.items():
+            if old:
+                node = node.replace(old, new)
+        return node
+    if isinstance(node, dict):
+        return {key: _substitute(value, replacements) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substitute(value, replacements) for value in node]
+    return node
+
+
+def _fill(node: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), node)
+    if isinstance(node, dict):
+        return {key: _fill(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_fill(value, values) for value in node]
+    return node
+
+
+# -- The command ---------------------------------------------------------------------------------
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a failure file saved by check --failures-dir or fuzz")
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    record = cli_common.read_json_file(args.file, "failure file")
+    if not isinstance(record, dict) or "operation" not in record or "check" not in record:
+        raise UsageError(f"{args.file} is not a sales-contract failure file (no operation and check)")
+    resolved = cli_common.resolve(args)
+    if record.get("kind") == "test" and record.get("test"):
+        return _replay_test(args, record, resolved)
+    chain = record.get("chain")
+    if not isinstance(chain, list) or not chain:
+        raise UsageError(f"{args.file} holds no request chain to replay (saved by an older sales-contract?)")
+    from contract_tests.cli import preflight
+
+    preflight(resolved)
+    target = _target(resolved)
+    print(f"replay: {record['operation']} / {record['check']} ({len(chain)} request(s)) against {target.name}")
+    outcome = replay_chain(record, target)
+    for line in outcome.log:
+        print(f"  {line}")
+    if outcome.leftovers:
+        print("  could not clean up: " + "; ".join(outcome.leftovers))
+    if outcome.problem:
+        print(f"REPRODUCES: {outcome.problem}")
+        _junit(args, record, outcome.problem)
+        return EXIT_VIOLATION
+    print("no longer reproduces")
+    _junit(args, record, None)
+    return EXIT_OK
+
+
+COMMAND = Command("replay", "re-create a saved failure's chain on a target and re-check it", configure, run_replay)
+
+
+def _target(resolved: cli_common.Resolved) -> Target:
+    if resolved.is_mock:
+        from dataclasses import replace
+
+        return replace(mock_target("in-process mock"), timeout=resolved.timeout, admin_token=resolved.admin_token)
+    return live_target(
+        resolved.target,
+        api_key=resolved.api_key,
+        entity_id=resolved.entity_id,
+        allow_writes=True,
+        admin_token=resolved.admin_token,
+        timeout=resolved.timeout,
+    )
+
+
+def _junit(args: argparse.Namespace, record: Mapping[str, Any], problem: str | None) -> None:
+    if not args.junit_xml:
+        return
+    from xml.sax.saxutils import escape, quoteattr
+
+    name = f"replay {record['operation']} / {record['check']}"
+    inner = f"<failure message={quoteattr(problem[:500])}>{escape(problem)}</failure>" if problem else ""
+    Path(args.junit_xml).write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuites><testsuite name="sales-contract replay" tests="1" errors="0" failures="{int(bool(problem))}">'
+        f"<testcase classname={quoteattr('sales-contract.replay')} name={quoteattr(name)}>{inner}</testcase>"
+        "</testsuite></testsuites>\n"
+    )
+
+
+@dataclass
+class Outcome:
+    problem: str | None
+    log: list[str]
+    leftovers: list[str]
+
+
+def replay_chain(record: Mapping[str, Any], target: Target, app: Any = None) -> Outcome:
+    """Send the chain to ``target`` (an in-process target: ``app``, else a fresh mock) and judge the
+    last answer with the check that failed."""
+    from contract_tests.cleanup import Janitor
+    from contract_tests.client import SalesApi, make_http_client
+
+    if target.in_process and app is None:
+        from contract_tests.target import build_mock_app
+
+        app = build_mock_app()
+    log: list[str] = []
+    with make_http_client(target, app) as http:
+        scope = _Scope(http, target, fresh=record.get("scope") == "fresh")
+        values = {"entityId": scope.entity_id, "apiKey": scope.api_key}
+        api = SalesApi(target, http)
+        janitor = Janitor(api)
+        if scope.made:
+            log.append(f"in a fresh entity {scope.entity_id} (removed afterwards)")
+        last: httpx.Response | None = None
+        try:
+            for index, raw in enumerate(record["chain"], start=1):
+                step = _fill(raw, values)
+                last = _send(http, step)
+                note = ""
+                if last.status_code == 409 and 200 <= int(raw["status"]) < 300 and (renamed := _unique_code(step)):
+                    # The first run took this unique code (a plan's): re-create the resource under a fresh one.
+                    step, note = renamed, " (with a fresh unique code)"
+                    last = _send(http, step)
+                log.append(
+                    f"{index}. {step['method']} {step['path']} -> {last.status_code} (then {raw['status']}){note}"
+                )
+                if 200 <= last.status_code < 300:
+                    values.update({f"step{index}.{where}": v for where, v in answer_ids(_json(last)).items()})
+                created = _created_id(step["method"], last)
+                if created:
+                    kind = step["path"].rstrip("/").rsplit("/", 1)[-1]
+                    if not scope.made and kind in ("quotes", "orders", "plans", "subscriptions"):
+                        janitor.remember(kind, created)
+            assert last is not None
+            problem = judge(record, step, last, target, app)
+        finally:
+            leftovers = janitor.clean()
+            scope.leave()
+    return Outcome(problem, log, leftovers)
+
+
+def _send(http: httpx.Client, step: Mapping[str, Any]) -> httpx.Response:
+    return http.request(
+        step["method"],
+        step["path"],
+        params=step.get("query") or {},
+        headers=step.get("headers") or {},
+        content=step["body"].encode() if step.get("body") is not None else None,
+    )
+
+
+def _unique_code(step: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The step with its body's ``code`` made unique, or None when it has no such field."""
+    body = _json_or_text(step.get("body") or "")
+    if step["method"] != "POST" or not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return None
+    import uuid
+
+    body["code"] = f"{body['code'][:50]}-r{uuid.uuid4().hex[:8]}"
+    return {**step, "body": json.dumps(body)}
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _created_id(method: str, response: httpx.Response) -> str | None:
+    if method.upper() != "POST" or not 200 <= response.status_code < 300:
+        return None
+    body = _json(response)
+    return str(body["id"]) if isinstance(body, dict) and isinstance(body.get("id"), str) else None
+
+
+class _Scope:
+    """A fresh demo entity on a mock with ``/__admin`` (when the failure came from one), else the target's."""
+
+    def __init__(self, http: httpx.Client, target: Target, fresh: bool) -> None:
+        self.http = http
+        self.entity_id, self.api_key = target.entity_id, target.api_key
+        self.made: str | None = None
+        if not fresh:
+            return
+        try:
+            health = http.get("/__admin/health").status_code
+        except httpx.HTTPError:
+            health = 0
+        if health != 200:
+            return
+        body = {"name": "contract-replay", "fixtures": "demo", "clock": MOCK_CLOCK}
+        created = http.post("/__admin/entities", json=body)
+        if created.status_code != 201:
+            raise UsageError(f"the target's /__admin refused a fresh entity ({created.status_code})")
+        data = created.json()
+        self.made = self.entity_id = data["entityId"]
+        self.api_key = data["apiKeys"]["readWrite"]
+
+    def leave(self) -> None:
+        if self.made:
+            self.http.delete(f"/__admin/entities/{self.made}")
+            self.made = None
+
+
+def judge(
+    record: Mapping[str, Any], step: Mapping[str, Any], response: httpx.Response, target: Target, app: Any
+) -> str | None:
+    """Run the check named in ``record`` on the replayed answer; the failure message, or None when it passes."""
+    check = str(record["check"]).removeprefix("stateful:")
+    if check == "negative_data_rejection":
+        # The request is the same schema-invalid one: accepting it again is the same violation.
+        if 200 <= response.status_code < 300:
+            return f"the schema-invalid request was accepted again ({response.status_code})"
+        return None
+    if check == "positive_data_acceptance":
+        from contract_tests.profiles import POSITIVE_ACCEPTED
+
+        accepted = {s for s in POSITIVE_ACCEPTED if s != "2xx"}
+        if 200 <= response.status_code < 300 or str(response.status_code) in accepted:
+            return None
+        return f"the schema-valid request was rejected again ({response.status_code}: {response.text[:200]})"
+    return _schemathesis_check(record, check, step, response, target, app)
+
+
+def _schemathesis_check(
+    record: Mapping[str, Any],
+    check: str,
+    step: Mapping[str, Any],
+    response: httpx.Response,
+    target: Target,
+    app: Any,
+) -> str | None:
+    import schemathesis
+    from schemathesis.checks import CHECKS, load_all_checks
+
+    from contract_tests import checks as suite_checks
+    from contract_tests.profiles import get_profile, schemathesis_config
+    from contract_tests.target import spec_path
+
+    load_all_checks()
+    functions: list[Any] = [fn for fn in CHECKS.get_all() if getattr(fn, "__name__", "") == check]
+    if not functions:
+        raise UsageError(f"the failure names a check this version does not have: {check}")
+    config = schemathesis_config(get_profile("fast"), target, None)
+    schema = schemathesis.openapi.from_path(str(spec_path()), config=config)
+    if app is not None:
+        schema.app = app
+    else:
+        schema.config.update(base_url=target.origin)
+    suite_checks.claim(schema)
+    operation = schema.find_operation_by_id(str(record["operation"]))
+    path_parameters = _path_parameters(str(operation.path), str(step["path"]))
+    body: Any = schemathesis.core.NOT_SET if step.get("body") is None else _json_or_text(step["body"])
+    case = operation.Case(
+        method=str(step["method"]).upper(),  # type: ignore[arg-type]
+        path_parameters=path_parameters,
+        headers=dict(step.get("headers") or {}),
+        query=dict(step.get("query") or {}),
+        body=body,
+    )
+    try:
+        case.validate_response(response, checks=functions)
+    except (AssertionError, BaseExceptionGroup) as exc:
+        return str(exc).strip()[:2000]
+    return None
+
+
+def _path_parameters(template: str, path: str) -> dict[str, str]:
+    """``/quotes/{quoteId}`` and ``/api/sales/quotes/q1`` -> ``{"quoteId": "q1"}``."""
+    names = re.findall(r"\{([^}]+)\}", template)
+    pattern = re.escape(template)
+    for index, name in enumerate(names):
+        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<p{index}>[^/]+)")
+    found = re.search(pattern + "$", path)
+    if not found:
+        return {}
+    return {name: found.group(f"p{index}") for index, name in enumerate(names)}
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _replay_test(args: argparse.Namespace, record: Mapping[str, Any], resolved: cli_common.Resolved) -> int:
+    """Run the scenario test again (it builds its own chain on fresh resources) with the saved seed."""
+    from contract_tests import cli
+
+    test = str(record["test"])
+    print(f"replay: {record['operation']} / {record['check']}: running {test} again against {resolved.target}")
+    argv = ["check", "--profile", "fast", "--allow-writes", "--test", test.split("[", 1)[0]]
+    if record.get("seed") is not None:
+        argv += ["--seed", str(record["seed"])]
+    code = cli.main(argv + _shared_argv(args))
+    if code == EXIT_VIOLATION:
+        print("REPRODUCES")
+    elif code == EXIT_OK:
+        print("no longer reproduces")
+    return code
+
+
+def _shared_argv(args: argparse.Namespace) -> list[str]:
+    out: list[str] = []
+    for option in ("target", "api_key", "entity_id", "admin_token", "timeout", "junit_xml"):
+        value = getattr(args, option, None)
+        if value is not None:
+            out += ["--" + option.replace("_", "-"), str(value)]
+    return out

@@ -1,0 +1,206 @@
+"""The contract suite's CLI vocabulary and its machinery, without a server: options, durations,
+exit codes in ``--help``, throttle retries, page sampling, replay placeholders, the clean-up ledger."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contract_tests import cleanup, cli, cli_common, throttle
+from contract_tests.client import SalesApi
+from contract_tests.replay import Recording, _fill, _path_parameters
+from contract_tests.target import Target
+
+SHARED = ("--target", "--api-key", "--entity-id", "--admin-token", "--timeout", "--junit-xml")
+
+
+def subparsers() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_command_takes_the_shared_options_and_documents_env_and_exit_codes() -> None:
+    commands = subparsers()
+    assert {"check", "fuzz", "replay", "proxy"} <= set(commands)
+    specs = {command.name: command for command in cli.commands()}
+    for name, parser in commands.items():
+        text = parser.format_help()
+        # A command that names no API credentials of its own (the proxy forwards its clients') still
+        # takes the target, the timeout and the JUnit file under the shared names.
+        wanted = SHARED if specs[name].target else ("--target", "--timeout", "--junit-xml")
+        missing = [option for option in wanted if option not in text]
+        assert not missing, f"{name} lacks {missing}"
+        for variable in cli_common.ENVIRONMENT if specs[name].target else ["SALES_API_SPEC"]:
+            assert variable in text, f"{name} --help does not name ${variable}"
+        for code in ("0  no contract violation", "1  a contract violation", "2  usage or target problem"):
+            assert code in text, f"{name} --help does not explain exit {code[0]}"
+
+
+def test_durations_are_one_format_everywhere() -> None:
+    assert [cli_common.parse_duration(t) for t in ("90s", "10m", "1h", "45", "1.5m")] == [90, 600, 3600, 45, 90]
+    for bad in ("", "10x", "-5s", "0", "ten"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli_common.parse_duration(bad)
+    parser = cli.build_parser()
+    fuzz = parser.parse_args(["fuzz", "--target", "mock", "--duration", "90s", "--timeout", "10s"])
+    check = parser.parse_args(["check", "--budget", "2m", "--timeout", "90s"])
+    assert (fuzz.duration, fuzz.timeout, check.budget, check.timeout) == (90, 10, 120, 90)
+
+
+def test_target_defaults_to_the_environment_then_mock(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = cli.build_parser().parse_args(["check"])
+    assert cli_common.resolve(args, env={}).target == "mock"
+    env = {"SALES_API_BASE_URL": "https://staging.example/api/sales/", "SALES_ADMIN_TOKEN": "tok"}
+    resolved = cli_common.resolve(args, env=env)
+    assert (resolved.target, resolved.admin_token, resolved.timeout) == ("https://staging.example", "tok", 30.0)
+    given = cli.build_parser().parse_args(["replay", "f.json", "--target", "http://x", "--admin-token", "t2"])
+    assert cli_common.resolve(given, env=env).admin_token == "t2"
+
+
+def test_fuzz_still_takes_the_old_positional_target() -> None:
+    args = cli.build_parser().parse_args(["fuzz", "http://127.0.0.1:1", "--duration", "5s"])
+    assert args.legacy_target == "http://127.0.0.1:1" and args.target is None
+
+
+def test_unknown_operation_id_is_exit_2_listing_the_valid_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "out" / "contract.xml"
+    code = cli.main(["check", "--operations", "createQuot,getQuote", "--junit-xml", str(junit)])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown operationId createQuot" in err and "createQuote" in err and "listPlans" in err
+    xml = junit.read_text()
+    assert 'errors="1"' in xml and "unknown operationId createQuot" in xml
+
+
+@pytest.mark.parametrize("content", [None, "not json {", '{"no": "operation"}'])
+def test_an_unreadable_failure_file_is_exit_2_and_a_junit_error(
+    tmp_path: Path, content: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "failure.json"
+    if content is not None:
+        path.write_text(content)
+    junit = tmp_path / "replay.xml"
+    assert cli.main(["replay", str(path), "--junit-xml", str(junit)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(path) in err
+    assert "<error" in junit.read_text()
+
+
+def test_a_usage_error_still_writes_the_junit_file(tmp_path: Path) -> None:
+    junit = tmp_path / "usage.xml"
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["check", "--budget", "soon", "--junit-xml", str(junit)])
+    assert exited.value.code == 2 and "usage error" in junit.read_text()
+
+
+def _mock_transport(handler: Any) -> httpx.Client:
+    return httpx.Client(transport=throttle.RetryingTransport(httpx.MockTransport(handler)), base_url="http://t")
+
+
+def test_throttle_answers_are_retried_with_bounded_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(throttle.time, "sleep", slept.append)
+    monkeypatch.setattr(throttle, "STATS", throttle.Stats())
+    answers = iter([429, 503, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(next(answers), headers={"Retry-After": "3600"}, json={})
+
+    with _mock_transport(handler) as client:
+        assert client.get("/x").status_code == 200
+    assert slept == [throttle.MAX_WAIT, throttle.MAX_WAIT]  # an hour asked for, 10 s waited
+    assert throttle.STATS.retried == 2 and "target throttled" in (throttle.STATS.line() or "")
+
+
+def test_a_persistent_throttle_reaches_the_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(throttle.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(throttle, "STATS", throttle.Stats())
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(429, headers={"Retry-After": "1"}, json={"error": "slow down"})
+
+    with _mock_transport(handler) as client:
+        assert client.get("/x").status_code == 429
+    assert len(calls) == throttle.MAX_RETRIES + 1 and throttle.STATS.persisted == 1
+    no_header = _mock_transport(lambda request: httpx.Response(503, json={"error": "down"}))
+    assert no_header.get("/y").status_code == 503  # no Retry-After: not a throttle, not retried
+
+
+def test_lists_are_sampled_not_walked() -> None:
+    total = 100_000
+    requested: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page, size = int(request.url.params.get("page", 1)), int(request.url.params["pageSize"])
+        requested.append(page)
+        data = [{"id": f"q{i}"} for i in range((page - 1) * size, min(total, page * size))]
+        return httpx.Response(200, json={"data": data, "total": total, "page": page, "pageSize": size})
+
+    target = Target(name="t", base_url="http://t", api_key="k", entity_id="e")
+    api = SalesApi(target, httpx.Client(transport=httpx.MockTransport(handler), base_url="http://t"))
+    seen_total, pages = api.sample_pages("/quotes", size=25, samples=3, seed=1)
+    assert seen_total == total and 1 in pages and total // 25 in pages and len(requested) <= 5
+    with pytest.raises(pytest.skip.Exception, match="more than the 2000"):
+        api.list_all("/quotes")
+    assert len(requested) <= 6
+
+
+def test_a_chain_keeps_created_ids_as_placeholders() -> None:
+    recording = Recording("ent-1", "ak_secret")
+    url = "http://t/api/sales"
+    recording.add(
+        "POST",
+        f"{url}/quotes?entityId=ent-1",
+        {"Authorization": "Bearer ak_secret"},
+        b"{}",
+        201,
+        {"id": "quote-123456"},
+    )
+    body = b'{"quoteId": "quote-123456"}'
+    recording.add(
+        "POST", f"{url}/orders?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, body, 201, {"id": "order-98765"}
+    )
+    recording.add(
+        "GET", f"{url}/orders/order-98765?entityId=ent-1", {"Authorization": "Bearer ak_secret"}, None, 200, {}
+    )
+    chain = recording.chain()
+    text = json.dumps(chain)
+    assert "quote-123456" not in text and "order-98765" not in text and "ent-1" not in text and "ak_secret" not in text
+    assert chain[1]["body"] == '{"quoteId": "{{step1.id}}"}' and chain[2]["path"] == "/api/sales/orders/{{step2.id}}"
+    assert chain[0]["headers"]["authorization"] == "Bearer {{apiKey}}"
+    filled = _fill(chain[2], {"step2.id": "o-new", "entityId": "ent-2", "apiKey": "k2"})
+    assert filled["path"].endswith("/orders/o-new") and filled["query"] == {"entityId": "ent-2"}
+    assert _path_parameters("/quotes/{quoteId}", "/api/sales/quotes/abc") == {"quoteId": "abc"}
+
+
+def test_the_ledger_survives_a_kill_and_the_sweep_finishes_the_job(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.jsonl"
+    deleted: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"id": request.url.path.rsplit("/", 1)[-1], "status": "draft"})
+        deleted.append(request.url.path)
+        return httpx.Response(204)
+
+    target = Target(name="t", base_url="http://t", api_key="k", entity_id="e")
+    api = SalesApi(target, httpx.Client(transport=httpx.MockTransport(handler), base_url="http://t"))
+    janitor = cleanup.Janitor(api, ledger)
+    for quote in ("q1", "q2", "q3"):
+        janitor.remember("quotes", quote)
+    janitor.created = janitor.created[:1]  # q1 cleaned by the run ...
+    janitor.clean()
+    with open(ledger, "a") as sink:
+        sink.write('{"created": "quo')  # ... which was then killed mid-line
+    assert cleanup.pending(ledger) == [("quotes", "q2"), ("quotes", "q3")]
+    assert cleanup.sweep(ledger, api) == [] and cleanup.pending(ledger) == []
+    assert deleted == ["/api/sales/quotes/q1", "/api/sales/quotes/q3", "/api/sales/quotes/q2"]
