@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -43,6 +43,36 @@ def default_interval() -> float:
     except ValueError:
         return DEFAULT_INTERVAL_SECONDS
     return value if 0.1 <= value <= 86_400 else DEFAULT_INTERVAL_SECONDS
+
+
+class Section:
+    """A part of the state document kept outside the store (e.g. the control plane's stubs): ``dump``
+    gives it (None or empty: left out), ``prepare`` checks a document's value (``InvalidInput``) and
+    gives the function that installs it."""
+
+    def __init__(self, dump: Callable[[], Any], prepare: Callable[[Any], Callable[[], None]]) -> None:
+        self.dump = dump
+        self.prepare = prepare
+
+
+def full_snapshot(store: Store, sections: dict[str, Section], *, copy: bool = True) -> dict[str, Any]:
+    """The state document: the store's snapshot and every non-empty section (``copy=False``: the store's
+    part shares the live resources, for encoding at once)."""
+    document = snapshot.snapshot(store, copy=copy)
+    for name, section in sections.items():
+        value = section.dump()
+        if value:
+            document[name] = value
+    return document
+
+
+def full_restore(store: Store, sections: dict[str, Section], document: Any, *, owned: bool = False) -> None:
+    """Replace the store and every section by ``document``; checks everything first (``InvalidInput``,
+    nothing changed). A document without a section (an older one) empties it."""
+    appliers = [s.prepare(document.get(n) if isinstance(document, dict) else None) for n, s in sections.items()]
+    snapshot.restore(store, document, owned=owned)
+    for apply in appliers:
+        apply()
 
 
 class StateFileError(ValueError):
@@ -119,8 +149,15 @@ class StateFileKeeper:
 
     FULL_CHECK_EVERY = 10
 
-    def __init__(self, store: Store, path: str | Path, interval: float | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        path: str | Path,
+        interval: float | None = None,
+        sections: dict[str, Section] | None = None,
+    ) -> None:
         self.store = store
+        self.sections = sections or {}
         self.path = Path(path)
         self.interval = default_interval() if interval is None else interval
         self._saved_digest: str | None = None
@@ -142,7 +179,7 @@ class StateFileKeeper:
             return False
         document, data = found
         try:
-            snapshot.restore(self.store, document, owned=True)
+            full_restore(self.store, self.sections, document, owned=True)
         except InvalidInput as error:
             raise StateFileError(f"state file {self.path}: not a valid state document: {error.message}") from None
         # the file as it is: a file this server wrote re-encodes to the same bytes (a hand-made one
@@ -154,7 +191,7 @@ class StateFileKeeper:
     def save(self) -> bool:
         """Write the state (in this process) if it changed since the last load or save; True when written."""
         current = revision()
-        data = encode_state(snapshot.snapshot(self.store, copy=False))
+        data = encode_state(full_snapshot(self.store, self.sections, copy=False))
         digest = self._digest(data)
         self._saved_revision = current
         if digest == self._saved_digest:
@@ -257,7 +294,7 @@ def _child_save(keeper: StateFileKeeper, writer: int) -> NoReturn:
         gc.disable()  # a collection would touch (and so copy) every page of the parent's heap
         _die_with_parent()
         _stay_out_of_the_way()
-        data = encode_state(snapshot.snapshot(keeper.store, copy=False))
+        data = encode_state(full_snapshot(keeper.store, keeper.sections, copy=False))
         digest = StateFileKeeper._digest(data)
         if digest == keeper._digest_known():
             code = _UNCHANGED

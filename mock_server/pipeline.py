@@ -12,6 +12,7 @@ the operation, path parameters, credential, entity, parsed body and the entity's
  6. validate          parameters and body against the spec (400 with ``details``); the entity is
                       named by ``entityId`` or by the session's ``x-entity-id`` (400 when neither)
  7. tenancy           the credential belongs to that entity (403)
+ 7b. stubs            a stub of that entity matching the request answers it (no state change)
  8. resources         every id in the path names one of that entity's resources (404)
  9. idempotency       ``Idempotency-Key`` on a POST: the stored answer is replayed (or 409)
 10. Prefer            ``code=``/``example=``: the documented response, no state change
@@ -50,8 +51,10 @@ from mock_server.control.idempotency import (
     credential_digest,
     fingerprint,
 )
-from mock_server.control.journal import JournalEntry, now_text
+from mock_server.control.journal import JournalEntry, bounded, now_text
+from mock_server.control.patterns import Observed
 from mock_server.control.prefer import choose, parse_prefer, wanted
+from mock_server.control.stubs import STUB_HEADER
 from mock_server.domain.errors import FieldProblem, NotFound
 from mock_server.errors import BadRequest, HttpError, render
 from mock_server.origins import OriginPolicy
@@ -99,6 +102,10 @@ class RequestContext:
     response_valid: bool | None = None
     status: int = 0
     idempotency: tuple[str, str, str] | None = None
+    stub_id: str | None = None
+    stub_checked: bool = True
+    response_headers: list[tuple[bytes, bytes]] | None = None
+    response_body: bytes | None = None
 
     @classmethod
     def from_scope(cls, scope: Scope) -> RequestContext:
@@ -151,6 +158,7 @@ class SalesPipeline:
             self._check_response(ctx, result)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
         headers += self.origins.cors_headers(origin)
+        ctx.response_headers, ctx.response_body = headers, payload
         await _send(send, result.status, headers, payload)
         self._journal(ctx)
 
@@ -188,6 +196,11 @@ class SalesPipeline:
         # 7. tenancy
         ctx.entity = entity = auth.resolve_entity(runtime.store, principal, str(entity_id))
         ctx.now = entity.clock.now()
+        # 7b. stubs of this entity
+        if self.control.stubs.by_entity.get(entity.id):
+            stubbed = await self._stubbed(ctx, entity)
+            if stubbed is not None:
+                return stubbed
         # 8. resources named in the path
         _check_path_resources(entity, ctx.path_params)
         # 9. idempotency: replay a stored answer, or reserve the key for this request
@@ -231,6 +244,18 @@ class SalesPipeline:
             result = self._error(ctx, error)
         self._settle_idempotency(ctx, result)
         return result
+
+    async def _stubbed(self, ctx: RequestContext, entity: EntityState) -> Result | None:
+        observed = Observed(ctx.method, ctx.path, ctx.query_string, ctx.operation_id, entity.id, ctx.raw_body)
+        stub = self.control.stubs.answer(entity.id, observed)
+        if stub is None:
+            return None
+        ctx.stub_id = stub.id
+        ctx.stub_checked = not stub.allow_invalid
+        if stub.delay_ms:
+            await asyncio.sleep(stub.delay_ms / 1000)
+        payload = _json(stub.json_body) if stub.has_body else None
+        return Result(stub.status, payload, {**stub.headers, STUB_HEADER: stub.id})
 
     async def _idempotent_replay(self, ctx: RequestContext) -> Result | None:
         key = ctx.headers.get("idempotency-key") if ctx.method == "POST" else None
@@ -279,7 +304,7 @@ class SalesPipeline:
         elif result.body is not None:
             found.append(f"status {result.status} documents no body but one was sent")
         ctx.response_valid = not found
-        if found:
+        if found and ctx.stub_checked:
             mismatch = ResponseMismatch(operation.operation_id, ctx.method, ctx.path, result.status, found)
             self.runtime.response_mismatches.append(mismatch)
             log.error("RESPONSE DOES NOT MATCH THE SPEC: %s", mismatch)
@@ -295,6 +320,12 @@ class SalesPipeline:
             duration_ms=round((time.perf_counter() - ctx.started) * 1000, 1),
             request_valid=ctx.request_valid,
             response_valid=ctx.response_valid,
+            query=ctx.query_string,
+            request_headers=ctx.headers,
+            request_body=bounded(ctx.raw_body),
+            response_headers=ctx.response_headers,
+            response_body=bounded(ctx.response_body) if ctx.response_body else None,
+            stub_id=ctx.stub_id,
         )
         self.control.journal.record(entry)
 

@@ -9,6 +9,9 @@ Fixtures:
 - ``sales_entity``: a fresh, isolated entity per test, made through the admin API on
   ``sales_mock_server`` and deleted afterwards: ``.id``, ``.read_write_key``, ``.read_only_key``,
   ``.headers()``. Options with ``@pytest.mark.sales_entity(fixtures="demo", clock="2025-03-01T00:00:00Z")``.
+  Verification and stubs: ``.requests(method=, path=, ...)`` (journaled requests of the entity, newest
+  first), ``.assert_called(method=, path=, ..., times=)`` (fails with the closest requests and what
+  differed) and ``.stub(method, path, status=, json=, ...)`` (a canned answer for this entity).
 - ``sales_clock``: that entity's clock: ``.now()``, ``.advance(days=..., months=...)``, ``.advance_to(instant)``.
 
 Your own contract or seed data: ``--sales-mock-spec PATH`` and ``--sales-mock-fixtures NAME|PATH``
@@ -54,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(SPEC_OPTION, "OpenAPI file the sales mock serves (default: the packaged spec)", default="")
     parser.addini(FIXTURES_OPTION, "sales mock fixtures: demo (default), empty or a YAML/JSON file", default="")
+
+
+_NO_BODY: Any = object()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -141,6 +147,114 @@ class SalesEntity:
         """A Sales API URL for this entity: ``url("/quotes")`` -> ``.../api/sales/quotes?entityId=...``."""
         separator = "&" if "?" in path else "?"
         return f"{self.server.url}/api/sales{path}{separator}entityId={self.id}"
+
+    def _pattern(
+        self,
+        method: str | None,
+        path: str | None,
+        path_pattern: str | None,
+        operation_id: str | None,
+        body_patterns: list[dict[str, Any]] | None,
+    ) -> dict[str, Any]:
+        pattern: dict[str, Any] = {"entityId": self.id}
+        if method is not None:
+            pattern["method"] = method.upper()
+        if path is not None:
+            pattern["urlPath"] = _sales_path(path)
+        if path_pattern is not None:
+            pattern["urlPathPattern"] = path_pattern
+        if operation_id is not None:
+            pattern["operationId"] = operation_id
+        if body_patterns is not None:
+            pattern["bodyPatterns"] = body_patterns
+        return pattern
+
+    def requests(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        path_pattern: str | None = None,
+        operation_id: str | None = None,
+        body_patterns: list[dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """This entity's journaled requests that match (newest first), each with its request and response
+        headers and bodies. ``path`` is below ``/api/sales`` (``"/quotes"``) or the whole path."""
+        pattern = self._pattern(method, path, path_pattern, operation_id, body_patterns)
+        found: list[dict[str, Any]] = self.server.admin("POST", "/requests/find", pattern)["requests"]
+        return found
+
+    def assert_called(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        path_pattern: str | None = None,
+        operation_id: str | None = None,
+        body_patterns: list[dict[str, Any]] | None = None,
+        times: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The matching requests; an ``AssertionError`` when there are none (or not exactly ``times``),
+        naming the closest requests the mock received and what differed."""
+        pattern = self._pattern(method, path, path_pattern, operation_id, body_patterns)
+        answer = self.server.admin("POST", "/requests/find", {**pattern, "limit": 10_000})
+        found: list[dict[str, Any]] = answer["requests"]
+        if found and (times is None or len(found) == times):
+            return found
+        wanted = json.dumps({k: v for k, v in pattern.items() if k != "entityId"})
+        if found:
+            raise AssertionError(f"expected {times} request(s) matching {wanted}, the mock received {len(found)}")
+        lines = [f"no request matching {wanted} reached the mock for entity {self.id}"]
+        misses = answer.get("nearMisses", [])
+        lines.append("closest requests:" if misses else "(the journal holds no request of this entity)")
+        for miss in misses:
+            request = miss["request"]
+            lines.append(f"  {request['method']} {request['path']} -> {request['status']}")
+            lines.extend(f"    {difference}" for difference in miss["differences"])
+        raise AssertionError("\n".join(lines))
+
+    def stub(
+        self,
+        method: str,
+        path: str | None = None,
+        *,
+        path_pattern: str | None = None,
+        operation_id: str | None = None,
+        status: int = 200,
+        json: Any = _NO_BODY,
+        headers: dict[str, str] | None = None,
+        times: int | None = None,
+        priority: int | None = None,
+        delay_ms: int | None = None,
+        query: dict[str, dict[str, str]] | None = None,
+        body_patterns: list[dict[str, Any]] | None = None,
+        allow_invalid: bool = False,
+    ) -> dict[str, Any]:
+        """Make the mock answer this entity's matching requests with ``status`` and ``json`` (checked
+        against the spec unless ``allow_invalid``); the created stub (its ``id``)."""
+        request = self._pattern(method, path, path_pattern, operation_id, body_patterns)
+        del request["entityId"]
+        if query is not None:
+            request["queryParameters"] = query
+        response: dict[str, Any] = {"status": status}
+        if json is not _NO_BODY:
+            response["jsonBody"] = json
+        if headers is not None:
+            response["headers"] = headers
+        if delay_ms is not None:
+            response["fixedDelayMilliseconds"] = delay_ms
+        definition: dict[str, Any] = {"request": request, "response": response}
+        for name, value in (("times", times), ("priority", priority)):
+            if value is not None:
+                definition[name] = value
+        if allow_invalid:
+            definition["allowInvalid"] = True
+        created: dict[str, Any] = self.server.admin("POST", f"/entities/{self.id}/stubs", definition)
+        return created
+
+
+def _sales_path(path: str) -> str:
+    return path if path.startswith("/api/sales/") else "/api/sales" + path
 
 
 @dataclass

@@ -44,8 +44,10 @@ def test_entries_carry_every_field(http: httpx.Client) -> None:
     assert [e["operationId"] for e in entries] == ["listPlans", "createPlan"]
     newest = entries[0]
     assert set(newest) == {
-        "time", "method", "path", "operationId", "entityId", "status", "durationMs", "requestValid", "responseValid"
+        "id", "time", "method", "path", "query", "operationId", "entityId", "status", "durationMs", "requestValid",
+        "responseValid", "stubId",
     }  # fmt: skip
+    assert newest["id"] > entries[1]["id"] and newest["stubId"] is None
     assert newest["method"] == "GET" and newest["path"] == "/api/sales/plans" and newest["status"] == 200
     assert newest["entityId"] == entity["entityId"] and newest["requestValid"] is True
     assert newest["durationMs"] >= 0 and newest["time"].endswith("Z")

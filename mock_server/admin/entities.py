@@ -68,6 +68,7 @@ async def delete_entity(runtime: Runtime, plane: ControlPlane, request: Request)
     if runtime.store.remove_entity(entity_id) is None:
         raise NotFound(f"no entity {entity_id}")
     plane.idempotency.forget_entity(entity_id)
+    plane.stubs.forget_entity(entity_id)
     return Response(status_code=204)
 
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 
-from mock_server.admin import entities, system
+from mock_server.admin import entities, stubs, system, ui, verification
 from mock_server.admin.security import guard
 from mock_server.control import ControlPlane
 from mock_server.errors import MethodNotAllowed, RouteNotFound, error_response
@@ -32,11 +32,18 @@ ROUTES: list[tuple[str, str, AdminHandler]] = [
     ("POST", "/entities/{entityId}/clock/advance", entities.advance_clock),
     ("GET", "/entities/{entityId}/invoices", entities.list_invoices),
     ("POST", "/entities/{entityId}/invoices/{invoiceId}/pay", entities.pay_invoice),
+    ("POST", "/entities/{entityId}/stubs", stubs.create_stub),
+    ("GET", "/entities/{entityId}/stubs", stubs.list_stubs),
+    ("DELETE", "/entities/{entityId}/stubs", stubs.delete_stubs),
+    ("DELETE", "/entities/{entityId}/stubs/{stubId}", stubs.delete_stub),
     ("POST", "/reset", system.reset),
     ("GET", "/state", system.export_state),
     ("PUT", "/state", system.import_state),
     ("GET", "/requests", system.list_requests),
     ("DELETE", "/requests", system.clear_requests),
+    ("POST", "/requests/find", verification.find_requests),
+    ("POST", "/requests/count", verification.count_requests),
+    ("GET", "/requests/{requestId}", verification.get_request),
     ("GET", "/faults", system.get_faults),
     ("PUT", "/faults", system.put_faults),
     ("DELETE", "/faults", system.clear_faults),
@@ -44,14 +51,14 @@ ROUTES: list[tuple[str, str, AdminHandler]] = [
 
 
 def _endpoint(
-    runtime: Runtime, policy: OriginPolicy, handlers: dict[str, AdminHandler]
+    runtime: Runtime, policy: OriginPolicy, handlers: dict[str, AdminHandler], *, token_needed: bool = True
 ) -> Callable[[Request], Awaitable[Response]]:
     allowed = sorted(handlers)
     plane = runtime.control
 
     async def endpoint(request: Request) -> Response:
         try:
-            guard(request, policy, plane.token)
+            guard(request, policy, plane.token if token_needed else None)
             method = "GET" if request.method == "HEAD" and "GET" in handlers else request.method
             handler = handlers.get(method)
             if handler is None:
@@ -78,6 +85,10 @@ def admin_router(runtime: Runtime) -> Router:
     routes: list[BaseRoute] = [
         Route(path, _endpoint(runtime, policy, h), methods=_ALL_METHODS) for path, h in by_path.items()
     ]
+    for path in ui.PATHS:  # the web UI's static files: no token (the page asks for it, then sends it)
+        routes.append(
+            Route(path, _endpoint(runtime, policy, {"GET": ui.serve}, token_needed=False), methods=_ALL_METHODS)
+        )
     catch_all = _endpoint(runtime, policy, dict.fromkeys(_ALL_METHODS, _unknown))
     routes.append(Route("/{rest:path}", catch_all, methods=_ALL_METHODS))
     return Router(routes=routes)

@@ -8,9 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import mock_server
-from mock_server import resources, snapshot
+from mock_server import persistence, resources, snapshot
 from mock_server.admin import inputs
+from mock_server.admin.stubs import check_response, operation_of
 from mock_server.control import ControlPlane
+from mock_server.control.stubs import StubBook
 from mock_server.domain.errors import InvalidInput, NotFound
 from mock_server.runtime import Runtime
 
@@ -33,9 +35,10 @@ async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) ->
 
 
 async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults and
-    idempotency keys cleared."""
+    """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults,
+    stubs and idempotency keys cleared."""
     snapshot.restore(runtime.store, runtime.startup_state, owned=True)
+    plane.stubs.clear()
     plane.idempotency.clear()
     plane.journal.clear()
     plane.faults.clear()
@@ -43,17 +46,29 @@ async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Resp
 
 
 async def export_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    """``GET /state``: the whole store as one JSON document."""
-    text = json.dumps(snapshot.snapshot(runtime.store, copy=False), ensure_ascii=True, separators=(",", ":"))
+    """``GET /state``: the whole store (and the stubs) as one JSON document."""
+    document = persistence.full_snapshot(runtime.store, plane.sections(), copy=False)
+    text = json.dumps(document, ensure_ascii=True, separators=(",", ":"))
     return Response(text, media_type="application/json")
 
 
 async def import_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``PUT /state``: replace the whole store; a bad document is a 400 naming the problem and changes nothing."""
     document = await inputs.json_body(request)
-    snapshot.restore(runtime.store, document)
+    if isinstance(document, dict) and document.get("stubs"):
+        _check_stub_answers(runtime, document["stubs"])
+    persistence.full_restore(runtime.store, plane.sections(), document)
     plane.idempotency.clear()
     return Response(status_code=204)
+
+
+def _check_stub_answers(runtime: Runtime, raw: object) -> None:
+    """An imported stub is checked against the spec like a created one."""
+    for stubs in StubBook.parse_section(raw).values():
+        for stub in stubs:
+            operation = operation_of(runtime.spec, stub)
+            if operation is not None and not stub.allow_invalid:
+                check_response(operation, stub)
 
 
 def _limit(request: Request) -> int | None:

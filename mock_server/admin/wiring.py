@@ -28,7 +28,7 @@ def control_plane_for(config: MockConfig, store: Store) -> ControlPlane:
     check_listen(config.host, config.admin_token)
     plane = ControlPlane(journal=Journal(config.journal_size), token=config.admin_token or None)
     if config.state_file:
-        plane.keeper = StateFileKeeper(store, config.state_file)
+        plane.keeper = StateFileKeeper(store, config.state_file, sections=plane.sections())
         plane.keeper.load()
     return plane
 

@@ -2,19 +2,30 @@
 
 The request pipeline (``mock_server.pipeline``) records one :class:`JournalEntry` per request as
 its last step, from the request context it built. Requests to the admin API are not journaled.
+
+An entry keeps the request's and the answer's headers and bodies for verification
+(``POST /__admin/requests/find``): bodies are cut at :data:`MAX_BODY` bytes (with a flag), and
+credentials (``Authorization``, ``Cookie``, ``Set-Cookie``, the admin token) are redacted. To keep
+the hot path cheap, an entry holds references to what the pipeline already has (the header dict,
+the body bytes, the response header list) and decodes, redacts and cuts them only when read.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mock_server.control.patterns import Observed
+
 DEFAULT_CAPACITY = 1000
+MAX_BODY = 64 * 1024
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-admin-token", "proxy-authorization"})
 
 
-@dataclass(frozen=True)
+@dataclass
 class JournalEntry:
     """One journaled request. ``duration_ms`` is wall time in milliseconds, rounded to 0.1 ms."""
 
@@ -27,10 +38,22 @@ class JournalEntry:
     duration_ms: float
     request_valid: bool | None
     response_valid: bool | None
+    query: bytes = b""
+    request_headers: dict[str, str] | None = None
+    request_body: bytes = b""
+    response_headers: list[tuple[bytes, bytes]] | None = None
+    response_body: bytes | None = None
+    stub_id: str | None = None
+    id: int = field(default=0, compare=False)
 
-    def to_json(self) -> dict[str, Any]:
-        """The entry in its API shape (camelCase)."""
-        return {
+    def observed(self) -> Observed:
+        """The request as a pattern sees it."""
+        return Observed(self.method, self.path, self.query, self.operation_id, self.entity_id, self.request_body)
+
+    def to_json(self, *, full: bool = False) -> dict[str, Any]:
+        """The entry in its API shape (camelCase); ``full`` adds headers and bodies."""
+        summary = {
+            "id": self.id,
             "time": self.time,
             "method": self.method,
             "path": self.path,
@@ -40,7 +63,31 @@ class JournalEntry:
             "durationMs": self.duration_ms,
             "requestValid": self.request_valid,
             "responseValid": self.response_valid,
+            "query": self.query.decode("latin-1"),
+            "stubId": self.stub_id,
         }
+        if full:
+            response_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.response_headers or ()}
+            if self.response_body is not None:  # added when sent (pipeline._send)
+                response_headers.setdefault("content-type", "application/json")
+            summary["request"] = _message(self.request_headers or {}, self.request_body)
+            summary["response"] = _message(response_headers, self.response_body or b"")
+        return summary
+
+
+def _message(headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    shown = {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+    return {
+        "headers": shown,
+        "body": body[:MAX_BODY].decode("utf-8", "replace"),
+        "bodyTruncated": len(body) > MAX_BODY,
+    }
+
+
+def bounded(body: bytes) -> bytes:
+    """What an entry keeps of a body: all of it up to :data:`MAX_BODY` bytes and one more (so the flag
+    shows it was cut), without a copy when it is small enough."""
+    return body if len(body) <= MAX_BODY else body[: MAX_BODY + 1]
 
 
 class Journal:
@@ -51,10 +98,20 @@ class Journal:
             raise ValueError("journal capacity must be at least 1")
         self.capacity = capacity
         self._entries: deque[JournalEntry] = deque(maxlen=capacity)
+        self._next_id = 1
 
     def record(self, entry: JournalEntry) -> None:
-        """Append one entry."""
+        """Append one entry, numbering it."""
+        entry.id = self._next_id
+        self._next_id += 1
         self._entries.append(entry)
+
+    def get(self, entry_id: int) -> JournalEntry | None:
+        """The entry with this id, if still kept."""
+        for entry in reversed(self._entries):
+            if entry.id == entry_id:
+                return entry
+        return None
 
     def entries(self, entity_id: str | None = None, limit: int | None = None) -> list[JournalEntry]:
         """Newest first, optionally only one entity's, at most ``limit`` of them."""

@@ -1,0 +1,177 @@
+"""The admin web UI used as a person would, in headless Chromium (Debian's, driven by Playwright).
+
+The server runs with ``--admin-token``: the page loads without it, asks for it, then sends it. The
+test advances an entity's clock a month, the app bills the subscription's new period, the page shows
+the invoice (it refreshes live), the test pays it there and finds the app's request in the journal;
+it makes a stub from a journal entry, and visits the fault and state pages. A screenshot of every
+page goes to ``reports/screenshots/`` for a reviewer.
+
+CI installs chromium with ``scripts/ci-system-deps.sh``; elsewhere the test is skipped without it.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "reports" / "screenshots"
+TOKEN = "ui-test-token"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", "empty"]
+    command += ["--clock", "2025-03-01T00:00:00Z", "--admin-token", TOKEN, "--log-level", "warning"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "http://" not in line:
+        process.kill()
+        raise AssertionError(f"the mock did not start: {line!r} {process.communicate(timeout=10)}")
+    try:
+        yield "http://" + line.split("http://", 1)[1].split()[0]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+class App:
+    """The developer's app: calls the Sales API with the entity's key."""
+
+    def __init__(self, url: str) -> None:
+        self.admin = httpx.Client(base_url=url + "/__admin", headers={"Authorization": f"Bearer {TOKEN}"})
+        created = self.admin.post("/entities", json={"name": "Acme (UI test)", "clock": "2025-03-01T00:00:00Z"}).json()
+        self.entity_id: str = created["entityId"]
+        self.sales = httpx.Client(
+            base_url=url + "/api/sales",
+            params={"entityId": self.entity_id},
+            headers={"Authorization": f"Bearer {created['apiKeys']['readWrite']}"},
+        )
+
+    def close(self) -> None:
+        self.admin.close()
+        self.sales.close()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        answer = self.sales.post(path, json=body)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+
+def test_clock_invoice_payment_journal_and_stub(server: str) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium (scripts/ci-system-deps.sh)")
+    from playwright.sync_api import expect, sync_playwright
+
+    app = App(server)
+    customer = app.admin.post(f"/entities/{app.entity_id}/customers", json={"name": "Ada", "currency": "USD"}).json()
+    plan_body = {"code": "team", "name": "Team", "currency": "USD", "amount": 4900, "interval": "month"}
+    plan = app.post("/plans", plan_body)
+    subscription = app.post("/subscriptions", {"planId": plan["id"], "customerId": customer["id"]})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        _use_the_ui(app, server, subscription, sync_playwright, expect)
+    finally:
+        app.close()
+
+
+def _use_the_ui(app: App, server: str, subscription: dict[str, Any], sync_playwright: Any, expect: Any) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server + "/__admin/ui")
+        # the page loads without the token, asks for it, then uses it for every call
+        expect(page.locator("#token-form")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "0-token.png"))
+        page.fill("#token", TOKEN)
+        page.click("#token-form button")
+        row = page.locator(f'tr[data-entity="{app.entity_id}"]')
+        expect(row).to_be_visible()
+        row.click()
+        expect(page.locator("#entity-now")).to_have_text("2025-03-01T00:00:00Z")
+        before = page.locator("tr[data-invoice]").count()
+
+        page.click("#advance-month")
+        expect(page.locator("#entity-now")).to_have_text("2025-04-01T00:00:00Z")
+        billed = app.sales.post(f"/subscriptions/{subscription['id']}/generate-invoice", json={})
+        assert billed.status_code == 201, billed.text
+        expect(page.locator("tr[data-invoice]")).to_have_count(before + 1)
+        page.screenshot(path=str(SHOTS / "1-entities.png"), full_page=True)
+        pay = page.locator("button.pay").first
+        expect(pay).to_be_visible()
+        invoice_row = page.locator("tr[data-invoice]").filter(has=page.locator("button.pay")).first
+        invoice_id = invoice_row.get_attribute("data-invoice")
+        pay.click()
+        expect(page.locator(f'tr[data-invoice="{invoice_id}"] .invoice-status')).to_have_text("paid")
+        paid = app.admin.get(f"/entities/{app.entity_id}/invoices").json()["data"]
+        assert [i["status"] for i in paid if i["id"] == invoice_id] == ["paid"]
+
+        # the journal shows the app's request that made the invoice, bodies on click
+        page.click("a[data-tab=journal]")
+        entry = page.locator("#journal tbody tr").filter(has_text="/generate-invoice")
+        expect(entry).to_have_count(1)
+        expect(entry.locator(".ok").first).to_have_text("✓ spec")
+        entry.click()
+        expect(page.locator("#exchange-response")).to_contain_text(str(invoice_id))
+        expect(page.locator("#exchange-request")).to_contain_text("authorization: [redacted]")
+        page.select_option("#f-method", "GET")
+        expect(page.locator("#journal tbody tr")).to_have_count(0)
+        # the live journal picks up the app's next request by itself
+        assert app.sales.get("/subscriptions").status_code == 200
+        entry = page.locator("#journal tbody tr").filter(has_text="/api/sales/subscriptions")
+        expect(entry).to_have_count(1, timeout=10_000)
+        entry.click()
+        expect(page.locator("#exchange-response")).to_contain_text(subscription["id"])
+        page.select_option("#f-method", "")
+        page.screenshot(path=str(SHOTS / "2-journal.png"), full_page=True)
+
+        # a stub from that journal entry: the next identical request is answered by it
+        page.click("#stub-from-entry")
+        expect(page.locator("#tab-stubs")).to_be_visible()
+        page.click("#stub-create")
+        expect(page.locator("#stubs tr[data-stub]")).to_have_count(1)
+        page.screenshot(path=str(SHOTS / "3-stubs.png"), full_page=True)
+        stubbed = app.sales.get("/subscriptions")
+        assert stubbed.headers.get("x-mock-stub")
+        page.click("#stubs tr[data-stub] button")
+        expect(page.locator("#stubs tr[data-stub]")).to_have_count(0)
+
+        page.click("a[data-tab=faults]")
+        page.fill("#faults-json", '{"rules": [{"operationId": "listPlans", "status": 503}]}')
+        page.click("#faults-save")
+        expect(page.locator("#status")).to_have_text("fault rules saved")
+        assert app.sales.get("/plans").status_code == 503
+        page.screenshot(path=str(SHOTS / "4-faults.png"), full_page=True)
+        page.click("#faults-clear")
+        expect(page.locator("#status")).to_have_text("faults removed")
+
+        page.click("a[data-tab=state]")
+        page.click("#state-export")
+        expect(page.locator("#state-download")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "5-state.png"), full_page=True)
+        browser.close()
+        assert errors == []
