@@ -51,6 +51,7 @@ from harness import (
     CONNECTIONS,
     HOST,
     LOAD_CPU,
+    ROOT,
     Client,
     Load,
     LoadGenerator,
