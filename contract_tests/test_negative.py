@@ -73,6 +73,12 @@ def violations(schema: Json, base: Any, where: str = "") -> Iterator[tuple[str, 
     schema = resolve(schema)
     if not isinstance(base, dict):
         return
+    forms = schema.get("oneOf") or schema.get("anyOf")
+    if forms:  # a body of one of several closed forms: break the rules of the form the example fits
+        fitting = [resolve(form) for form in forms if _fits(resolve(form), base)]
+        if fitting:
+            yield from violations(fitting[0], base, where)
+        return
     properties = {name: resolve(prop) for name, prop in (schema.get("properties") or {}).items()}
     if schema.get("additionalProperties") is False:
         yield f"{where}unknown field (additionalProperties: false)", {**base, "unexpectedField": 1}
@@ -86,6 +92,13 @@ def violations(schema: Json, base: Any, where: str = "") -> Iterator[tuple[str, 
         if prop.get("type") == "array" and isinstance(base.get(name), list) and base[name] and items.get("properties"):
             for what, item in violations(items, base[name][0], f"{where}{name}[0]."):
                 yield what, {**base, name: [item, *base[name][1:]]}
+
+
+def _fits(form: Json, body: Json) -> bool:
+    """Whether ``body`` has every required field of ``form`` and (for a closed form) no other field."""
+    properties = form.get("properties") or {}
+    closed = form.get("additionalProperties") is False
+    return all(name in body for name in form.get("required") or []) and not (closed and set(body) - set(properties))
 
 
 def _bad_values(prop: Json, current: Any) -> Iterator[tuple[str, Any]]:
