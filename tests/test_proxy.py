@@ -28,7 +28,7 @@ from proxy_support import echo_upstream, proxy_process, raw_exchange
 from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.proxy.server import ProxyApp
 from contract_tests.proxy.spec import Contract
-from contract_tests.target import REPO_SPEC
+from mock_server.resources import spec_path
 
 HERE = Path(__file__).resolve().parent
 DEMO = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
@@ -48,7 +48,7 @@ pytestmark = pytest.mark.live
 
 @pytest.fixture(scope="module")
 def contract() -> Contract:
-    return Contract(REPO_SPEC)
+    return Contract(spec_path())
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from contract_tests.proxy import redact
 from contract_tests.proxy.exchange import Exchange
 from contract_tests.proxy.invariants import Observer
 from contract_tests.proxy.spec import Contract
-from contract_tests.target import REPO_SPEC
+from mock_server.resources import spec_path
 
 A, B = "497f6eca-6276-4993-bfeb-53cbbbba6f08", "f1f5c646-a768-4f15-ab7e-5e3088389de0"
 
@@ -106,7 +106,7 @@ def test_redaction_of_headers_bodies_and_curl_lines() -> None:
 def test_the_contract_matches_operations_and_knows_allowed_methods(
     method: str, path: str, expected: str | None
 ) -> None:
-    contract = Contract(REPO_SPEC)
+    contract = Contract(spec_path())
     match = contract.match(method, path)
     assert (match.operation.operation_id if match.operation else None) == expected
     if path.endswith("change-plan"):
