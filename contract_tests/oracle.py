@@ -376,7 +376,8 @@ def problems_subscription_dates(sub: Mapping[str, Any]) -> list[str]:
     """A subscription's period against its anchor: ``currentPeriodStart`` is a boundary counted from
     ``billingCycleAnchor`` (months and years clamp to the month's end, from the anchor, so leap days
     and the 29th-31st come out right) and ``currentPeriodEnd`` the next one; a trialing subscription's
-    period ends at ``trialEnd``."""
+    period, and any period that starts before ``trialEnd`` (canceled or paused in the trial), ends at
+    ``trialEnd``."""
     try:
         start, end = parse_date(sub["currentPeriodStart"]), parse_date(sub["currentPeriodEnd"])
         interval, count = str(sub["interval"]), int(sub.get("intervalCount") or 1)
@@ -390,6 +391,12 @@ def problems_subscription_dates(sub: Mapping[str, Any]) -> list[str]:
             problems.append("a trialing subscription has no trialEnd")
         elif parse_date(sub["trialEnd"]) != end:
             problems.append(f"a trialing period ends at {end}, trialEnd is {sub['trialEnd']}")
+        return problems
+    trial_end = sub.get("trialEnd")
+    if isinstance(trial_end, str) and start < parse_date(trial_end):
+        # still the trial's period (a subscription canceled or paused during its trial keeps it)
+        if parse_date(trial_end) != end:
+            problems.append(f"a period that starts in the trial ends at {end}, trialEnd is {trial_end}")
         return problems
     anchor_text = sub.get("billingCycleAnchor")
     if not anchor_text or interval not in ("day", "week", "month", "year"):

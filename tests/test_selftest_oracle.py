@@ -152,3 +152,18 @@ def test_trial_ends_due_dates_and_quote_validity() -> None:
     assert oracle.problems_quote_dates(quote, {}) == []
     assert oracle.problems_quote_dates({**quote, "validUntil": "2025-03-01"}, {})
     assert oracle.problems_quote_dates({**quote, "validUntil": "2025-01-30"}, None)
+
+
+def test_a_subscription_canceled_in_its_trial_keeps_the_trial_period() -> None:
+    canceled = {
+        "status": "canceled",
+        "interval": "year",
+        "intervalCount": 1,
+        "trialEnd": "2025-03-15",
+        "billingCycleAnchor": "2025-03-15",
+        "currentPeriodStart": "2025-03-01",
+        "currentPeriodEnd": "2025-03-15",
+    }
+    assert oracle.problems_subscription_dates(canceled) == []
+    wrong_end = {**canceled, "currentPeriodEnd": "2026-03-01"}
+    assert "trialEnd is 2025-03-15" in oracle.problems_subscription_dates(wrong_end)[0]
