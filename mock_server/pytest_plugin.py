@@ -312,7 +312,7 @@ def _serve(config: MockConfig) -> Iterator[SalesMockServer]:
 
     from mock_server.app import create_app
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY on accept
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, 0))
     port = int(sock.getsockname()[1])

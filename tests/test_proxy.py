@@ -330,3 +330,33 @@ def test_upstream_connections_are_kept_alive_and_reused(contract: Contract, mock
         return idle
 
     assert asyncio.run(go()) == 1, "five sequential requests share one upstream connection"
+
+
+def test_client_connections_of_the_proxy_get_tcp_nodelay() -> None:
+    """An answer goes out as head + body; without TCP_NODELAY each keep-alive answer waited ~40 ms
+    for the client's delayed ACK. asyncio sets it only on sockets that say they are TCP."""
+    from contract_tests.proxy.run import _listen
+
+    listener = _listen("127.0.0.1", 0)
+    seen: list[int] = []
+
+    async def accept_one() -> None:
+        def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=listener)
+        port = listener.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(200):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    try:
+        asyncio.run(accept_one())
+    finally:
+        listener.close()
+    assert seen and seen[0] != 0
