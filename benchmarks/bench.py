@@ -405,6 +405,7 @@ class StateFileFigures:
     saving: LoadResult
     saves: int
     file_mib: float
+    pause_ms: float | None  # the longest event-loop pause of a background save, as the server measured it
 
 
 def _first_latency_ms(client: Client, path: str) -> float:
@@ -496,9 +497,13 @@ def measure_state_file(
         worst = result if worst is None or result.p99_ms > worst.p99_ms else worst
     client.close()
     assert worst is not None
+    admin = Client(port)
+    pause_ms = admin.ok("GET", "/__admin/health").get("stateFile", {}).get("longestPauseMs")
+    admin.close()
     procs.stop(proc, timeout=300)
     log(f"state file {size:,}: loaded in {load_s:.1f} s, getQuote p99 {quiet.p99_ms:.1f} / {worst.p99_ms:.1f} ms")
-    return StateFileFigures(load_s, rss, first, dashboard, quiet, worst, saves, state_file.stat().st_size / 2**20)
+    file_mib = state_file.stat().st_size / 2**20
+    return StateFileFigures(load_s, rss, first, dashboard, quiet, worst, saves, file_mib, pause_ms)
 
 
 def scale_run(procs: Processes, gen: LoadGenerator, report: Report, size: int, seconds: float) -> None:
@@ -576,11 +581,30 @@ def scale_run(procs: Processes, gen: LoadGenerator, report: Report, size: int, s
     )
     report.scale.append(
         (
-            "getQuote p99 (16 conn): no save / during a background save",
+            "getQuote p99 / max (16 conn): no save",
             "",
-            f"{restart.quiet.p99_ms:.2f} ms / {restart.saving.p99_ms:.2f} ms ({restart.saves} saves in the window)",
-            "loop blocked <= 20 ms",
-            "met" if restart.saving.p99_ms <= restart.quiet.p99_ms + 20 else "MISSED",
+            f"{restart.quiet.p99_ms:.2f} ms / {restart.quiet.max_ms:.1f} ms",
+            "",
+            "",
+        )
+    )
+    report.scale.append(
+        (
+            "getQuote p99 / max (16 conn): while background saves run",
+            "",
+            f"{restart.saving.p99_ms:.2f} ms / {restart.saving.max_ms:.1f} ms ({restart.saves} saves in the window)",
+            "",
+            "",
+        )
+    )
+    pause = restart.pause_ms
+    report.scale.append(
+        (
+            "event loop pause per background save (the fork; longest, measured by the server)",
+            "",
+            "not reported" if pause is None else f"{pause:.1f} ms",
+            "<= 20 ms",
+            "not measured" if pause is None else ("met" if pause <= 20 else "MISSED"),
         )
     )
 

@@ -210,6 +210,7 @@ class LoadResult:
     p99_ms: float
     requests: int
     failures: int  # status >= 400 plus socket errors
+    max_ms: float = 0.0
 
     def cell(self) -> str:
         if not self.requests:
@@ -255,6 +256,7 @@ class LoadGenerator:
                     p99_ms=data["p99_us"] / 1000,
                     requests=data["requests"],
                     failures=data["status_errors"] + data["socket_errors"],
+                    max_ms=data["max_us"] / 1000,
                 )
         raise RuntimeError(
             f"wrk printed no summary (exit {done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}"
@@ -312,6 +314,7 @@ async def _python_load(port: int, load: Load, seconds: float) -> LoadResult:
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         requests=len(latencies),
         failures=failures,
+        max_ms=latencies[-1] * 1000,
     )
 
 

@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -165,6 +166,9 @@ class StateFileKeeper:
         self._child: int | None = None
         self.background_saves = 0
         """Background saves that finished (written or found unchanged); for tests and benchmarks."""
+        self.last_pause_ms: float | None = None
+        self.longest_pause_ms: float | None = None
+        """How long the event loop stood still for the fork of the last / the slowest background save."""
 
     def load(self) -> bool:
         """Replace the store's state by the file's; False when there is no file yet.
@@ -215,6 +219,7 @@ class StateFileKeeper:
             return True
         current = revision()
         reader, writer = os.pipe()
+        started = time.perf_counter()
         try:
             pid = os.fork()
         except OSError as error:
@@ -225,6 +230,9 @@ class StateFileKeeper:
         if pid == 0:  # the child: never returns
             os.close(reader)
             _child_save(self, writer)
+        pause = (time.perf_counter() - started) * 1000
+        self.last_pause_ms = pause
+        self.longest_pause_ms = max(pause, self.longest_pause_ms or 0.0)
         os.close(writer)
         self._child = pid
         try:
@@ -243,6 +251,19 @@ class StateFileKeeper:
         detail = message.decode("utf-8", "replace").strip() or f"exit status {code}"
         print(f"sales-mock: could not write state file {self.path}: {detail}", file=sys.stderr)
         return False
+
+    def status(self) -> dict[str, Any]:
+        """For ``GET /__admin/health``: the file, the background saves so far and the loop's pauses."""
+
+        def rounded(ms: float | None) -> float | None:
+            return None if ms is None else round(ms, 2)
+
+        return {
+            "path": str(self.path),
+            "backgroundSaves": self.background_saves,
+            "lastPauseMs": rounded(self.last_pause_ms),
+            "longestPauseMs": rounded(self.longest_pause_ms),
+        }
 
     def _due(self, tick: int) -> bool:
         return revision() != self._saved_revision or tick % self.FULL_CHECK_EVERY == 0

@@ -113,6 +113,13 @@ def test_running_saves_periodically_and_at_exit(tmp_path: Path) -> None:
 
     asyncio.run(life())
     assert len(json.loads(path.read_text())["entities"]) == len(app.state.runtime.store.entities)
+    health = client(app).get("/__admin/health").json()["stateFile"]
+    assert health["path"] == str(path) and health["backgroundSaves"] == keeper.background_saves >= 1
+    assert 0 <= health["lastPauseMs"] <= health["longestPauseMs"]
+
+
+def test_health_has_no_state_file_section_without_one() -> None:
+    assert "stateFile" not in client(make_app()).get("/__admin/health").json()
 
 
 def test_a_missing_directory_is_refused_at_start(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,9 +21,13 @@ MAX_LIMIT = 10_000
 
 
 async def health(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    """``GET /health``: ``{"status": "ok", "version", "uptimeSeconds"}``."""
+    """``GET /health``: ``{"status": "ok", "version", "uptimeSeconds"}``, and ``stateFile`` when the
+    server keeps one (its path, background saves, how long each fork paused the event loop)."""
     uptime = round(runtime.uptime_seconds(), 3)
-    return JSONResponse({"status": "ok", "version": mock_server.__version__, "uptimeSeconds": uptime})
+    answer: dict[str, Any] = {"status": "ok", "version": mock_server.__version__, "uptimeSeconds": uptime}
+    if plane.keeper is not None:
+        answer["stateFile"] = plane.keeper.status()
+    return JSONResponse(answer)
 
 
 async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
