@@ -15,11 +15,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from mock_server import admin, docs, fixtures, snapshot
 from mock_server.config import MockConfig
@@ -67,9 +66,9 @@ def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler]
         *docs.routes(runtime.spec, runtime.config.spec_path.parent / "mock-admin.yaml"),
         *admin.build_routes(runtime),
     ]
-    app = Starlette(
+    app = _SalesApp(
+        SalesPipeline(runtime),
         routes=routes,
-        middleware=[Middleware(_SalesFirst, pipeline=SalesPipeline(runtime))],
         lifespan=_lifespan(runtime, admin.lifespan),
         exception_handlers={HTTPException: _http_error},
     )
@@ -77,18 +76,19 @@ def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler]
     return app
 
 
-class _SalesFirst:
-    """Sends Sales API requests straight to the pipeline; everything else to Starlette's router."""
+class _SalesApp(Starlette):
+    """Starlette for the docs and ``/__admin``; Sales API requests go straight to the pipeline, which
+    renders every error itself, so they skip Starlette's middleware stack and router."""
 
-    def __init__(self, app: ASGIApp, pipeline: SalesPipeline) -> None:
-        self.app = app
+    def __init__(self, pipeline: SalesPipeline, **options: Any) -> None:
+        super().__init__(**options)
         self.pipeline = pipeline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and str(scope["path"]).startswith(SALES_PREFIX):
             await self.pipeline(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
 
 async def _http_error(_request: Request, error: Exception) -> Response:

@@ -182,7 +182,7 @@ class SalesPipeline:
             ctx.body = body.parse_json(ctx.raw_body)
         # 6. validate against the spec; the entity the request names
         ctx.request_valid = False
-        query = parse_qsl(ctx.query_string.decode("latin-1"), keep_blank_values=True)
+        query = query_pairs(ctx.query_string)
         query = _with_session_entity(principal, ctx.headers, query)
         ctx.path_params, ctx.query = validate_parameters(operation, ctx.raw_path_params, query, ctx.headers)
         validate_body(operation, ctx.body, ctx.body_present)
@@ -328,6 +328,15 @@ class SalesPipeline:
             stub_id=ctx.stub_id,
         )
         self.control.journal.record(entry)
+
+
+def query_pairs(query_string: bytes) -> list[tuple[str, str]]:
+    """``parse_qsl(query, keep_blank_values=True)``; a query without escapes or ``+`` (nearly every
+    one) is split directly, which is several times faster."""
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True)
+    return [(name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part)]
 
 
 def _with_session_entity(
