@@ -51,21 +51,21 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
 
 def cli_args(args: argparse.Namespace) -> list[str]:
     """The same options again, for a ``check`` child process (a fuzz round)."""
-    argv: list[str] = []
-    if getattr(args, "shard", None) is not None:
-        argv += ["--shard", str(args.shard)]
-    if getattr(args, "example_db", None):
-        argv += ["--example-db", args.example_db]
-    return argv
+    return _argv(args, "--")
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
     """The options as the suite's pytest options."""
+    return _argv(args, "--sales-")
+
+
+def _argv(args: argparse.Namespace, prefix: str) -> list[str]:
+    """``--shard`` and ``--example-db`` as given, each option name spelt ``prefix`` + ``shard`` / ``example-db``."""
     argv: list[str] = []
     if getattr(args, "shard", None) is not None:
-        argv += ["--sales-shard", str(args.shard)]
+        argv += [f"{prefix}shard", str(args.shard)]
     if getattr(args, "example_db", None):
-        argv += ["--sales-example-db", args.example_db]
+        argv += [f"{prefix}example-db", args.example_db]
     return argv
 
 
