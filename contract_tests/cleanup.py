@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from contract_tests.cli_common import sigterm_handler
 from contract_tests.client import SalesApi
 
 KINDS = ("quotes", "orders", "plans", "subscriptions")
@@ -68,7 +68,8 @@ class Janitor:
         Resources the API can only close (archived plans, canceled subscriptions, declined quotes) are
         listed in :attr:`closed` instead."""
         left: list[str] = []
-        with _no_sigterm():
+        # Not interrupted by a second SIGTERM (a parent that wants it dead sends SIGKILL).
+        with sigterm_handler(signal.SIG_IGN):
             for kind, resource_id in reversed(self.created):
                 try:
                     problem = getattr(self, f"_clean_{kind}")(resource_id)
@@ -144,20 +145,6 @@ class Janitor:
         if response.status_code in (200, 409):
             return "closed: canceled (the API cannot delete subscriptions)"
         return f"cancel answered {response.status_code}"
-
-
-@contextmanager
-def _no_sigterm() -> Iterator[None]:
-    """Clean-up is not interrupted by a second SIGTERM (a parent that wants it dead sends SIGKILL)."""
-    try:
-        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def pending(ledger: Path) -> list[tuple[str, str]]:
