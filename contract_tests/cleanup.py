@@ -68,11 +68,12 @@ class Janitor:
         Resources the API can only close (archived plans, canceled subscriptions, declined quotes) are
         listed in :attr:`closed` instead."""
         left: list[str] = []
+        cleaners = self._cleaners()
         # Not interrupted by a second SIGTERM (a parent that wants it dead sends SIGKILL).
         with sigterm_handler(signal.SIG_IGN):
             for kind, resource_id in reversed(self.created):
                 try:
-                    problem = getattr(self, f"_clean_{kind}")(resource_id)
+                    problem = cleaners[kind](resource_id)
                 except Exception as exc:  # a dead server must not hide the report
                     problem = f"{type(exc).__name__}: {exc}"
                 if problem and problem.startswith(CLOSED):
@@ -94,6 +95,16 @@ class Janitor:
                     sink.seek(-1, os.SEEK_END)
                     prefix = b"" if sink.read(1) == b"\n" else b"\n"  # a line cut short by a kill
                 sink.write(prefix + json.dumps(entry).encode() + b"\n")
+
+    def _cleaners(self) -> dict[str, Callable[[str], str | None]]:
+        """Kind -> how to clean up one resource of it (None: gone; ``closed: ...``; else the problem)."""
+        return {
+            ENTITIES: self._clean_entities,
+            "quotes": self._clean_quotes,
+            "orders": self._clean_orders,
+            "plans": self._clean_plans,
+            "subscriptions": self._clean_subscriptions,
+        }
 
     def _get(self, path: str) -> dict[str, object] | None:
         response = self.api.call("GET", path)

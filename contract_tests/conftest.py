@@ -303,7 +303,7 @@ def _api_of(item: pytest.Item) -> SalesApi | None:
     return None
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     from contract_tests.throttle import STATS
 
     recorder = get_recorder(config)
