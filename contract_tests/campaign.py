@@ -27,6 +27,7 @@ PROPERTY = "sales-contract"
 FORMAT = 1
 MESSAGE_LIMIT = 4000
 CAMPAIGN_KEY = pytest.StashKey["CampaignPlugin"]()
+SUITE_DIR = Path(__file__).resolve().parent
 
 
 # -- Command line --------------------------------------------------------------------------------
@@ -135,8 +136,8 @@ class CampaignPlugin:
         """After the suite's own ordering and ``--sales-operations`` selection: keep this shard's units."""
         if self.shard is None:
             return
-        ours = [item for item in items if _is_contract_test(item)]
-        selected = [op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()]
+        ours = [item for item in items if is_contract_test(item)]
+        selected = selected_operations(config)
         operations = sharding.spec_operations(spec_path())
         self.split = sharding.split(self.shard, ours, operations, selected, _writes(config))
         if not self.split.units:
@@ -238,8 +239,14 @@ def rerun_command(
     return command
 
 
-def _is_contract_test(item: pytest.Item) -> bool:
-    return Path(str(item.fspath)).parent == Path(__file__).resolve().parent
+def is_contract_test(item: pytest.Item) -> bool:
+    """Whether ``item`` is one of the suite's own tests (a module of ``contract_tests/``)."""
+    return Path(str(item.fspath)).parent == SUITE_DIR
+
+
+def selected_operations(config: pytest.Config) -> list[str]:
+    """The operationIds of ``--sales-operations``, in its order (empty: every operation)."""
+    return [op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()]
 
 
 def _writes(config: pytest.Config) -> bool:
