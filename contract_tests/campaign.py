@@ -27,6 +27,7 @@ PROPERTY = "sales-contract"
 FORMAT = 1
 MESSAGE_LIMIT = 4000
 CAMPAIGN_KEY = pytest.StashKey["CampaignPlugin"]()
+SUITE_DIR = Path(__file__).resolve().parent
 
 
 # -- Command line --------------------------------------------------------------------------------
@@ -51,21 +52,21 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
 
 def cli_args(args: argparse.Namespace) -> list[str]:
     """The same options again, for a ``check`` child process (a fuzz round)."""
-    argv: list[str] = []
-    if getattr(args, "shard", None) is not None:
-        argv += ["--shard", str(args.shard)]
-    if getattr(args, "example_db", None):
-        argv += ["--example-db", args.example_db]
-    return argv
+    return _argv(args, "--")
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
     """The options as the suite's pytest options."""
+    return _argv(args, "--sales-")
+
+
+def _argv(args: argparse.Namespace, prefix: str) -> list[str]:
+    """``--shard`` and ``--example-db`` as given, each option name spelt ``prefix`` + ``shard`` / ``example-db``."""
     argv: list[str] = []
     if getattr(args, "shard", None) is not None:
-        argv += ["--sales-shard", str(args.shard)]
+        argv += [f"{prefix}shard", str(args.shard)]
     if getattr(args, "example_db", None):
-        argv += ["--sales-example-db", args.example_db]
+        argv += [f"{prefix}example-db", args.example_db]
     return argv
 
 
@@ -135,8 +136,8 @@ class CampaignPlugin:
         """After the suite's own ordering and ``--sales-operations`` selection: keep this shard's units."""
         if self.shard is None:
             return
-        ours = [item for item in items if _is_contract_test(item)]
-        selected = [op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()]
+        ours = [item for item in items if is_contract_test(item)]
+        selected = selected_operations(config)
         operations = sharding.spec_operations(spec_path())
         self.split = sharding.split(self.shard, ours, operations, selected, _writes(config))
         if not self.split.units:
@@ -238,8 +239,14 @@ def rerun_command(
     return command
 
 
-def _is_contract_test(item: pytest.Item) -> bool:
-    return Path(str(item.fspath)).parent == Path(__file__).resolve().parent
+def is_contract_test(item: pytest.Item) -> bool:
+    """Whether ``item`` is one of the suite's own tests (a module of ``contract_tests/``)."""
+    return Path(str(item.fspath)).parent == SUITE_DIR
+
+
+def selected_operations(config: pytest.Config) -> list[str]:
+    """The operationIds of ``--sales-operations``, in its order (empty: every operation)."""
+    return [op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()]
 
 
 def _writes(config: pytest.Config) -> bool:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from contract_tests.cli_common import sigterm_handler
 from contract_tests.client import SalesApi
 
 KINDS = ("quotes", "orders", "plans", "subscriptions")
@@ -68,10 +68,12 @@ class Janitor:
         Resources the API can only close (archived plans, canceled subscriptions, declined quotes) are
         listed in :attr:`closed` instead."""
         left: list[str] = []
-        with _no_sigterm():
+        cleaners = self._cleaners()
+        # Not interrupted by a second SIGTERM (a parent that wants it dead sends SIGKILL).
+        with sigterm_handler(signal.SIG_IGN):
             for kind, resource_id in reversed(self.created):
                 try:
-                    problem = getattr(self, f"_clean_{kind}")(resource_id)
+                    problem = cleaners[kind](resource_id)
                 except Exception as exc:  # a dead server must not hide the report
                     problem = f"{type(exc).__name__}: {exc}"
                 if problem and problem.startswith(CLOSED):
@@ -93,6 +95,16 @@ class Janitor:
                     sink.seek(-1, os.SEEK_END)
                     prefix = b"" if sink.read(1) == b"\n" else b"\n"  # a line cut short by a kill
                 sink.write(prefix + json.dumps(entry).encode() + b"\n")
+
+    def _cleaners(self) -> dict[str, Callable[[str], str | None]]:
+        """Kind -> how to clean up one resource of it (None: gone; ``closed: ...``; else the problem)."""
+        return {
+            ENTITIES: self._clean_entities,
+            "quotes": self._clean_quotes,
+            "orders": self._clean_orders,
+            "plans": self._clean_plans,
+            "subscriptions": self._clean_subscriptions,
+        }
 
     def _get(self, path: str) -> dict[str, object] | None:
         response = self.api.call("GET", path)
@@ -144,20 +156,6 @@ class Janitor:
         if response.status_code in (200, 409):
             return "closed: canceled (the API cannot delete subscriptions)"
         return f"cancel answered {response.status_code}"
-
-
-@contextmanager
-def _no_sigterm() -> Iterator[None]:
-    """Clean-up is not interrupted by a second SIGTERM (a parent that wants it dead sends SIGKILL)."""
-    try:
-        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def pending(ledger: Path) -> list[tuple[str, str]]:

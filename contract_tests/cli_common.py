@@ -331,11 +331,19 @@ def terminate_as_interrupt() -> Iterator[None]:
     """Inside: SIGTERM behaves like Ctrl-C (KeyboardInterrupt), so ``finally`` blocks and fixture
     teardowns run and what the run created is cleaned up."""
 
-    def interrupt(signum: int, frame: object) -> None:
+    def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
+    with sigterm_handler(interrupt):
+        yield
+
+
+@contextmanager
+def sigterm_handler(handler: Callable[[int, Any], Any] | int) -> Iterator[None]:
+    """Inside: ``handler`` (a function or ``signal.SIG_IGN``) handles SIGTERM; the previous one is
+    restored afterwards. Outside the main thread signals are left alone."""
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: leave signals alone
         yield
         return

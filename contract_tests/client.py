@@ -162,10 +162,6 @@ class SalesApi:
             f"Reproduce with:\n  {curl_command(response.request, self.target)}"
         )
 
-    def fail_unless(self, response: httpx.Response, problems: list[str]) -> None:
-        if problems:
-            raise self.violation(response, "; ".join(problems))
-
     def list_all(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every item of a list endpoint, following pages when it is paged.
 

@@ -62,7 +62,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 LAST = ("test_stateful.py", "test_conformance.py")
-HERE = Path(__file__).resolve().parent
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -81,11 +80,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deterministic scenarios first (quick, pointed findings), generated layers last; with
     ``--sales-operations``, keep conformance (filtered by operation) and the scenarios touching them."""
-    ours = [item for item in items if Path(str(item.fspath)).parent == HERE]
+    is_ours = [campaign.is_contract_test(item) for item in items]
+    ours = [item for item, mine in zip(items, is_ours, strict=True) if mine]
     ours.sort(key=lambda item: LAST.index(item.fspath.basename) + 1 if item.fspath.basename in LAST else 0)
     slots = iter(ours)
-    items[:] = [next(slots) if Path(str(item.fspath)).parent == HERE else item for item in items]
-    selected = {op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()}
+    items[:] = [next(slots) if mine else item for item, mine in zip(items, is_ours, strict=True)]
+    selected = set(campaign.selected_operations(config))
     if not selected:
         return
     drop = [item for item in ours if not _touches(item, selected)]
@@ -199,7 +199,7 @@ def sales_schema(
     sales_target: Target, sales_profile: Profile, janitor: Janitor, request: pytest.FixtureRequest
 ) -> BaseSchema:
     """The contract, bound to the target, with the entity pinned and the operations selected."""
-    selected = [op.strip() for op in (request.config.getoption("--sales-operations") or "").split(",") if op.strip()]
+    selected = campaign.selected_operations(request.config)
     config = schemathesis_config(sales_profile, sales_target, campaign.conformance_operations(request.config, selected))
     schema: BaseSchema = schemathesis.openapi.from_path(str(spec_path()), config=config)
     if sales_target.in_process:
@@ -303,7 +303,7 @@ def _api_of(item: pytest.Item) -> SalesApi | None:
     return None
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     from contract_tests.throttle import STATS
 
     recorder = get_recorder(config)

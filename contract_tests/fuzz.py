@@ -108,7 +108,7 @@ class Campaign:
         _write_junit(self.args, self.output, code, self.stopping, self.resolved.target)
         return code
 
-    def _stop(self, signum: int, frame: object) -> None:
+    def _stop(self, signum: int, _frame: object) -> None:
         """SIGTERM/Ctrl-C: stop the round (it cleans up), then sweep and report."""
         self.stopping = signal.Signals(signum).name
         print(f"fuzz: {self.stopping} received, stopping the round and cleaning up", flush=True)

@@ -127,17 +127,17 @@ def split(
     shard: Shard, items: Sequence[pytest.Item], operations: Mapping[str, str], selected: Iterable[str], writes: bool
 ) -> Split:
     """Assign every unit of the collected ``items`` (plus one conformance unit per operation) to a shard."""
-    conformance_items = [item for item in items if layer_of(item) == CONFORMANCE]
+    # Each item's unit, worked out once; None for a conformance item (its operations are the units).
+    item_units = [None if layer_of(item) == CONFORMANCE else unit_of(item) for item in items]
     weights: dict[Unit, int] = {}
-    if conformance_items:
+    if any(unit is None for unit in item_units):
         weights.update(dict.fromkeys(conformance_units(operations, selected, writes), WEIGHTS[CONFORMANCE]))
-    for item in items:
-        if layer_of(item) != CONFORMANCE:
-            unit = unit_of(item)
+    for unit in item_units:
+        if unit is not None:
             weights[unit] = weights.get(unit, 0) + WEIGHTS.get(unit.layer, HEAVY_TESTS.get(unit.name, 1))
     mine = plan(weights, shard.total)[shard.index - 1]
     ops = sorted(unit.name for unit in mine if unit.layer == CONFORMANCE)
-    keep = [item for item in items if (bool(ops) if layer_of(item) == CONFORMANCE else unit_of(item) in mine)]
+    keep = [item for item, unit in zip(items, item_units, strict=True) if (bool(ops) if unit is None else unit in mine)]
     kept = {id(item) for item in keep}
     drop = [item for item in items if id(item) not in kept]
     return Split(shard, mine, set(weights), keep, drop, ops)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +123,6 @@ def live_target(
         admin_token=admin_token or env.get(ENV_VARS["admin_token"]) or None,
         timeout=timeout,
     )
-
-
-def with_mock_flag(target: Target, is_mock: bool) -> Target:
-    return replace(target, mock=is_mock)
 
 
 def spec_path(env: Mapping[str, str] | None = None) -> Path:

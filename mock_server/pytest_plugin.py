@@ -265,19 +265,19 @@ class SalesClock:
 
     def now(self) -> str:
         """The entity's current instant."""
-        return str(self.entity.server.admin("GET", f"/entities/{self.entity.id}/clock")["now"])
+        return self._call("GET", "")
 
     def advance(self, *, days: int = 0, months: int = 0) -> str:
         """Move forward by calendar ``months`` then ``days``; the new instant."""
-        answer = self.entity.server.admin(
-            "POST", f"/entities/{self.entity.id}/clock/advance", {"days": days, "months": months}
-        )
-        return str(answer["now"])
+        return self._call("POST", "/advance", {"days": days, "months": months})
 
     def advance_to(self, instant: str) -> str:
         """Move forward to ``instant`` (going back is an error); the new instant."""
-        answer = self.entity.server.admin("POST", f"/entities/{self.entity.id}/clock/advance", {"to": instant})
-        return str(answer["now"])
+        return self._call("POST", "/advance", {"to": instant})
+
+    def _call(self, method: str, path: str, body: Any = None) -> str:
+        """Call the entity's clock endpoint (``/clock`` + ``path``); the instant it answers."""
+        return str(self.entity.server.admin(method, f"/entities/{self.entity.id}/clock{path}", body)["now"])
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,6 @@ class Exchange:
     query_string: bytes
     request_headers: list[tuple[str, str]]
     request_body: Any = None
-    request_bytes: int = 0
     status: int = 0
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: Any = None

@@ -114,7 +114,7 @@ def run_proxy(args: argparse.Namespace) -> int:
     )
     stopped_by: list[int] = []
 
-    def remember(sig: int, frame: FrameType | None) -> None:
+    def remember(sig: int, _frame: FrameType | None) -> None:
         stopped_by.append(sig)  # uvicorn re-raises the signal that stopped it; it must not kill the reports
 
     previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -278,7 +278,6 @@ class ProxyApp:
         exchange.number = self.findings.next_exchange()
         request_type = exchange.header("content-type") or ""
         exchange.request_body = _parse(request, request_type, exchange.header("content-encoding") or "")
-        exchange.request_bytes = request.size
         exchange.response_body = _parse(
             response,
             exchange.response_headers.get("content-type", ""),
