@@ -72,8 +72,10 @@ class Janitor:
         # Not interrupted by a second SIGTERM (a parent that wants it dead sends SIGKILL).
         with sigterm_handler(signal.SIG_IGN):
             for kind, resource_id in reversed(self.created):
+                cleaner = cleaners.get(kind)
                 try:
-                    problem = cleaners[kind](resource_id)
+                    known = ", ".join(cleaners)
+                    problem = cleaner(resource_id) if cleaner else f"not a kind the suite creates ({known})"
                 except Exception as exc:  # a dead server must not hide the report
                     problem = f"{type(exc).__name__}: {exc}"
                 if problem and problem.startswith(CLOSED):
