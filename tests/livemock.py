@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract_tests.process import free_port, stop
+
 HOST = "127.0.0.1"
 MOCK_CLOCK = "2025-03-01T00:00:00Z"
 DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
@@ -43,12 +45,6 @@ class Reply:
             return json.loads(self.body)
         except ValueError:
             return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _read_reply(sock: socket.socket) -> Reply | None:
@@ -196,9 +192,4 @@ def live_mock(log_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[LiveM
             time.sleep(0.05)
         yield mock
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process, timeout=10)

@@ -29,6 +29,8 @@ import pytest
 import yaml
 from websockets.sync.client import ClientConnection, connect
 
+from contract_tests.process import stop
+
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -151,12 +153,7 @@ def _browser() -> Iterator[DevTools]:
                 )
                 yield tools
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process, timeout=20)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/ci-system-deps.sh installs it)")
