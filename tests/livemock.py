@@ -3,6 +3,10 @@
 Used by the robustness and concurrency tests, which need real sockets (raw bytes the ASGI test
 client would normalise, disconnects, concurrency across connections). Loopback only; every
 socket, HTTP call and subprocess wait has a timeout.
+
+``start_mock`` and ``running_mock`` are the other way in: ``serve --port 0`` with any options,
+the base URL read from the line the server prints once it listens (the browser, persistence and
+plain Schemathesis tests).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import hashlib
 import http.client
 import json
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -193,3 +198,26 @@ def live_mock(log_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[LiveM
         yield mock
     finally:
         stop(process, timeout=10)
+
+
+def start_mock(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """``mock_server.cli serve --port 0 *args`` through this interpreter, its output piped: the process and
+    the base URL from the first line it prints (once it listens). Killed, and an error, when it prints none."""
+    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "http://" not in line:
+        process.kill()
+        raise AssertionError(f"the mock did not start: {line!r} {process.communicate(timeout=10)}")
+    return process, "http://" + line.split("http://", 1)[1].split()[0]
+
+
+@contextlib.contextmanager
+def running_mock(*args: str, stop_signal: int = signal.SIGTERM, stop_timeout: float = 20.0) -> Iterator[str]:
+    """``start_mock(*args)``; yield its base URL, then stop it with ``stop_signal`` (killed after ``stop_timeout``)."""
+    process, url = start_mock(*args)
+    try:
+        yield url
+    finally:
+        stop(process, sig=stop_signal, timeout=stop_timeout)

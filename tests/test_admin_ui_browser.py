@@ -12,14 +12,13 @@ CI installs chromium with ``scripts/ci-system-deps.sh``; elsewhere the test is s
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from livemock import running_mock
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 
@@ -38,23 +37,9 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", "empty"]
-    command += ["--clock", "2025-03-01T00:00:00Z", "--admin-token", TOKEN, "--log-level", "warning"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "http://" not in line:
-        process.kill()
-        raise AssertionError(f"the mock did not start: {line!r} {process.communicate(timeout=10)}")
-    try:
-        yield "http://" + line.split("http://", 1)[1].split()[0]
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+    args = ["--fixtures", "empty", "--clock", "2025-03-01T00:00:00Z", "--admin-token", TOKEN, "--log-level", "warning"]
+    with running_mock(*args, stop_signal=signal.SIGINT, stop_timeout=15) as url:
+        yield url
 
 
 class App:
