@@ -18,21 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_support import CHROMIUM, QUIET_FLAGS
 from livemock import running_mock
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "reports" / "screenshots"
 TOKEN = "ui-test-token"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +76,7 @@ def test_clock_invoice_payment_journal_and_stub(server: str) -> None:
 
 def _use_the_ui(app: App, server: str, subscription: dict[str, Any], sync_playwright: Any, expect: Any) -> None:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=QUIET_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from browser_support import CHROMIUM, QUIET_FLAGS, needs_chromium
 from livemock import running_mock
 from websockets.sync.client import ClientConnection, connect
 
@@ -32,19 +33,13 @@ from contract_tests.process import stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi" / "sales.yaml"
 SCREENSHOTS = ROOT / "reports" / "screenshots"
 FLAGS = [
     "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
+    *QUIET_FLAGS,
     "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
     "--disable-extensions",
     "--window-size=1400,1000",
     # offline but for the mock: no name resolves (127.0.0.1 is an address), other traffic hits a dead proxy
@@ -135,7 +130,7 @@ def _browser() -> Iterator[DevTools]:
             stop(process, timeout=20)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/ci-system-deps.sh installs it)")
+@needs_chromium
 def test_docs_render_offline_and_try_it_out_answers_200() -> None:
     operations = _operations()
     with running_mock("--fixtures", "demo", "--log-level", "warning") as url, _browser() as page:
