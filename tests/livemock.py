@@ -33,6 +33,14 @@ HOST = "127.0.0.1"
 MOCK_CLOCK = "2025-03-01T00:00:00Z"
 DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 DEMO_KEY = "ak_demo_readwrite"
+# the environment that points ``sales-contract check --target URL`` at a server with the demo fixtures
+DEMO_SUITE_ENV = {
+    "SALES_API_KEY": DEMO_KEY,
+    "SALES_API_ENTITY_ID": DEMO_ENTITY,
+    "SALES_API_READONLY_KEY": "ak_demo_readonly",
+    "SALES_API_OTHER_ENTITY_ID": "f1f5c646-a768-4f15-ab7e-5e3088389de0",
+    "SALES_API_OTHER_KEY": "ak_other_readwrite",
+}
 TIMEOUT = 10.0
 
 

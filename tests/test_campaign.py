@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import dump_dom, needs_chromium
+from livemock import DEMO_SUITE_ENV
 
 from contract_tests.cli import main
 from contract_tests.process import free_port, serve
@@ -33,13 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS_SERVER = Path("/usr/bin/redis-server")
 MUTANT = "error_leaks_trace"  # validation errors carry a traceback: found by generated (invalid) requests
 OPERATIONS = ["createPlan", "listPlans", "patchPlan", "patchQuote"]
-ENV = {
-    "SALES_API_KEY": "ak_demo_readwrite",
-    "SALES_API_ENTITY_ID": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-    "SALES_API_READONLY_KEY": "ak_demo_readonly",
-    "SALES_API_OTHER_ENTITY_ID": "f1f5c646-a768-4f15-ab7e-5e3088389de0",
-    "SALES_API_OTHER_KEY": "ak_other_readwrite",
-}
 needs_redis = pytest.mark.skipif(not REDIS_SERVER.exists(), reason="needs redis-server (scripts/ci-system-deps.sh)")
 
 
@@ -81,7 +75,7 @@ def broken_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def sales_contract(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "contract_tests.cli", *args]
-    env = {**os.environ, **ENV}
+    env = {**os.environ, **DEMO_SUITE_ENV}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
