@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import AnyStr
 
 import httpx
 
@@ -56,11 +58,27 @@ def serve(command: Sequence[str], port: int, *, log_path: Path | None = None) ->
         wait_ready(base_url, process)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if log_path:
             log.close()  # type: ignore[union-attr]
+
+
+def stop(
+    process: subprocess.Popen[AnyStr],
+    *,
+    sig: int = signal.SIGTERM,
+    timeout: float = 10.0,
+    hung_is_error: bool = False,
+) -> subprocess.CompletedProcess[AnyStr]:
+    """Send ``sig`` and wait ``timeout`` seconds for ``process`` to exit, reading what is left of its pipes;
+    kill it if it is still running then (and re-raise the timeout when ``hung_is_error``).
+    Its exit code and the rest of its output (None for a stream that is not a pipe)."""
+    process.send_signal(sig)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate(timeout=10)
+        if hung_is_error:
+            raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)

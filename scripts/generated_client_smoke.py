@@ -47,6 +47,8 @@ from sales_client.types import Response
 CLOCK = "2025-03-01T00:00:00Z"
 
 
+# Not contract_tests.process or tests/livemock.start_mock: this runs on the generator's Python, which has
+# neither mock_server nor contract_tests (only the mock runs on --mock-python).
 def start_mock(mock_python: str) -> tuple[subprocess.Popen[str], str]:
     command = [mock_python, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", "empty"]
     process = subprocess.Popen(

@@ -3,6 +3,10 @@
 Used by the robustness and concurrency tests, which need real sockets (raw bytes the ASGI test
 client would normalise, disconnects, concurrency across connections). Loopback only; every
 socket, HTTP call and subprocess wait has a timeout.
+
+``start_mock`` and ``running_mock`` are the other way in: ``serve --port 0`` with any options,
+the base URL read from the line the server prints once it listens (the browser, persistence and
+plain Schemathesis tests).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import hashlib
 import http.client
 import json
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -22,10 +27,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract_tests.process import free_port, stop
+
 HOST = "127.0.0.1"
 MOCK_CLOCK = "2025-03-01T00:00:00Z"
 DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 DEMO_KEY = "ak_demo_readwrite"
+# the environment that points ``sales-contract check --target URL`` at a server with the demo fixtures
+DEMO_SUITE_ENV = {
+    "SALES_API_KEY": DEMO_KEY,
+    "SALES_API_ENTITY_ID": DEMO_ENTITY,
+    "SALES_API_READONLY_KEY": "ak_demo_readonly",
+    "SALES_API_OTHER_ENTITY_ID": "f1f5c646-a768-4f15-ab7e-5e3088389de0",
+    "SALES_API_OTHER_KEY": "ak_other_readwrite",
+}
 TIMEOUT = 10.0
 
 
@@ -43,12 +58,6 @@ class Reply:
             return json.loads(self.body)
         except ValueError:
             return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _read_reply(sock: socket.socket) -> Reply | None:
@@ -196,9 +205,27 @@ def live_mock(log_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[LiveM
             time.sleep(0.05)
         yield mock
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process, timeout=10)
+
+
+def start_mock(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """``mock_server.cli serve --port 0 *args`` through this interpreter, its output piped: the process and
+    the base URL from the first line it prints (once it listens). Killed, and an error, when it prints none."""
+    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "http://" not in line:
+        process.kill()
+        raise AssertionError(f"the mock did not start: {line!r} {process.communicate(timeout=10)}")
+    return process, "http://" + line.split("http://", 1)[1].split()[0]
+
+
+@contextlib.contextmanager
+def running_mock(*args: str, stop_signal: int = signal.SIGTERM, stop_timeout: float = 20.0) -> Iterator[str]:
+    """``start_mock(*args)``; yield its base URL, then stop it with ``stop_signal`` (killed after ``stop_timeout``)."""
+    process, url = start_mock(*args)
+    try:
+        yield url
+    finally:
+        stop(process, sig=stop_signal, timeout=stop_timeout)

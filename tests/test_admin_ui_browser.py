@@ -12,49 +12,26 @@ CI installs chromium with ``scripts/ci-system-deps.sh``; elsewhere the test is s
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from browser_support import CHROMIUM, QUIET_FLAGS
+from livemock import running_mock
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "reports" / "screenshots"
 TOKEN = "ui-test-token"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", "empty"]
-    command += ["--clock", "2025-03-01T00:00:00Z", "--admin-token", TOKEN, "--log-level", "warning"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "http://" not in line:
-        process.kill()
-        raise AssertionError(f"the mock did not start: {line!r} {process.communicate(timeout=10)}")
-    try:
-        yield "http://" + line.split("http://", 1)[1].split()[0]
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+    args = ["--fixtures", "empty", "--clock", "2025-03-01T00:00:00Z", "--admin-token", TOKEN, "--log-level", "warning"]
+    with running_mock(*args, stop_signal=signal.SIGINT, stop_timeout=15) as url:
+        yield url
 
 
 class App:
@@ -99,7 +76,7 @@ def test_clock_invoice_payment_journal_and_stub(server: str) -> None:
 
 def _use_the_ui(app: App, server: str, subscription: dict[str, Any], sync_playwright: Any, expect: Any) -> None:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=QUIET_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))

@@ -10,30 +10,14 @@ import contextlib
 import html
 import http.server
 import json
-import os
 import re
-import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import dump_dom, needs_chromium
 from livemock import DEMO_ENTITY, LiveMock, live_mock
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--virtual-time-budget=20000",
-    "--dump-dom",
-]
 
 HOSTILE_PAGE = """<!doctype html><html><body><pre id="result">pending</pre>
 <form id="f" method="POST" action="__MOCK_URL__/__admin/reset" target="sink"><input name="a" value="1"></form>
@@ -110,14 +94,9 @@ def _page_server(page: str) -> Iterator[int]:
 
 
 def _render(url: str) -> str:
-    with tempfile.TemporaryDirectory() as profile:
-        command = [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", url]
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": profile}
-        )
-    assert result.returncode == 0, result.stderr[-2000:]
-    found = re.search(r'<pre id="result">(.*?)</pre>', html.unescape(result.stdout), flags=re.DOTALL)
-    assert found is not None, result.stdout[-2000:]
+    dom = dump_dom(url, budget_ms=20000)
+    found = re.search(r'<pre id="result">(.*?)</pre>', html.unescape(dom), flags=re.DOTALL)
+    assert found is not None, dom[-2000:]
     return found.group(1)
 
 
@@ -136,7 +115,7 @@ def _state(mock: LiveMock) -> bytes:
 @pytest.mark.browser
 @pytest.mark.live
 @pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/ci-system-deps.sh installs it)")
+@needs_chromium
 def test_a_hostile_page_cannot_read_or_reset_the_admin_api(mock: LiveMock) -> None:
     entity, _key = mock.new_entity(fixtures="demo")
     before = _state(mock)
@@ -156,7 +135,7 @@ def test_a_hostile_page_cannot_read_or_reset_the_admin_api(mock: LiveMock) -> No
 @pytest.mark.browser
 @pytest.mark.live
 @pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/ci-system-deps.sh installs it)")
+@needs_chromium
 def test_a_local_frontend_calls_the_sales_api_with_the_demo_key(mock: LiveMock) -> None:
     page = FRONTEND_PAGE.replace("__MOCK_URL__", f"http://127.0.0.1:{mock.port}").replace("__DEMO__", DEMO_ENTITY)
     with _page_server(page) as port:

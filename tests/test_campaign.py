@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -22,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from browser_support import dump_dom, needs_chromium
+from livemock import DEMO_SUITE_ENV
 
 from contract_tests.cli import main
 from contract_tests.process import free_port, serve
@@ -31,18 +32,9 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_SERVER = Path("/usr/bin/redis-server")
-CHROMIUM = Path("/usr/bin/chromium")
 MUTANT = "error_leaks_trace"  # validation errors carry a traceback: found by generated (invalid) requests
 OPERATIONS = ["createPlan", "listPlans", "patchPlan", "patchQuote"]
-ENV = {
-    "SALES_API_KEY": "ak_demo_readwrite",
-    "SALES_API_ENTITY_ID": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-    "SALES_API_READONLY_KEY": "ak_demo_readonly",
-    "SALES_API_OTHER_ENTITY_ID": "f1f5c646-a768-4f15-ab7e-5e3088389de0",
-    "SALES_API_OTHER_KEY": "ak_other_readwrite",
-}
 needs_redis = pytest.mark.skipif(not REDIS_SERVER.exists(), reason="needs redis-server (scripts/ci-system-deps.sh)")
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium (scripts/ci-system-deps.sh)")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +75,7 @@ def broken_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def sales_contract(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "contract_tests.cli", *args]
-    env = {**os.environ, **ENV}
+    env = {**os.environ, **DEMO_SUITE_ENV}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -98,18 +90,6 @@ def failures_in(directory: Path) -> dict[tuple[str, str], str]:
 
 def junit_cases(junit: Path) -> set[str]:
     return {case.get("name", "") for case in ET.parse(junit).getroot().iter("testcase")}
-
-
-def dump_dom(path: Path) -> str:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-    flags += ["--disable-component-update", "--disable-sync", "--virtual-time-budget=5000", "--dump-dom"]
-    with tempfile.TemporaryDirectory() as profile:
-        command = [str(CHROMIUM), *flags, f"--user-data-dir={profile}", path.resolve().as_uri()]
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": profile}, check=False
-        )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 @needs_redis
@@ -155,7 +135,7 @@ def test_two_shard_campaign_shares_one_redis_database_and_merges_into_one_report
     assert [s.get("name") for s in suites] == ["pytest (shard 1/2)", "pytest (shard 2/2)"]
     assert int(merged.get("failures", "0")) == sum(int(s.get("failures", "0")) for s in suites) > 0
 
-    dom = dump_dom(report)
+    dom = dump_dom(report.resolve().as_uri(), budget_ms=5000)
     assert re.search(r'id="verdict"[^>]*>FAIL<', dom)
     every = {**found[0], **found[1]}
     sections = Counter(re.findall(r'<section class="failure"[^>]*data-operation="([^"]*)" data-check="([^"]*)"', dom))

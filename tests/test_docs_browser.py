@@ -14,9 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -27,23 +25,21 @@ from typing import Any
 
 import pytest
 import yaml
+from browser_support import CHROMIUM, QUIET_FLAGS, needs_chromium
+from livemock import running_mock
 from websockets.sync.client import ClientConnection, connect
+
+from contract_tests.process import stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi" / "sales.yaml"
 SCREENSHOTS = ROOT / "reports" / "screenshots"
 FLAGS = [
     "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
+    *QUIET_FLAGS,
     "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
     "--disable-extensions",
     "--window-size=1400,1000",
     # offline but for the mock: no name resolves (127.0.0.1 is an address), other traffic hits a dead proxy
@@ -61,26 +57,6 @@ def _operations() -> dict[str, tuple[str, str]]:
             if isinstance(operation, dict) and "operationId" in operation:
                 found[operation["operationId"]] = (method.upper(), path)
     return found
-
-
-@contextmanager
-def _mock() -> Iterator[str]:
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", "demo"]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "http://" in line, f"the mock did not start: {line!r}"
-        yield "http://" + line.split("http://", 1)[1].split()[0]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate(timeout=10)
 
 
 class DevTools:
@@ -151,18 +127,13 @@ def _browser() -> Iterator[DevTools]:
                 )
                 yield tools
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process, timeout=20)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/ci-system-deps.sh installs it)")
+@needs_chromium
 def test_docs_render_offline_and_try_it_out_answers_200() -> None:
     operations = _operations()
-    with _mock() as url, _browser() as page:
+    with running_mock("--fixtures", "demo", "--log-level", "warning") as url, _browser() as page:
         page.send("Page.navigate", url=f"{url}/")  # `/` redirects to /docs
         page.wait_for("document.querySelectorAll('.opblock').length >= 21", "Swagger UI to render the operations")
         assert page.js("location.pathname") == "/docs"

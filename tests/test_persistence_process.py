@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -12,6 +11,9 @@ from typing import Any
 
 import pytest
 from control_plane_client import comparable_state
+from livemock import start_mock
+
+from contract_tests.process import stop
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -19,16 +21,9 @@ CLOCK = "2025-03-01T00:00:00Z"
 
 
 def _start(state_file: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", "empty"]
-    command += ["--clock", CLOCK, "--log-level", "warning", "--state-file", str(state_file), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "http://" not in line:
-        process.kill()
-        raise AssertionError(f"the server did not start: {line!r} {process.communicate(timeout=10)}")
-    url = line.split("http://", 1)[1].split()[0]
-    return process, "http://" + url
+    return start_mock(
+        "--fixtures", "empty", "--clock", CLOCK, "--log-level", "warning", "--state-file", str(state_file), *extra
+    )
 
 
 def _call(method: str, url: str, body: Any = None) -> Any:
@@ -40,14 +35,7 @@ def _call(method: str, url: str, body: Any = None) -> Any:
 
 
 def _stop(process: subprocess.Popen[str]) -> int:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate(timeout=10)
-        raise
-    return process.returncode
+    return stop(process, timeout=20, hung_is_error=True).returncode
 
 
 def test_restart_after_sigterm_gives_identical_state(tmp_path: Path) -> None:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from livemock import start_mock
+
+from contract_tests.process import stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.live]
 
@@ -33,19 +36,6 @@ def _operations() -> dict[tuple[str, str], str]:
         for method, operation in item.items()
         if isinstance(operation, dict) and "operationId" in operation
     }
-
-
-def _serve() -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", "demo"]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "http://" not in line:
-        process.kill()
-        raise AssertionError(f"the mock did not start: {line!r} {process.communicate(timeout=10)}")
-    return process, "http://" + line.split("http://", 1)[1].split()[0]
 
 
 def _outcomes(ndjson: Path) -> tuple[Counter[str], list[str]]:
@@ -69,14 +59,13 @@ def _outcomes(ndjson: Path) -> tuple[Counter[str], list[str]]:
 
 @pytest.mark.skipif(not ST.exists(), reason="needs the Schemathesis CLI in the virtualenv")
 def test_plain_schemathesis_gets_a_2xx_from_every_operation(tmp_path: Path) -> None:
-    process, url = _serve()
+    process, url = start_mock("--fixtures", "demo", "--log-level", "warning")
     try:
         command = [str(ST), "--config-file", str(CONFIG), "run", str(SPEC), "--url", url, "--seed", "1"]
         command += ["--max-examples", "10", "--no-color", "--report", "ndjson,json", "--report-dir", str(tmp_path)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     finally:
-        process.terminate()
-        _out, server_errors = process.communicate(timeout=20)
+        server_errors = stop(process, timeout=20, hung_is_error=True).stderr
     output = result.stdout[-6000:]
     assert "Traceback" not in server_errors, server_errors[-3000:]
     report = json.loads(next(tmp_path.glob("json-*.json")).read_text(encoding="utf-8"))

@@ -23,6 +23,7 @@ from xml.etree import ElementTree as ET
 import httpx
 import pytest
 import yaml
+from livemock import DEMO_SUITE_ENV
 from proxy_support import echo_upstream, proxy_process, raw_exchange
 
 from contract_tests.process import free_port, sales_mock_command, serve
@@ -36,13 +37,6 @@ OTHER = "f1f5c646-a768-4f15-ab7e-5e3088389de0"
 ACME = "3f1c9a52-8d4e-4b7a-9c21-6e0d5a7b8c10"
 RW, OTHER_RW = "ak_demo_readwrite", "ak_other_readwrite"
 CLOCK = "2025-03-01T00:00:00Z"
-SUITE_ENV = {
-    "SALES_API_KEY": RW,
-    "SALES_API_ENTITY_ID": DEMO,
-    "SALES_API_READONLY_KEY": "ak_demo_readonly",
-    "SALES_API_OTHER_ENTITY_ID": OTHER,
-    "SALES_API_OTHER_KEY": OTHER_RW,
-}
 pytestmark = pytest.mark.live
 
 
@@ -71,7 +65,7 @@ def test_true_mock_has_no_violations_under_the_suites_traffic_and_the_recording_
         command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", proxy.url, "--profile", "fast"]
         command += ["--seed", "20250301", "--allow-writes", "--max-examples", "3"]
         suite = subprocess.run(
-            command, env={**os.environ, **SUITE_ENV}, capture_output=True, text=True, timeout=300, check=False
+            command, env={**os.environ, **DEMO_SUITE_ENV}, capture_output=True, text=True, timeout=300, check=False
         )
         assert suite.returncode == 0, suite.stdout[-3000:]
         seen = httpx.get(proxy.url + "/__proxy/violations", timeout=10).json()

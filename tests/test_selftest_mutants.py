@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from livemock import DEMO_SUITE_ENV
 
 from contract_tests.process import free_port, sales_mock_command, serve
 
@@ -28,13 +29,6 @@ from defects import MUTANTS  # noqa: E402
 SEED = "20250301"
 PARALLEL = 2
 TRUE_MOCK = "true-mock"
-ENV = {
-    "SALES_API_KEY": "ak_demo_readwrite",
-    "SALES_API_ENTITY_ID": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-    "SALES_API_READONLY_KEY": "ak_demo_readonly",
-    "SALES_API_OTHER_ENTITY_ID": "f1f5c646-a768-4f15-ab7e-5e3088389de0",
-    "SALES_API_OTHER_KEY": "ak_other_readwrite",
-}
 
 
 @dataclass
@@ -60,7 +54,7 @@ def check_against(name: str, workdir: Path) -> Run:
         command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", url, "--profile", "fast"]
         command += ["--seed", SEED, "--allow-writes", "--failures-dir", str(workdir / name)]
         result = subprocess.run(
-            command, env={**os.environ, **ENV}, capture_output=True, text=True, timeout=300, check=False
+            command, env={**os.environ, **DEMO_SUITE_ENV}, capture_output=True, text=True, timeout=300, check=False
         )
     checks = sorted({json.loads(path.read_text())["check"] for path in (workdir / name).glob("*.json")})
     output = result.stdout[-6000:] + result.stderr[-2000:]
