@@ -63,10 +63,10 @@ ENVIRONMENT = {
 UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
-def epilog(target: bool = True) -> str:
+def epilog(target: bool = True, extra: dict[str, str] | None = None) -> str:
     """The ``--help`` text after the options: every environment variable (those a command without
-    the shared target options reads: only the contract's) and every exit code."""
-    environment = ENVIRONMENT if target else {"SALES_API_SPEC": ENVIRONMENT["SALES_API_SPEC"]}
+    the shared target options reads: only the contract's, and its own ``extra``) and every exit code."""
+    environment = ENVIRONMENT if target else {**(extra or {}), "SALES_API_SPEC": ENVIRONMENT["SALES_API_SPEC"]}
     width = max(len(name) for name in environment)
     lines = ["environment variables:"]
     lines += [f"  {name:<{width}}  {what}" for name, what in environment.items()]
@@ -143,6 +143,8 @@ class Command:
     target: bool = True
     writes: bool = True
     junit: bool = True
+    environment: dict[str, str] | None = None
+    """Environment variables a command without the shared target options reads itself (for ``--help``)."""
 
 
 COMMANDS: dict[str, Command] = {}
@@ -159,7 +161,7 @@ def add_command(commands: Any, command: Command) -> argparse.ArgumentParser:
         command.name,
         help=command.help,
         description=command.help,
-        epilog=epilog(command.target),
+        epilog=epilog(command.target, command.environment),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.configure(parser)

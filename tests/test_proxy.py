@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -268,9 +270,35 @@ def test_unreachable_upstream_or_bad_options_exit_2() -> None:
         timeout=60,
     )
     assert dead.returncode == 2 and "does not answer" in dead.stderr
-    for bad in (["--upstream", "ftp://x"], ["--upstream", "http://x", "--upstream-timeout", "0"], ["--port", "1"]):
+    bad_options = (
+        ["--upstream", "ftp://x"],
+        ["--upstream", "http://x", "--upstream-timeout", "0"],
+        ["--target", "mock", "--port", "70000"],
+        ["--target", "staging"],
+    )
+    for bad in bad_options:
         result = subprocess.run([*cli, *bad], capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, (bad, result.stderr)
+
+
+def test_the_target_defaults_to_the_environment_then_to_a_local_mock() -> None:
+    cli = [sys.executable, "-m", "contract_tests.cli", "proxy", "--port", "0"]
+    dead = f"http://127.0.0.1:{free_port()}"
+    from_env = subprocess.run(
+        cli, env={**os.environ, "SALES_API_BASE_URL": dead}, capture_output=True, text=True, timeout=60
+    )
+    assert from_env.returncode == 2 and f"the upstream {dead} does not answer" in from_env.stderr
+    env = {k: v for k, v in os.environ.items() if k != "SALES_API_BASE_URL"}
+    with mock.patch.dict(os.environ, env, clear=True), proxy_process("mock") as proxy:
+        answer = httpx.get(f"{proxy.url}/api/sales/quotes", params=ENTITY_Q, headers=AUTH, timeout=10)
+        assert answer.status_code == 200 and answer.json()["total"] >= 1
+        assert httpx.get(f"{proxy.url}/__proxy/violations", timeout=10).json() == {"exchanges": 1, "violations": []}
+        code, stderr = proxy.stop()
+    assert code == 0, stderr
+    started = re.search(r"started a local mock at (http://127\.0\.0\.1:\d+)", stderr)
+    assert started is not None, stderr
+    with pytest.raises(httpx.ConnectError):  # the proxy stopped the mock it started
+        httpx.get(started.group(1) + "/openapi.json", timeout=5)
 
 
 SECRETS = ("ak_live_s3cret_value", "sess_c00kie_s3cret", "idem-s3cret-42", "ak_body_s3cret")

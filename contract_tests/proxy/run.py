@@ -1,5 +1,9 @@
 """``sales-contract proxy``: options, start-up checks, serving until Ctrl-C/SIGTERM, reports on exit.
 
+The upstream is named like every command's target: ``--target URL`` (alias ``--upstream``), else
+``$SALES_API_BASE_URL``, else ``mock``: a local ``sales-mock serve`` the proxy starts on a free
+loopback port and stops when it stops.
+
 Exit codes (the same as ``sales-contract check``): 0 stopped cleanly (or violations without
 ``--fail-on-violation``), 1 violations found with ``--fail-on-violation``, 2 usage error or an
 upstream that does not answer at start.
@@ -9,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import signal
 import socket
 import sys
@@ -20,12 +26,13 @@ import httpx
 
 from contract_tests import cli_common
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command
+from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.proxy.record import Recorder
 from contract_tests.proxy.report import write_html, write_junit
 from contract_tests.proxy.server import ProxyApp
 from contract_tests.proxy.spec import Contract
 from contract_tests.proxy.violations import Findings
-from contract_tests.target import UsageError, spec_path
+from contract_tests.target import ENV_VARS, UsageError, spec_path
 
 
 def configure(proxy: argparse.ArgumentParser) -> None:
@@ -35,8 +42,11 @@ def configure(proxy: argparse.ArgumentParser) -> None:
         "--upstream",
         "--target",
         dest="upstream",
-        required=True,
-        help="the server to check, e.g. https://staging.example.com",
+        default=None,
+        help=(
+            "the server to check, e.g. https://staging.example.com, or 'mock' (a local mock the proxy "
+            f"starts); default ${ENV_VARS['base_url']}, else mock"
+        ),
     )
     proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     proxy.add_argument("--port", type=int, default=4011, help="port to listen on (default 4011; 0 picks a free one)")
@@ -55,8 +65,9 @@ def configure(proxy: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if not args.upstream.startswith(("http://", "https://")):
-        raise UsageError(f"--upstream must be an http(s) URL, got {args.upstream!r}")
+    args.upstream = (args.upstream or os.environ.get(ENV_VARS["base_url"]) or "mock").strip()
+    if args.upstream != "mock" and not args.upstream.startswith(("http://", "https://")):
+        raise UsageError(f"--target must be an http(s) URL or 'mock', got {args.upstream!r}")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
     if not 0 < args.upstream_timeout <= 3600:
@@ -93,14 +104,33 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def run_proxy(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as resources:
+        try:
+            _validate(args)
+            contract = Contract(spec_path())
+            if args.upstream == "mock":
+                args.upstream = _start_mock(resources)
+            _probe(args.upstream, args.upstream_timeout)
+            sock = _listen(args.host, args.port)
+        except (UsageError, ValueError) as error:
+            print(f"sales-contract proxy: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        return _proxy(args, contract, sock)
+
+
+def _start_mock(resources: contextlib.ExitStack) -> str:
+    """``--target mock``: ``sales-mock serve`` (demo fixtures, the suite's frozen clock) on a free
+    loopback port until the proxy stops; its base URL."""
+    port = free_port()
     try:
-        _validate(args)
-        contract = Contract(spec_path())
-        _probe(args.upstream, args.upstream_timeout)
-        sock = _listen(args.host, args.port)
-    except (UsageError, ValueError) as error:
-        print(f"sales-contract proxy: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        url = resources.enter_context(serve(sales_mock_command(port), port))
+    except (OSError, RuntimeError) as error:
+        raise UsageError(f"could not start a local mock (sales-mock serve): {error}") from None
+    print(f"sales-contract proxy: started a local mock at {url} (demo fixtures)", file=sys.stderr, flush=True)
+    return url
+
+
+def _proxy(args: argparse.Namespace, contract: Contract, sock: socket.socket) -> int:
     findings, recorder = Findings(), Recorder() if args.record else None
     app = ProxyApp(args.upstream, contract, timeout=args.upstream_timeout, findings=findings, recorder=recorder)
     started = time.monotonic()
@@ -177,4 +207,5 @@ COMMAND = Command(
     run_proxy,
     target=False,
     junit=False,
+    environment={ENV_VARS["base_url"]: "default --target (else: mock, a local mock the proxy starts)"},
 )
