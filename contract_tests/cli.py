@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests import campaign, cli_common
+from contract_tests import campaign, cli_common, interrupts
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command, Resolved
 from contract_tests.report import RECORDER_KEY, Recorder
 from contract_tests.target import UsageError, live_target, spec_path
@@ -175,7 +175,7 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes}{where})", flush=True)
     recorder = Recorder(failures_dir=Path(args.failures_dir) if args.failures_dir else None)
     started, wall_start = time.monotonic(), time.time() - 1
-    with cli_common.terminate_as_interrupt(), tempfile.TemporaryDirectory() as tmp:
+    with interrupts.deferring_interrupts(), tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text(INI)
         code = pytest.main(pytest_args(args, resolved, ini), plugins=[_RecorderPlugin(recorder)])

@@ -329,18 +329,6 @@ def usage_failure(args: argparse.Namespace, problem: str) -> int:
 
 
 @contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Inside: SIGTERM behaves like Ctrl-C (KeyboardInterrupt), so ``finally`` blocks and fixture
-    teardowns run and what the run created is cleaned up."""
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    with sigterm_handler(interrupt):
-        yield
-
-
-@contextmanager
 def sigterm_handler(handler: Callable[[int, Any], Any] | int) -> Iterator[None]:
     """Inside: ``handler`` (a function or ``signal.SIG_IGN``) handles SIGTERM; the previous one is
     restored afterwards. Outside the main thread signals are left alone."""

@@ -21,6 +21,8 @@ import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
+from contract_tests.interrupts import request_in_flight
+
 THROTTLE_STATUSES = (429, 503)
 MAX_RETRIES = 4
 MAX_WAIT = 10.0  # seconds, per retry: a Retry-After of an hour is not waited for
@@ -88,15 +90,16 @@ class RetryingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         waited, attempt = 0.0, 0
-        while True:
-            response = self.inner.handle_request(request)
-            wait = retry_after(response.status_code, response.headers, waited, attempt)
-            if wait is None:
-                return response
-            response.read()
-            response.close()
-            time.sleep(wait)
-            waited, attempt = waited + wait, attempt + 1
+        with request_in_flight():
+            while True:
+                response = self.inner.handle_request(request)
+                wait = retry_after(response.status_code, response.headers, waited, attempt)
+                if wait is None:
+                    return response
+                response.read()
+                response.close()
+                time.sleep(wait)
+                waited, attempt = waited + wait, attempt + 1
 
     def close(self) -> None:
         self.inner.close()
@@ -107,14 +110,15 @@ class RetryingAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         waited, attempt = 0.0, 0
-        while True:
-            response = super().send(request, *args, **kwargs)
-            wait = retry_after(response.status_code, response.headers, waited, attempt)
-            if wait is None:
-                return response
-            response.close()
-            time.sleep(wait)
-            waited, attempt = waited + wait, attempt + 1
+        with request_in_flight():
+            while True:
+                response = super().send(request, *args, **kwargs)
+                wait = retry_after(response.status_code, response.headers, waited, attempt)
+                if wait is None:
+                    return response
+                response.close()
+                time.sleep(wait)
+                waited, attempt = waited + wait, attempt + 1
 
 
 @contextmanager
