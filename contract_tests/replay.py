@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from contract_tests import cli_common
+from contract_tests import cli_common, interrupts
 from contract_tests.cli_common import EXIT_OK, EXIT_VIOLATION, Command
 from contract_tests.target import MOCK_CLOCK, Target, UsageError, live_target, mock_target
 
@@ -168,7 +168,11 @@ def run_replay(args: argparse.Namespace) -> int:
     preflight(resolved)
     target = _target(resolved)
     print(f"replay: {record['operation']} / {record['check']} ({len(chain)} request(s)) against {target.name}")
-    outcome = replay_chain(record, target)
+    try:
+        with interrupts.deferring_interrupts():
+            outcome = replay_chain(record, target)
+    except KeyboardInterrupt:
+        raise UsageError("the replay was interrupted (what it had created was cleaned up)") from None
     for line in outcome.log:
         print(f"  {line}")
     if outcome.leftovers:
