@@ -36,7 +36,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import ClientDisconnect
@@ -52,7 +51,7 @@ from mock_server.control.idempotency import (
     fingerprint,
 )
 from mock_server.control.journal import JournalEntry, bounded, now_text
-from mock_server.control.patterns import Observed
+from mock_server.control.patterns import Observed, query_pairs
 from mock_server.control.prefer import choose, parse_prefer, wanted
 from mock_server.control.stubs import STUB_HEADER
 from mock_server.domain.errors import FieldProblem, NotFound
@@ -120,7 +119,7 @@ class RequestContext:
         """The resolved entity, else the ``entityId`` the request named (for the journal)."""
         if self.entity is not None:
             return self.entity.id
-        given = [v for k, v in parse_qsl(self.query_string.decode("latin-1")) if k == "entityId"]
+        given = [v for k, v in query_pairs(self.query_string) if k == "entityId" and v]
         return given[0] if given else self.headers.get(auth.ENTITY_HEADER)
 
 
@@ -328,15 +327,6 @@ class SalesPipeline:
             stub_id=ctx.stub_id,
         )
         self.control.journal.record(entry)
-
-
-def query_pairs(query_string: bytes) -> list[tuple[str, str]]:
-    """``parse_qsl(query, keep_blank_values=True)``; a query without escapes or ``+`` (nearly every
-    one) is split directly, which is several times faster."""
-    text = query_string.decode("latin-1")
-    if "%" in text or "+" in text:
-        return parse_qsl(text, keep_blank_values=True)
-    return [(name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part)]
 
 
 def _with_session_entity(

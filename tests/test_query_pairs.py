@@ -1,4 +1,4 @@
-"""The pipeline's query splitting is ``parse_qsl(..., keep_blank_values=True)``, only faster."""
+"""Query splitting (the pipeline, the request patterns): ``parse_qsl(..., keep_blank_values=True)``, only faster."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_server.pipeline import query_pairs
+from mock_server.control.patterns import query_pairs
 
 
 @given(st.text(alphabet="ab=&;%+2Fé ", max_size=30))

@@ -42,6 +42,15 @@ def bad(name: str, message: str) -> InvalidInput:
     return InvalidInput(f"invalid request: {name}: {message}", details=[FieldProblem(name, message)])
 
 
+def query_pairs(query_string: bytes) -> list[tuple[str, str]]:
+    """``parse_qsl(query, keep_blank_values=True)``; a query without escapes or ``+`` (nearly every
+    one) is split directly, which is several times faster."""
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True)
+    return [(name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part)]
+
+
 @dataclass(frozen=True)
 class Observed:
     """What a pattern is matched against: one request, as the pipeline or the journal saw it."""
@@ -54,7 +63,7 @@ class Observed:
     body: bytes
 
     def query_pairs(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.query.decode("latin-1"), keep_blank_values=True)
+        return query_pairs(self.query)
 
     def json_body(self) -> Any:
         try:
