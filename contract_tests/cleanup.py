@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from contract_tests.cli_common import sigterm_handler
 from contract_tests.client import SalesApi
+from contract_tests.interrupts import handling
 
 KINDS = ("quotes", "orders", "plans", "subscriptions")
 ENTITIES = "entities"
@@ -69,12 +69,12 @@ class Janitor:
         listed in :attr:`closed` instead."""
         left: list[str] = []
         cleaners = self._cleaners()
+        known = ", ".join(cleaners)
         # Not interrupted by a second SIGTERM (a parent that wants it dead sends SIGKILL).
-        with sigterm_handler(signal.SIG_IGN):
+        with handling({signal.SIGTERM: signal.SIG_IGN}):
             for kind, resource_id in reversed(self.created):
                 cleaner = cleaners.get(kind)
                 try:
-                    known = ", ".join(cleaners)
                     problem = cleaner(resource_id) if cleaner else f"not a kind the suite creates ({known})"
                 except Exception as exc:  # a dead server must not hide the report
                     problem = f"{type(exc).__name__}: {exc}"

@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -326,18 +324,3 @@ def usage_failure(args: argparse.Namespace, problem: str) -> int:
         except OSError as exc:
             print(f"sales-contract: cannot write {junit}: {exc}", file=sys.stderr)
     return EXIT_USAGE
-
-
-@contextmanager
-def sigterm_handler(handler: Callable[[int, Any], Any] | int) -> Iterator[None]:
-    """Inside: ``handler`` (a function or ``signal.SIG_IGN``) handles SIGTERM; the previous one is
-    restored afterwards. Outside the main thread signals are left alone."""
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from contract_tests import campaign, cli_common
+from contract_tests import campaign, cli_common, interrupts
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
@@ -87,22 +87,20 @@ class Campaign:
             f"fuzz: {self.resolved.target} for {args.duration:.0f}s, seed {seed}{where}, output {self.output}",
             flush=True,
         )
-        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            while not self.stopping and (remaining := args.duration - (time.monotonic() - start)) > 1:
-                rounds += 1
-                round_seed = seed + rounds - 1
-                print(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left", flush=True)
-                command = self._round_command(round_seed, remaining, self.output / "junit" / f"round-{rounds}.xml")
-                codes.append(self._run_round(command, remaining, self.output / f"round-{rounds}.log"))
-                found = len(list(self.failures.glob("*.json")))
-                print(f"  round {rounds} ended ({_describe(codes[-1])}); failures so far: {found}", flush=True)
-                if codes[-1] == cli_common.EXIT_USAGE and not self.stopping:
-                    break
-        finally:
-            leftovers = self._sweep()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        with interrupts.handling({signal.SIGTERM: self._stop, signal.SIGINT: self._stop}):
+            try:
+                while not self.stopping and (remaining := args.duration - (time.monotonic() - start)) > 1:
+                    rounds += 1
+                    round_seed = seed + rounds - 1
+                    print(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left", flush=True)
+                    command = self._round_command(round_seed, remaining, self.output / "junit" / f"round-{rounds}.xml")
+                    codes.append(self._run_round(command, remaining, self.output / f"round-{rounds}.log"))
+                    found = len(list(self.failures.glob("*.json")))
+                    print(f"  round {rounds} ended ({_describe(codes[-1])}); failures so far: {found}", flush=True)
+                    if codes[-1] == cli_common.EXIT_USAGE and not self.stopping:
+                        break
+            finally:
+                leftovers = self._sweep()
         elapsed = time.monotonic() - start
         code = _final_report(self.output, seed, rounds, codes, elapsed, leftovers, self.stopping, args)
         _write_junit(self.args, self.output, code, self.stopping, self.resolved.target)

@@ -23,9 +23,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+
+Handler = Callable[[int, Any], Any] | int
+"""A signal handler: a function, ``signal.SIG_IGN`` or ``signal.SIG_DFL``."""
 
 GRACE = 1.0
 """Seconds after a request ends during which an interrupt waits for its answer to be recorded."""
@@ -89,24 +92,35 @@ def request_in_flight() -> Iterator[None]:
 
 
 @contextmanager
+def handling(handlers: Mapping[signal.Signals, Handler]) -> Iterator[bool]:
+    """Inside: these handlers for these signals, the previous ones restored afterwards. Yields
+    whether they were installed: outside the main thread signals are left alone (False)."""
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    except ValueError:  # not the main thread
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
 def deferring_interrupts(grace: float = GRACE) -> Iterator[None]:
     """Inside: SIGTERM and SIGINT raise ``KeyboardInterrupt`` (so ``finally`` blocks and fixture
     teardowns run and what the run created is cleaned up), deferred as the module explains."""
     if not hasattr(signal, "setitimer"):
         yield
         return
-    try:
-        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    previous_alarm = signal.signal(signal.SIGALRM, _on_alarm)
-    _STATE.active, _STATE.pending, _STATE.grace = True, None, grace
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        _STATE.active, _STATE.pending = False, None
-        signal.signal(signal.SIGALRM, previous_alarm)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    handlers = {signal.SIGTERM: _on_signal, signal.SIGINT: _on_signal, signal.SIGALRM: _on_alarm}
+    with handling(handlers) as installed:
+        if installed:
+            _STATE.active, _STATE.pending, _STATE.grace = True, None, grace
+        try:
+            yield
+        finally:
+            if installed:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                _STATE.active, _STATE.pending = False, None

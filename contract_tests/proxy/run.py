@@ -24,7 +24,7 @@ from types import FrameType
 
 import httpx
 
-from contract_tests import cli_common
+from contract_tests import cli_common, interrupts
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command
 from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.proxy.record import Recorder
@@ -147,12 +147,10 @@ def _proxy(args: argparse.Namespace, contract: Contract, sock: socket.socket) ->
     def remember(sig: int, _frame: FrameType | None) -> None:
         stopped_by.append(sig)  # uvicorn re-raises the signal that stopped it; it must not kill the reports
 
-    previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        _serve(app, sock)
+        with interrupts.handling({signal.SIGINT: remember, signal.SIGTERM: remember}):
+            _serve(app, sock)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         sock.close()
         _write_outputs(args, findings, recorder, app.upstream, time.monotonic() - started)
     snapshot = findings.snapshot()
