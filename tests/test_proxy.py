@@ -281,6 +281,16 @@ def test_unreachable_upstream_or_bad_options_exit_2() -> None:
         assert result.returncode == 2, (bad, result.stderr)
 
 
+def test_exit_2_writes_the_junit_file_asked_for_naming_the_problem(tmp_path: Path) -> None:
+    junit = tmp_path / "reports" / "proxy.xml"
+    dead = f"http://127.0.0.1:{free_port()}"
+    command = [sys.executable, "-m", "contract_tests.cli", "proxy", "--target", dead, "--port", "0"]
+    result = subprocess.run([*command, "--junit", str(junit)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    error = ET.parse(junit).getroot().find(".//testcase/error")
+    assert error is not None and f"the upstream {dead} does not answer" in (error.get("message") or "")
+
+
 def test_the_target_defaults_to_the_environment_then_to_a_local_mock() -> None:
     cli = [sys.executable, "-m", "contract_tests.cli", "proxy", "--port", "0"]
     dead = f"http://127.0.0.1:{free_port()}"

@@ -25,7 +25,7 @@ from types import FrameType
 import httpx
 
 from contract_tests import cli_common, interrupts
-from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command
+from contract_tests.cli_common import EXIT_OK, EXIT_VIOLATION, Command
 from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.proxy.record import Recorder
 from contract_tests.proxy.report import write_html, write_junit
@@ -113,8 +113,10 @@ def run_proxy(args: argparse.Namespace) -> int:
             _probe(args.upstream, args.upstream_timeout)
             sock = _listen(args.host, args.port)
         except (UsageError, ValueError) as error:
-            print(f"sales-contract proxy: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            # the JUnit file asked for names the problem, as for every command's exit 2
+            junit = args.junit if args.junit and not Path(args.junit).is_dir() else None
+            args.junit_xml = junit
+            return cli_common.usage_failure(args, str(error))
         return _proxy(args, contract, sock)
 
 
