@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import subprocess
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from browser_support import CHROMIUM, QUIET_FLAGS, needs_chromium
+from browser_support import CHROMIUM, QUIET_FLAGS, needs_chromium, profile_dir
 from livemock import running_mock
 from websockets.sync.client import ClientConnection, connect
 
@@ -102,7 +101,7 @@ class DevTools:
 
 @contextmanager
 def _browser() -> Iterator[DevTools]:
-    with tempfile.TemporaryDirectory() as profile:
+    with profile_dir() as profile:
         command = [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"]
         env = {**os.environ, "HOME": profile}
         log = Path(profile) / "chromium.log"
