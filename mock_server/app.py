@@ -26,7 +26,7 @@ from mock_server.errors import HttpError, error_response
 from mock_server.pipeline import SalesPipeline
 from mock_server.routes import HANDLERS
 from mock_server.routes.types import Handler
-from mock_server.runtime import Runtime, freeze_state
+from mock_server.runtime import FrozenState, Runtime, release_free_heap
 from mock_server.spec import Spec, SpecError, load_spec
 from mock_server.store import Store
 
@@ -51,11 +51,18 @@ def build_runtime(config: MockConfig, handlers: dict[str, Handler] | None = None
     spec = load_spec(config.spec_path)
     chosen = dict(HANDLERS if handlers is None else handlers)
     check_handlers(spec, chosen)
-    store = Store()
-    fixtures.load_fixtures(store, config.fixtures, config.clock)
-    startup = freeze_state(snapshot.snapshot(store, copy=False))
+    # The fixtures load into a scratch store, which is frozen (the copy /__admin/reset returns to)
+    # and dropped; the store then starts from that copy, as a reset would: resources packed, and
+    # none of the loading's short-lived objects scattered among them.
+    scratch = Store()
+    fixtures.load_fixtures(scratch, config.fixtures, config.clock)
+    startup = FrozenState(snapshot.encoded_chunks(scratch))
+    del scratch
+    store = Store(config.live_resources)
+    snapshot.replace(store, startup.thaw())
+    release_free_heap()
     control = admin.control_plane_for(config, store)
-    return Runtime(config=config, spec=spec, store=store, handlers=chosen, startup_blob=startup, control=control)
+    return Runtime(config=config, spec=spec, store=store, handlers=chosen, startup=startup, control=control)
 
 
 def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler] | None = None) -> Starlette:
@@ -87,8 +94,10 @@ class _SalesApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and str(scope["path"]).startswith(SALES_PREFIX):
             await self.pipeline(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+        if scope["type"] == "http":  # an admin request may have read (seed, clock) many resources
+            self.pipeline.runtime.store.settle()
 
 
 async def _http_error(_request: Request, error: Exception) -> Response:

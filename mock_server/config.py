@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mock_server.origins import DEFAULT_CORS_ORIGINS
+from mock_server.packed import DEFAULT_LIVE_LIMIT
 
 SPEC_ENV = "SALES_MOCK_SPEC"
 
@@ -31,7 +32,8 @@ class MockConfig:
     ``admin_token`` and ``state_file`` are used by the control plane (``/__admin``);
     ``allowed_hosts`` are extra ``Host`` names the admin API answers (beyond loopback and ``host``),
     ``cors_origins`` the origin patterns whose pages may use the session cookie (``mock_server.origins``);
-    ``journal_size`` how many requests the journal keeps.
+    ``journal_size`` how many requests the journal keeps; ``live_resources`` how many resources per
+    collection stay unpacked between requests (``mock_server.packed``; 0 packs all after each request).
     """
 
     host: str = "127.0.0.1"
@@ -45,4 +47,5 @@ class MockConfig:
     allowed_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     journal_size: int = 1000
+    live_resources: int = DEFAULT_LIVE_LIMIT
     spec_path: Path = field(default_factory=default_spec_path)

@@ -12,6 +12,7 @@ services (so numbers and totals are right), then moved to their fixture ``status
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import uuid
@@ -61,7 +62,10 @@ def read_fixture(name_or_path: str) -> dict[str, Any]:
         raise FixtureError(f"fixture file {path} is not valid YAML/JSON: {first}") from None
     if not isinstance(document, dict) or not isinstance(document.get("entities", []), list):
         raise FixtureError(f"fixture file {path}: expected a mapping with an 'entities' list")
-    plain: dict[str, Any] = _plain(document)
+    try:
+        plain: dict[str, Any] = _plain(document)
+    except ValueError as error:
+        raise FixtureError(f"fixture file {path}: {error}") from None
     return plain
 
 
@@ -76,7 +80,7 @@ def _yaml(text: str) -> Any:
 
 
 def _plain(node: Any) -> Any:
-    """YAML dates become ISO strings; everything else unchanged."""
+    """YAML dates become ISO strings; NaN and infinities are refused; everything else unchanged."""
     if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
@@ -85,6 +89,8 @@ def _plain(node: Any) -> Any:
         return node.isoformat().replace("+00:00", "Z")
     if isinstance(node, date):
         return node.isoformat()
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ValueError(f"{node} is not a number a resource can hold (JSON has no NaN or infinity)")
     return node
 
 
@@ -155,6 +161,7 @@ def populate(entity: EntityState, raw: dict[str, Any], label: str) -> None:
         for index, item in enumerate(items):
             try:
                 loaders[section](entity, _relative_dates(item, now.date()), now)
+                entity.settle()  # pack as it goes (``mock_server.packed``)
             except (DomainError, KeyError, TypeError, ValueError, AttributeError) as error:
                 raise FixtureError(f"{label}.{section}[{index}]: {_describe(error)}") from None
 

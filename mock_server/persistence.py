@@ -17,6 +17,7 @@ import gc
 import glob
 import hashlib
 import json
+import math
 import os
 import signal
 import sys
@@ -25,8 +26,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, NoReturn
-
-import orjson
 
 from mock_server import snapshot
 from mock_server.domain.errors import InvalidInput
@@ -56,24 +55,24 @@ class Section:
         self.prepare = prepare
 
 
-def full_snapshot(store: Store, sections: dict[str, Section], *, copy: bool = True) -> dict[str, Any]:
-    """The state document: the store's snapshot and every non-empty section (``copy=False``: the store's
-    part shares the live resources, for encoding at once)."""
-    document = snapshot.snapshot(store, copy=copy)
-    for name, section in sections.items():
-        value = section.dump()
-        if value:
-            document[name] = value
-    return document
-
-
 def full_restore(store: Store, sections: dict[str, Section], document: Any, *, owned: bool = False) -> None:
     """Replace the store and every section by ``document``; checks everything first (``InvalidInput``,
     nothing changed). A document without a section (an older one) empties it."""
-    appliers = [s.prepare(document.get(n) if isinstance(document, dict) else None) for n, s in sections.items()]
+    appliers = _prepare_sections(sections, document)
     snapshot.restore(store, document, owned=owned)
     for apply in appliers:
         apply()
+
+
+def _prepare_sections(sections: dict[str, Section], document: Any) -> list[Callable[[], None]]:
+    return [s.prepare(document.get(n) if isinstance(document, dict) else None) for n, s in sections.items()]
+
+
+def state_bytes(store: Store, sections: dict[str, Section]) -> bytes:
+    """The state file's contents: the state document with one resource per line
+    (``snapshot.encoded_chunks``, read back by ``snapshot.load_lines`` a line at a time)."""
+    extra = {name: value for name, section in sections.items() if (value := section.dump())}
+    return b"".join(snapshot.encoded_chunks(store, extra))
 
 
 class StateFileError(ValueError):
@@ -82,42 +81,49 @@ class StateFileError(ValueError):
 
 def read_state_file(path: Path) -> dict[str, Any] | None:
     """The parsed document, or None when there is no file yet. Raises :class:`StateFileError`."""
-    found = _read_state_bytes(path)
-    return None if found is None else found[0]
+    data = _read_bytes(path)
+    return None if data is None else _parse(path, data)
 
 
-def _read_state_bytes(path: Path) -> tuple[dict[str, Any], bytes] | None:
+def _read_bytes(path: Path) -> bytes | None:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as error:
         raise StateFileError(f"state file {path}: cannot be read: {error}") from None
+
+
+def _parse(path: Path, data: bytes) -> dict[str, Any]:
+    """A state file in another layout than this server writes (hand-made, or from an older version):
+    the standard library, which names the place of a problem and keeps integers beyond 64 bits (orjson
+    would read them as floats)."""
     try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError:  # the standard library names the place (and takes ints beyond 64 bits)
-        try:
-            document = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            raise StateFileError(f"state file {path}: cannot be read: {error}") from None
-        except json.JSONDecodeError as error:
-            raise StateFileError(
-                f"state file {path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"
-            ) from None
+        document = json.loads(data.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+    except UnicodeDecodeError as error:
+        raise StateFileError(f"state file {path}: cannot be read: {error}") from None
+    except StateFileError as error:
+        raise StateFileError(f"state file {path}: {error}") from None
+    except json.JSONDecodeError as error:
+        raise StateFileError(
+            f"state file {path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    except RecursionError:
+        raise StateFileError(f"state file {path}: nested too deeply") from None
     if not isinstance(document, dict):
         raise StateFileError(f"state file {path}: must hold a JSON object (a state export)")
-    return document, data
+    return document
 
 
-def encode_state(document: dict[str, Any]) -> bytes:
-    """The file form of a state document: compact UTF-8 JSON (as ``GET /__admin/state``; a third
-    smaller and faster to read back than indented). Keys keep their order (a snapshot is
-    deterministic, so equal states give equal bytes), so resources restored from the file answer with
-    their fields in API order. orjson when it can (integers beyond 64 bits: the standard library)."""
-    try:
-        return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
-    except TypeError:
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
+def _no_constant(name: str) -> Any:
+    raise StateFileError(f"{name} is not JSON (a state file holds no NaN or infinity)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise StateFileError(f"the number {text[:40]} is too large for a state file")
+    return value
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -178,12 +184,19 @@ class StateFileKeeper:
         if not self.path.parent.is_dir():
             raise StateFileError(f"state file {self.path}: the directory {self.path.parent} does not exist")
         _remove_stale_temp_files(self.path)
-        found = _read_state_bytes(self.path)
-        if found is None:
+        data = _read_bytes(self.path)
+        if data is None:
             return False
-        document, data = found
         try:
-            full_restore(self.store, self.sections, document, owned=True)
+            loaded = snapshot.load_lines(data)  # the layout this server writes: a resource at a time
+            if loaded is None:
+                full_restore(self.store, self.sections, _parse(self.path, data), owned=True)
+            else:
+                fresh, rest = loaded
+                appliers = _prepare_sections(self.sections, rest)
+                snapshot.replace(self.store, fresh)
+                for apply in appliers:
+                    apply()
         except InvalidInput as error:
             raise StateFileError(f"state file {self.path}: not a valid state document: {error.message}") from None
         # the file as it is: a file this server wrote re-encodes to the same bytes (a hand-made one
@@ -195,7 +208,7 @@ class StateFileKeeper:
     def save(self) -> bool:
         """Write the state (in this process) if it changed since the last load or save; True when written."""
         current = revision()
-        data = encode_state(full_snapshot(self.store, self.sections, copy=False))
+        data = state_bytes(self.store, self.sections)
         digest = self._digest(data)
         self._saved_revision = current
         if digest == self._saved_digest:
@@ -315,7 +328,7 @@ def _child_save(keeper: StateFileKeeper, writer: int) -> NoReturn:
         gc.disable()  # a collection would touch (and so copy) every page of the parent's heap
         _die_with_parent()
         _stay_out_of_the_way()
-        data = encode_state(full_snapshot(keeper.store, keeper.sections, copy=False))
+        data = state_bytes(keeper.store, keeper.sections)
         digest = StateFileKeeper._digest(data)
         if digest == keeper._digest_known():
             code = _UNCHANGED

@@ -128,6 +128,7 @@ class SalesPipeline:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.store = runtime.store
         self.control = runtime.control
         config = runtime.config
         self.origins = OriginPolicy(config.host, tuple(config.allowed_hosts), tuple(config.cors_origins))
@@ -155,6 +156,8 @@ class SalesPipeline:
         payload = result.body if isinstance(result.body, bytes) or result.body is None else _json(result.body)
         if self.runtime.config.validate_responses:
             self._check_response(ctx, result)
+        if ctx.entity is not None:  # the answer is encoded: the resources it read may be packed again
+            ctx.entity.settle(self.store.live_limit)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
         headers += self.origins.cors_headers(origin)
         ctx.response_headers, ctx.response_body = headers, payload

@@ -16,10 +16,16 @@ Indexes (status indexes, plan codes, the quote-expiry heap) are not stored: they
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import heapq
+import itertools
+import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+
+import orjson
 
 from mock_server.clock import EntityClock
 from mock_server.domain.errors import InvalidInput
@@ -37,10 +43,23 @@ def restore(store: Store, document: Any, *, owned: bool = False) -> None:
     """Replace the whole state of ``store`` by ``document`` (from ``snapshot``). Validates everything
     first: a bad document raises ``InvalidInput`` naming the problem and changes nothing. ``owned``:
     the caller hands the document over (it is not copied)."""
-    collecting = gc.isenabled()
-    gc.disable()  # a large import creates millions of objects: no collection rescans them meanwhile
-    try:
+    with _no_collections():
         store.replace_with(load_store(document, owned=owned))
+
+
+def replace(store: Store, fresh: Store) -> None:
+    """Replace the whole state of ``store`` by ``fresh`` (from ``load_lines``)."""
+    with _no_collections():
+        store.replace_with(fresh)
+
+
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    """A large import creates millions of objects: no collection rescans them meanwhile."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -56,21 +75,88 @@ def dump_store(store: Store, *, copy_resources: bool = True) -> dict[str, Any]:
 
     entities = []
     for entity in store.entities.values():
-        item: dict[str, Any] = {
-            "id": entity.id,
-            "name": entity.name,
-            "baseCurrency": entity.base_currency,
-            "clock": _dump_clock(entity.clock),
-            "counters": dict(entity.counters),
-        }
-        for kind in _kinds():
-            item[kind] = dup(list(entity.collection(kind).values()))
-        item["subscriptionEvents"] = [list(event) for event in sorted(entity.subscription_events)]
-        item["extras"] = dup(entity.extras)
+        item = _entity_head(entity)
+        for kind in KINDS:
+            item[kind] = dup(list(entity.collection(kind).peek_values()))
+        tail = _entity_tail(entity)
+        tail["extras"] = dup(tail["extras"])
+        item.update(tail)
         entities.append(item)
+    return {"version": 1, "entities": entities, **_credentials(store)}
+
+
+LINES_HEADER = b'{"version":1,"entities":['
+
+
+def encoded_chunks(store: Store, extra: dict[str, Any] | None = None) -> Iterator[bytes]:
+    """``snapshot(store)`` (and the top-level members ``extra``) as compact JSON with one line per
+    resource, piece by piece and without building the document: packed resources
+    (``mock_server.packed``) are already their JSON text, where the document would need their size
+    again in dicts. ``load_lines`` reads this layout back one resource at a time. Each piece is
+    one line (newline included)::
+
+        {"version":1,"entities":[
+        {"id":...,"counters":{...}           an entity's fields before its collections
+        ,"customers":[
+        {...}                                one resource per line, the next ones after a comma
+        ,{...}
+        ]
+        ...                                  the other collections, in snapshot order
+        ,"subscriptionEvents":[...],"extras":{...}}
+        ,{"id":...                           the next entity
+        ],"apiKeys":[...],"sessions":[...]}  and whatever ``extra`` holds
+    """
+    yield LINES_HEADER + b"\n"
+    for position, entity in enumerate(store.entities.values()):
+        mark, head = _encode(_entity_head(entity))
+        yield (b"," if position else b"") + mark + head[:-1] + b"\n"  # left open: the collections follow
+        for kind in KINDS:
+            yield b',"' + kind.encode() + b'":[\n'
+            separator = b""
+            for _id, packed in entity.collection(kind).packed_items():
+                yield separator + (packed if type(packed) is bytes else b"".join(_encode(packed))) + b"\n"
+                separator = b","
+            yield b"]\n"
+        mark, tail = _encode(_entity_tail(entity))
+        yield b"," + mark + tail[1:] + b"\n"
+    mark, rest = _encode({**_credentials(store), **(extra or {})})
+    yield b"]," + mark + rest[1:] + b"\n"
+
+
+def _encode(value: Any) -> tuple[bytes, bytes]:
+    """``value``'s compact JSON, after a mark: empty when orjson wrote it, a space when the standard
+    library did (orjson refuses integers beyond 64 bits, and reads them back as floats: a reader
+    must parse a marked piece with the standard library)."""
+    try:
+        return b"", orjson.dumps(value)
+    except TypeError:
+        return b" ", json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def _decode(text: bytes, marked: bool) -> Any:
+    """A piece ``encoded_chunks`` wrote (see ``_encode``)."""
+    return json.loads(text) if marked else orjson.loads(text)
+
+
+def _entity_head(entity: EntityState) -> dict[str, Any]:
     return {
-        "version": 1,
-        "entities": entities,
+        "id": entity.id,
+        "name": entity.name,
+        "baseCurrency": entity.base_currency,
+        "clock": _dump_clock(entity.clock),
+        "counters": dict(entity.counters),
+    }
+
+
+def _entity_tail(entity: EntityState) -> dict[str, Any]:
+    return {
+        "subscriptionEvents": [list(event) for event in sorted(entity.subscription_events)],
+        "extras": entity.extras,
+    }
+
+
+def _credentials(store: Store) -> dict[str, Any]:
+    return {
         "apiKeys": [{"key": k.key, "entityId": k.entity_id, "scopes": sorted(k.scopes)} for k in store.api_keys()],
         "sessions": [{"token": s.token, "entityId": s.entity_id, "scopes": sorted(s.scopes)} for s in store.sessions()],
     }
@@ -81,11 +167,6 @@ def _dump_clock(clock: EntityClock) -> dict[str, Any]:
         "frozenAt": format_instant(clock.frozen_at) if clock.frozen_at is not None else None,
         "offsetSeconds": int(clock.offset.total_seconds()),
     }
-
-
-def _kinds() -> tuple[str, ...]:
-
-    return KINDS
 
 
 def load_store(document: Any, *, owned: bool = False) -> Store:
@@ -99,10 +180,91 @@ def load_store(document: Any, *, owned: bool = False) -> Store:
         raise InvalidInput("state: unsupported or missing version (expected 1)")
     store = Store()
     for i, raw in enumerate(_list(doc, "entities", "state")):
-        entity = _load_entity(raw if owned else copy.deepcopy(raw), f"entities[{i}]")
-        if entity.id in store.entities:
-            raise InvalidInput(f"state: entities[{i}]: duplicate entity id {entity.id}")
-        store.add_entity(entity)
+        _add_entity(store, _load_entity(raw if owned else copy.deepcopy(raw), f"entities[{i}]"), i)
+    _load_credentials(store, doc)
+    return store
+
+
+def load_lines(data: bytes) -> tuple[Store, dict[str, Any]] | None:
+    """A new ``Store`` from a state document in the layout ``encoded_chunks`` writes, read one line
+    (one resource) at a time: the resources are kept as the file's own JSON text, so loading never
+    holds the whole document in dicts. Also returns the document's other top-level members (the
+    control plane's sections). None when ``data`` is not in that layout or a line is not JSON that
+    orjson reads (the caller then parses the whole document, which names any problem). Raises
+    ``InvalidInput`` as ``load_store`` does."""
+    if not data.startswith(LINES_HEADER + b"\n"):
+        return None
+    with _no_collections():
+        return _load_lines(_Lines(data, len(LINES_HEADER) + 1))
+
+
+def _load_lines(lines: _Lines) -> tuple[Store, dict[str, Any]] | None:
+    store = Store()
+    try:
+        for i in itertools.count():
+            line = lines.next()
+            if line.startswith(b"],"):
+                body = line[2:]
+                rest = _obj(_decode(b"{" + body, body[:1] == b" "), "state")
+                _load_credentials(store, rest)
+                return (store, rest) if lines.at_end() else None
+            where = f"entities[{i}]"
+            text = line[1:] if i else line
+            head = _decode(text + b"}", text[:1] == b" ")
+            entity = _new_entity(_obj(head, where), where)
+            for kind in KINDS:
+                if lines.next() != b',"' + kind.encode() + b'":[':
+                    return None
+                for j in itertools.count():
+                    raw = lines.next(skip_comma=j > 0)
+                    if raw == b"]":
+                        break
+                    marked = raw[:1] == b" "  # kept as a dict: orjson would read it back differently
+                    resource = _decode(raw, marked)
+                    _add_resource(entity, kind, resource, f"{where}.{kind}[{j}]", None if marked else raw)
+            tail = lines.next()
+            if not tail.startswith(b","):
+                return None
+            body = tail[1:]
+            _finish_entity(entity, _obj(_decode(b"{" + body, body[:1] == b" "), where), where)
+            _add_entity(store, entity, i)
+    except (ValueError, _NotLines):  # orjson's and the standard library's decode errors
+        return None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _NotLines(Exception):
+    pass
+
+
+class _Lines:
+    """The lines of ``data`` from ``position``, as new bytes objects without the newline (and, with
+    ``skip_comma``, without one leading comma): each resource's text is sliced out once, exactly."""
+
+    def __init__(self, data: bytes, position: int) -> None:
+        self.data, self.position = data, position
+
+    def next(self, *, skip_comma: bool = False) -> bytes:
+        data, start = self.data, self.position
+        end = data.find(b"\n", start)
+        if end < 0:
+            raise _NotLines
+        self.position = end + 1
+        if skip_comma and data[start : start + 1] == b",":
+            start += 1
+        return data[start:end]
+
+    def at_end(self) -> bool:
+        return not self.data[self.position :].strip()
+
+
+def _add_entity(store: Store, entity: EntityState, i: int) -> None:
+    if entity.id in store.entities:
+        raise InvalidInput(f"state: entities[{i}]: duplicate entity id {entity.id}")
+    store.add_entity(entity)
+
+
+def _load_credentials(store: Store, doc: dict[str, Any]) -> None:
     for label, adder in (("apiKeys", store.add_api_key), ("sessions", store.add_session)):
         secret_field = "key" if label == "apiKeys" else "token"
         for i, raw in enumerate(_list(doc, label, "state", required=False)):
@@ -115,12 +277,22 @@ def load_store(document: Any, *, owned: bool = False) -> Store:
                 adder(secret, entity_id, {str(s) for s in scopes})
             except ValueError as error:
                 raise InvalidInput(f"state: {where}: {error}") from None
-    return store
 
 
 def _load_entity(raw: Any, where: str) -> EntityState:
-
     item = _obj(raw, where)
+    entity = _new_entity(item, where)
+    for kind in KINDS:
+        items = _list(item, kind, where, required=False)
+        for j, resource in enumerate(items):
+            _add_resource(entity, kind, resource, f"{where}.{kind}[{j}]")
+            items[j] = None  # the loader owns ``items`` (a copy, or a document handed over): free as it goes
+    _finish_entity(entity, item, where)
+    return entity
+
+
+def _new_entity(item: dict[str, Any], where: str) -> EntityState:
+    """An entity from its fields before the collections (id, name, currency, clock, counters)."""
     entity = EntityState(
         id=_str(item, "id", where),
         name=_str(item, "name", where),
@@ -133,15 +305,17 @@ def _load_entity(raw: Any, where: str) -> EntityState:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise InvalidInput(f"state: {where}.counters.{kind} must be a non-negative integer")
         entity.counters[kind] = value
-    for kind in _kinds():
-        _load_collection(entity, kind, _list(item, kind, where, required=False), f"{where}.{kind}")
+    return entity
+
+
+def _finish_entity(entity: EntityState, item: dict[str, Any], where: str) -> None:
+    """The fields after the collections: the subscription event heap and the services' extras."""
     for j, event in enumerate(_list(item, "subscriptionEvents", where, required=False)):
         if not isinstance(event, list) or not event:
             raise InvalidInput(f"state: {where}.subscriptionEvents[{j}] must be a non-empty array")
         entity.subscription_events.append(tuple(event))
     heapq.heapify(entity.subscription_events)
     entity.extras = _obj(item.get("extras", {}), f"{where}.extras")
-    return entity
 
 
 _REQUIRED_TEXT = {
@@ -154,26 +328,24 @@ _REQUIRED_TEXT = {
 }
 
 
-def _load_collection(entity: EntityState, kind: str, items: list[Any], where: str) -> None:
-    collection = entity.collection(kind)
-    required = _REQUIRED_TEXT[kind]
-    for j, resource in enumerate(items):
-        # checked inline (a state file holds hundreds of thousands of resources); the helpers
-        # only build the message of the first problem
-        if not isinstance(resource, dict):
-            _obj(resource, f"{where}[{j}]")
-        obj_id = resource.get("id")
-        if not isinstance(obj_id, str) or not obj_id:
-            _str(resource, "id", f"{where}[{j}]")
-        for name in required:
-            value = resource.get(name)
-            if not isinstance(value, str) or not value:
-                _str(resource, name, f"{where}[{j}]")
-        if obj_id in collection:
-            raise InvalidInput(f"state: {where}[{j}]: duplicate id {obj_id}")
-        if kind == "plans" and resource["code"] in entity.plan_codes:
-            raise InvalidInput(f"state: {where}[{j}]: duplicate plan code {resource['code']}")
-        entity.add(kind, resource, share=False)
+def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, encoded: bytes | None = None) -> None:
+    """Check one resource of a state document and add it packed (``encoded``: its JSON text)."""
+    # checked inline (a state file holds hundreds of thousands of resources); the helpers only
+    # build the message of the first problem
+    if not isinstance(resource, dict):
+        _obj(resource, where)
+    obj_id = resource.get("id")
+    if not isinstance(obj_id, str) or not obj_id:
+        _str(resource, "id", where)
+    for name in _REQUIRED_TEXT[kind]:
+        value = resource.get(name)
+        if not isinstance(value, str) or not value:
+            _str(resource, name, where)
+    if obj_id in entity.collection(kind):
+        raise InvalidInput(f"state: {where}: duplicate id {obj_id}")
+    if kind == "plans" and resource["code"] in entity.plan_codes:
+        raise InvalidInput(f"state: {where}: duplicate plan code {resource['code']}")
+    entity.add(kind, resource, packed=True, encoded=encoded)
 
 
 def _load_clock(raw: Any, where: str) -> EntityClock:

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.clock import EntityClock
-
-Resource = dict[str, Any]
-"""One stored resource in its API shape."""
+from mock_server.packed import DEFAULT_LIVE_LIMIT, Collection
+from mock_server.packed import Resource as Resource  # re-exported: the services' name for a resource
 
 READ_SCOPE = "read:sales"
 WRITE_SCOPE = "write:sales"
@@ -114,7 +113,7 @@ class StatusIndex:
     def __init__(self) -> None:
         self._next = 0
         self._seq_of: dict[str, int] = {}
-        self._id_of: dict[int, str] = {}
+        self._ids: list[str | None] = [None]  # sequence number -> id (None: removed)
         self._all: list[int] = []
         self._by_status: dict[str, list[int]] = {}
 
@@ -123,7 +122,7 @@ class StatusIndex:
         self._next += 1
         seq = self._next
         self._seq_of[obj_id] = seq
-        self._id_of[seq] = obj_id
+        self._ids.append(obj_id)
         self._all.append(seq)
         self._by_status.setdefault(status, []).append(seq)
 
@@ -138,7 +137,7 @@ class StatusIndex:
     def remove(self, obj_id: str, status: str) -> None:
         """Forget a deleted object."""
         seq = self._seq_of.pop(obj_id)
-        del self._id_of[seq]
+        self._ids[seq] = None
         _remove_sorted(self._all, seq)
         _remove_sorted(self._by_status[status], seq)
 
@@ -156,12 +155,14 @@ class StatusIndex:
         if end <= 0:
             return [], total
         start = max(0, end - page_size)
-        return [self._id_of[s] for s in reversed(seqs[start:end])], total
+        ids = self._ids
+        return [ids[s] for s in reversed(seqs[start:end])], total  # type: ignore[misc]
 
     def newest_first(self, status: str | None = None) -> Iterator[str]:
         """Every id (with ``status``), newest first."""
         seqs = self._all if status is None else self._by_status.get(status, [])
-        return (self._id_of[s] for s in reversed(seqs))
+        ids = self._ids
+        return (ids[s] for s in reversed(seqs))  # type: ignore[misc]
 
 
 def _remove_sorted(seqs: list[int], seq: int) -> None:
@@ -190,12 +191,12 @@ class EntityState:
     name: str
     base_currency: str
     clock: EntityClock
-    customers: dict[str, Resource] = field(default_factory=dict)
-    quotes: dict[str, Resource] = field(default_factory=dict)
-    orders: dict[str, Resource] = field(default_factory=dict)
-    plans: dict[str, Resource] = field(default_factory=dict)
-    subscriptions: dict[str, Resource] = field(default_factory=dict)
-    invoices: dict[str, Resource] = field(default_factory=dict)
+    customers: Collection = field(default_factory=Collection)
+    quotes: Collection = field(default_factory=Collection)
+    orders: Collection = field(default_factory=Collection)
+    plans: Collection = field(default_factory=Collection)
+    subscriptions: Collection = field(default_factory=Collection)
+    invoices: Collection = field(default_factory=Collection)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NUMBER_PREFIX, 0))
     indexes: dict[str, StatusIndex] = field(default_factory=lambda: {k: StatusIndex() for k in STATUS_INDEXED})
     plan_codes: dict[str, str] = field(default_factory=dict)
@@ -205,6 +206,10 @@ class EntityState:
     changed: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in TRACKED}, repr=False, compare=False)
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     tracking: bool = field(default=False, repr=False, compare=False)
+    _collections: tuple[Collection, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._collections = tuple(getattr(self, kind) for kind in KINDS)
 
     def touch(self, kind: str, obj_id: str) -> None:
         """Record that the stored resource ``obj_id`` of ``kind`` was added, edited or removed."""
@@ -220,25 +225,33 @@ class EntityState:
         for kind in TRACKED:
             self.changed[kind] = set(self.collection(kind))
 
-    def collection(self, kind: str) -> dict[str, Resource]:
-        """The ``id -> resource`` dict of ``kind`` (one of ``KINDS``)."""
+    def collection(self, kind: str) -> Collection:
+        """The ``id -> resource`` collection of ``kind`` (one of ``KINDS``)."""
         if kind not in KINDS:
             raise KeyError(kind)
-        collection: dict[str, Resource] = getattr(self, kind)
+        collection: Collection = getattr(self, kind)
         return collection
+
+    def settle(self, limit: int = DEFAULT_LIVE_LIMIT) -> None:
+        """Pack the resources read by finished requests beyond ``limit`` live per collection
+        (``packed.Collection.settle``). Only between requests."""
+        for collection in self._collections:
+            if collection.live_count > limit:
+                collection.settle(limit)
 
     def next_number(self, kind: str) -> str:
         """Take the next human number of ``kind`` (``quotes``, ``orders``, ``invoices``): ``Q-000001``."""
         self.counters[kind] += 1
         return f"{NUMBER_PREFIX[kind]}-{self.counters[kind]:06d}"
 
-    def add(self, kind: str, resource: Resource, *, share: bool = True) -> Resource:
+    def add(self, kind: str, resource: Resource, *, packed: bool = False, encoded: bytes | None = None) -> Resource:
         """Insert a new resource (the newest of its kind) and index it. Its repeated values are shared
-        (``share_values``) unless ``share`` is False (a state import: the document is already
-        allocated, and sharing afterwards would cost start-up time without returning memory)."""
-        if share:
-            share_values(resource)
-        self.collection(kind)[resource["id"]] = resource
+        (``share_values``). ``packed``: store it packed at once and let the caller drop ``resource``
+        (a state import; ``encoded``: its JSON text, kept as the packed form)."""
+        if packed:
+            self.collection(kind).insert_packed(resource["id"], resource, encoded)
+        else:
+            self.collection(kind)[resource["id"]] = share_values(resource)
         if kind in self.indexes:
             self.indexes[kind].add(resource["id"], resource["status"])
         self.touch(kind, resource["id"])
@@ -276,11 +289,14 @@ class EntityState:
         return [collection[i] for i in ids], total
 
     def newest_first(self, kind: str, status: str | None = None) -> list[Resource]:
-        """Every resource of ``kind`` (optionally only ``status``), newest first."""
+        """Every resource of ``kind`` (optionally only ``status``), newest first, for reading only
+        (``Collection.peek``: a list of a large collection does not unpack it for good)."""
         collection = self.collection(kind)
         if status is None:
-            return list(reversed(collection.values()))
-        return [collection[i] for i in self.indexes[kind].newest_first(status)]
+            found = list(collection.peek_values())
+            found.reverse()
+            return found
+        return [collection.peek(i) for i in self.indexes[kind].newest_first(status)]
 
 
 @dataclass(frozen=True)
@@ -321,9 +337,11 @@ def register_index_rebuilder(rebuilder: IndexRebuilder) -> None:
 
 
 class Store:
-    """All entities, API keys and sessions of one mock server."""
+    """All entities, API keys and sessions of one mock server. ``live_limit``: how many unpacked
+    resources each collection keeps between requests (``packed.Collection.settle``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, live_limit: int = DEFAULT_LIVE_LIMIT) -> None:
+        self.live_limit = live_limit
         self.entities: dict[str, EntityState] = {}
         self._keys: dict[str, ApiKey] = {}
         self._sessions: dict[str, Session] = {}
@@ -337,6 +355,11 @@ class Store:
         bump_revision()
         self.entities[entity.id] = entity
         return entity
+
+    def settle(self) -> None:
+        """``EntityState.settle`` for every entity (after an admin request or a load)."""
+        for entity in self.entities.values():
+            entity.settle(self.live_limit)
 
     def get_entity(self, entity_id: str) -> EntityState | None:
         return self.entities.get(entity_id)

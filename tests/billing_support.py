@@ -50,7 +50,7 @@ def shared_app() -> Starlette:
     """One app for every billing test (no fixtures loaded, clock frozen at 2025-03-01, responses validated)."""
     empty = Path(tempfile.mkdtemp(prefix="billing-fixtures-")) / "none.json"
     empty.write_text(json.dumps({"entities": []}))
-    return create_app(MockConfig(fixtures=str(empty), clock=START, validate_responses=True))
+    return create_app(MockConfig(fixtures=str(empty), clock=START, validate_responses=True, live_resources=0))
 
 
 @dataclass

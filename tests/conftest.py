@@ -127,13 +127,15 @@ AppFactory = Callable[..., Api]
 @pytest.fixture
 def make_api() -> Iterator[AppFactory]:
     """A factory of fresh apps (response validation on) and their clients; fails the test on any
-    response that does not match the spec."""
+    response that does not match the spec. Every resource is packed again after each request
+    (``live_resources=0``, ``mock_server.packed``), so the tests cover what a large state does."""
     made: list[Api] = []
 
     def factory(
         fixtures: str = "demo", clock: str = FROZEN, handlers: dict[str, Handler] | None = None, **options: Any
     ) -> Api:
         options.setdefault("validate_responses", True)
+        options.setdefault("live_resources", 0)
         api = Api(create_app(MockConfig(fixtures=fixtures, clock=clock, **options), handlers=handlers))
         made.append(api)
         return api

@@ -174,6 +174,11 @@ class DashboardMachine(RuleBasedStateMachine):
     def advance(self, days: int) -> None:
         billing.advance_clock(self.entity, days=days)
 
+    @rule(limit=st.sampled_from([0, 1, 5]))
+    def settle(self, limit: int) -> None:
+        """Between requests the server packs resources (``mock_server.packed``): the totals do not care."""
+        self.entity.settle(limit)
+
     @rule()
     def restore(self) -> None:
         """A state import rebuilds the entity: its totals start again from the resources."""

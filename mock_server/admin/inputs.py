@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from mock_server import body
 from mock_server.domain.errors import FieldProblem, InvalidInput
 from mock_server.domain.money import is_supported_currency
 from mock_server.domain.periods import parse_instant
@@ -32,10 +32,7 @@ async def json_body(request: Request, *, optional: bool = False) -> Any:
         raise UnsupportedMediaType("the request body must be application/json")
     if len(raw) > MAX_BODY:
         raise InvalidInput(f"the request body is over {MAX_BODY} bytes")
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        raise InvalidInput("the request body is not valid JSON") from None
+    return body.parse_json(raw)  # strict: no NaN, Infinity, overflowing numbers or lone surrogates
 
 
 def obj(body: Any, allowed: set[str], required: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -15,7 +14,7 @@ from mock_server.admin.stubs import check_response, operation_of
 from mock_server.control import ControlPlane
 from mock_server.control.stubs import StubBook
 from mock_server.domain.errors import InvalidInput, NotFound
-from mock_server.runtime import Runtime
+from mock_server.runtime import Runtime, release_free_heap
 
 MAX_LIMIT = 10_000
 
@@ -42,7 +41,8 @@ async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) ->
 async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults,
     stubs and idempotency keys cleared."""
-    snapshot.restore(runtime.store, runtime.startup_state, owned=True)
+    snapshot.replace(runtime.store, runtime.startup_store())
+    release_free_heap()
     plane.stubs.clear()
     plane.idempotency.clear()
     plane.journal.clear()
@@ -52,9 +52,8 @@ async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Resp
 
 async def export_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``GET /state``: the whole store (and the stubs) as one JSON document."""
-    document = persistence.full_snapshot(runtime.store, plane.sections(), copy=False)
-    text = json.dumps(document, ensure_ascii=True, separators=(",", ":"))
-    return Response(text, media_type="application/json")
+    data = persistence.state_bytes(runtime.store, plane.sections())  # the state file's layout
+    return Response(data, media_type="application/json")
 
 
 async def import_state(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
@@ -63,6 +62,7 @@ async def import_state(runtime: Runtime, plane: ControlPlane, request: Request) 
     if isinstance(document, dict) and document.get("stubs"):
         _check_stub_answers(runtime, document["stubs"])
     persistence.full_restore(runtime.store, plane.sections(), document)
+    release_free_heap()
     plane.idempotency.clear()
     return Response(status_code=204)
 

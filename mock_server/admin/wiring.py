@@ -14,7 +14,7 @@ from mock_server.config import MockConfig
 from mock_server.control import ControlPlane
 from mock_server.control.journal import Journal
 from mock_server.persistence import StateFileKeeper
-from mock_server.runtime import Runtime
+from mock_server.runtime import Runtime, release_free_heap
 from mock_server.store import Store
 
 ADMIN_PREFIX = "/__admin"
@@ -30,6 +30,7 @@ def control_plane_for(config: MockConfig, store: Store) -> ControlPlane:
     if config.state_file:
         plane.keeper = StateFileKeeper(store, config.state_file, sections=plane.sections())
         plane.keeper.load()
+        release_free_heap()
     return plane
 
 

@@ -65,8 +65,10 @@ def seed_subscriptions(entity: EntityState, items: list[dict[str, Any]], now: da
     for at, kind, index, step_index in timeline:
         with _naming(index):
             _run(entity, items[index], created, index, step_index if kind else None, at)
+        entity.settle()  # each step is whole: pack as it goes, so a large fixture never is all unpacked
     for sub_id in created.values():
         save(entity, entity.subscriptions[sub_id], now)
+        entity.settle()
 
 
 @contextmanager

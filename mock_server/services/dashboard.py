@@ -21,10 +21,10 @@ def compute_dashboard(entity: EntityState, now: datetime) -> dict[str, Any]:
     one pass over every collection. For tests and cross-checks."""
     data = DashboardInput(
         now=now,
-        customers=entity.customers.values(),
-        quotes=entity.quotes.values(),
-        orders=entity.orders.values(),
-        subscriptions=entity.subscriptions.values(),
-        invoices=entity.invoices.values(),
+        customers=entity.customers.peek_values(),
+        quotes=entity.quotes.peek_values(),
+        orders=entity.orders.peek_values(),
+        subscriptions=entity.subscriptions.peek_values(),
+        invoices=entity.invoices.peek_values(),
     )
     return dashboard(data)

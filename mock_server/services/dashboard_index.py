@@ -85,9 +85,9 @@ class DashboardIndex:
             key = self._subscription_key if kind == "subscriptions" else _KEYS[kind]
             ids = list(pending)
             if len(ids) * 4 >= len(collection):  # many: read them in storage order (memory locality)
-                fresh = {i: key(r) for i, r in collection.items() if i in pending}
+                fresh = {i: key(r) for i, r in collection.peek_items() if i in pending}
             else:
-                fresh = {i: key(collection[i]) for i in ids if i in collection}
+                fresh = {i: key(collection.peek(i)) for i in ids if i in collection}
             delta = Counter(fresh.values())
             delta.subtract(contributions.pop(obj_id) for obj_id in ids if obj_id in contributions)
             contributions.update(fresh)

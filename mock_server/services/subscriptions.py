@@ -52,7 +52,7 @@ def rebuild_billing_index(entity: EntityState) -> None:
     Entries already on the heap are kept (a snapshot round trip is lossless); a live event that is
     missing from the heap is pushed."""
     by_sub: dict[str, list[str]] = {}
-    for invoice in entity.invoices.values():
+    for invoice in entity.invoices.peek_values():
         by_sub.setdefault(invoice["subscriptionId"], []).append(invoice["id"])
     scheduled: dict[str, str] = {}
     entity.extras[BILLING_KEY] = {"invoicesBySubscription": by_sub, "scheduled": scheduled}
@@ -61,7 +61,7 @@ def rebuild_billing_index(entity: EntityState) -> None:
     heapq.heapify(heap)
     present = set(heap)
     texts: dict[datetime, str] = {}  # many subscriptions share an event instant: format each once
-    for sub in entity.subscriptions.values():
+    for sub in entity.subscriptions.peek_values():
         event = next_event(sub, open_due_dates(entity, sub["id"]))
         if event is not None:
             text = texts.get(event[0])
