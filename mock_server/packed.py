@@ -10,7 +10,8 @@ unpacking it a few. A resource that orjson cannot encode (an integer beyond 64 b
 Resources hold no NaN or infinite numbers (which orjson would write as null): every input refuses
 them (request and admin bodies, fixture files, state files).
 
-Reading a resource (``collection[id]``, ``get``) unpacks it into a dict that stays *live*: callers
+A pure read answers with the packed text as it is (``Collection.json``). Reading a resource
+(``collection[id]``, ``get``) unpacks it into a dict that stays *live*: callers
 read it and change it in place exactly as before. The live dicts of a collection are packed again
 when a request has finished (``Collection.settle``, called by the request pipeline and the admin
 API), oldest first, once more than ``limit`` are live; so a working set of a few thousand resources
@@ -23,6 +24,7 @@ id instead). Every handler runs synchronously, so none does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, MutableMapping
 from itertools import islice
 from typing import Any
@@ -46,6 +48,14 @@ def pack(resource: Resource) -> Packed:
         return resource
     # a copy of exactly its size: orjson's bytes keep the whole (8 KiB or more) buffer they were written in
     return bytes(memoryview(encoded))
+
+
+def to_json(resource: Resource) -> bytes:
+    """``resource`` as compact JSON: orjson, or the standard library (ASCII) for what orjson refuses."""
+    try:
+        return orjson.dumps(resource)
+    except TypeError:
+        return json.dumps(resource, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def unpack(packed: Packed) -> Resource:
@@ -118,6 +128,14 @@ class Collection(MutableMapping[str, Resource]):
         assert packed is not None
         found: Resource = unpack(packed)
         return found
+
+    def json(self, key: str) -> bytes:
+        """The resource ``key`` as the JSON an answer carries, without unpacking it: a packed resource
+        is its text already. KeyError for an unknown id."""
+        packed = self._packed[key]
+        if type(packed) is bytes:
+            return packed
+        return to_json(self._live[key] if packed is None else packed)  # type: ignore[arg-type]
 
     def peek_items(self) -> Iterator[tuple[str, Resource]]:
         """Every ``(id, resource)`` in order, for reading only (see ``peek``): a scan of a large

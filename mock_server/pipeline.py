@@ -155,7 +155,7 @@ class SalesPipeline:
         ctx.status = result.status
         payload = result.body if isinstance(result.body, bytes) or result.body is None else _json(result.body)
         if self.runtime.config.validate_responses:
-            self._check_response(ctx, result)
+            self._check_response(ctx, result, payload)
         if ctx.entity is not None:  # the answer is encoded: the resources it read may be packed again
             ctx.entity.settle(self.store.live_limit)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
@@ -292,7 +292,7 @@ class SalesPipeline:
             log.exception("internal error in %s %s", ctx.method, ctx.path)
         return Result(status, payload, headers)
 
-    def _check_response(self, ctx: RequestContext, result: Result) -> None:
+    def _check_response(self, ctx: RequestContext, result: Result, payload: bytes | None) -> None:
         operation = ctx.operation
         if operation is None:
             return
@@ -301,9 +301,9 @@ class SalesPipeline:
         if not documented:
             found.append(f"status {result.status} is not documented")
         elif validator is not None:
-            instance = json.loads(result.body) if isinstance(result.body, bytes) else result.body
+            instance = None if payload is None else json.loads(payload)  # what is sent, as a client reads it
             found.extend(f"{p.path or '(root)'}: {p.message}" for p in problems(validator, instance))
-        elif result.body is not None:
+        elif payload is not None:
             found.append(f"status {result.status} documents no body but one was sent")
         ctx.response_valid = not found
         if found and ctx.stub_checked:

@@ -282,21 +282,19 @@ class EntityState:
             self.plan_codes.pop(resource["code"], None)
         return resource
 
-    def page(self, kind: str, status: str | None, page: int, page_size: int) -> tuple[list[Resource], int]:
-        """One page of ``kind`` newest first (optionally only ``status``) and the true total."""
+    def page_json(self, kind: str, status: str | None, page: int, page_size: int) -> tuple[list[bytes], int]:
+        """One page of ``kind`` newest first (optionally only ``status``) as the resources' JSON
+        (``Collection.json``: read without unpacking), and the true total."""
         ids, total = self.indexes[kind].page(status, page, page_size)
-        collection = self.collection(kind)
-        return [collection[i] for i in ids], total
+        as_json = self.collection(kind).json
+        return [as_json(i) for i in ids], total
 
-    def newest_first(self, kind: str, status: str | None = None) -> list[Resource]:
-        """Every resource of ``kind`` (optionally only ``status``), newest first, for reading only
-        (``Collection.peek``: a list of a large collection does not unpack it for good)."""
+    def newest_first_json(self, kind: str, status: str | None = None) -> list[bytes]:
+        """Every resource of ``kind`` (optionally only ``status``), newest first, as JSON."""
         collection = self.collection(kind)
-        if status is None:
-            found = list(collection.peek_values())
-            found.reverse()
-            return found
-        return [collection.peek(i) for i in self.indexes[kind].newest_first(status)]
+        ids = reversed(list(collection)) if status is None else self.indexes[kind].newest_first(status)
+        as_json = collection.json
+        return [as_json(i) for i in ids]
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def test_snapshot_round_trip_is_lossless() -> None:
         "entities": [{k: v for k, v in e.items() if k != "extras"} for e in document["entities"]],
     }
     demo = again.entities["497f6eca-6276-4993-bfeb-53cbbbba6f08"]
-    assert demo.page("quotes", "sent", 1, 100)[1] == store.entities[demo.id].page("quotes", "sent", 1, 100)[1]
+    assert demo.page_json("quotes", "sent", 1, 100) == store.entities[demo.id].page_json("quotes", "sent", 1, 100)
     assert again.find_api_key("ak_demo_readonly") is not None and again.find_session("sess_demo") is not None
     assert "pro-monthly" in demo.plan_codes
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mock_server.routes.types import Call, Handler, Result
 from mock_server.services import orders
+from mock_server.services.common import find_json
 
 
 def list_orders(call: Call) -> Result:
@@ -18,7 +19,7 @@ def create_order(call: Call) -> Result:
 
 def get_order(call: Call) -> Result:
     """GET /orders/{orderId}."""
-    return Result(200, orders.get_order(call.entity, call.path_params["orderId"]))
+    return Result(200, find_json(call.entity, "orders", call.path_params["orderId"], "order"))
 
 
 def patch_order(call: Call) -> Result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mock_server.routes.types import Call, Handler, Result
 from mock_server.services import quotes
+from mock_server.services.common import find_json
 
 
 def list_quotes(call: Call) -> Result:
@@ -18,7 +19,7 @@ def create_quote(call: Call) -> Result:
 
 def get_quote(call: Call) -> Result:
     """GET /quotes/{quoteId}."""
-    return Result(200, quotes.get_quote(call.entity, call.path_params["quoteId"]))
+    return Result(200, find_json(call.entity, "quotes", call.path_params["quoteId"], "quote"))
 
 
 def patch_quote(call: Call) -> Result:

@@ -6,6 +6,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 from mock_server.domain.errors import FieldProblem, NotFound, Unprocessable
 from mock_server.domain.lines import totals
 from mock_server.domain.periods import format_instant, parse_date
@@ -36,6 +38,21 @@ def find(entity: EntityState, kind: str, obj_id: str, label: str) -> Resource:
     return resource
 
 
+def find_json(entity: EntityState, kind: str, obj_id: str, label: str) -> bytes:
+    """``find``'s resource as the JSON text an answer carries, read without unpacking it
+    (``packed.Collection.json``)."""
+    collection = entity.collection(kind)
+    if obj_id not in collection:
+        raise NotFound(f"no {label} {obj_id}")
+    return collection.json(obj_id)
+
+
+def all_json(entity: EntityState, kind: str, status: str | None = None) -> dict[str, Any]:
+    """``{"data": [...]}``: every resource of ``kind`` (optionally of ``status``), newest first, as JSON
+    fragments (encoded with the envelope without a copy as dicts)."""
+    return {"data": [orjson.Fragment(text) for text in entity.newest_first_json(kind, status)]}
+
+
 def referenced(entity: EntityState, kind: str, obj_id: str, field: str, label: str) -> Resource:
     """A resource named in a request body; Unprocessable (422) when it is not this entity's. UUIDs
     compare case-insensitively, as in paths (ids are stored lower-case)."""
@@ -46,10 +63,12 @@ def referenced(entity: EntityState, kind: str, obj_id: str, field: str, label: s
 
 
 def page_envelope(entity: EntityState, kind: str, query: dict[str, Any]) -> dict[str, Any]:
-    """``{"data", "page", "pageSize", "total"}`` of ``kind``, newest first, filtered by ``query["status"]``."""
+    """``{"data", "page", "pageSize", "total"}`` of ``kind``, newest first, filtered by ``query["status"]``;
+    the resources as JSON fragments (see ``all_json``)."""
     page = int(query.get("page", 1))
     page_size = int(query.get("pageSize", 20))
-    data, total = entity.page(kind, query.get("status"), page, page_size)
+    texts, total = entity.page_json(kind, query.get("status"), page, page_size)
+    data = [orjson.Fragment(text) for text in texts]
     return {"data": data, "page": page, "pageSize": page_size, "total": total}
 
 

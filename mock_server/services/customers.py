@@ -8,13 +8,13 @@ from typing import Any
 
 from mock_server.domain.errors import FieldProblem, InvalidInput
 from mock_server.domain.money import is_supported_currency
-from mock_server.services.common import instant, new_id
+from mock_server.services.common import all_json, instant, new_id
 from mock_server.store import EntityState, Resource
 
 
 def list_customers(entity: EntityState) -> dict[str, Any]:
     """``{"data": [...]}``, newest first."""
-    return {"data": entity.newest_first("customers")}
+    return all_json(entity, "customers")
 
 
 def create_customer(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from mock_server.domain.errors import Conflict, FieldProblem
-from mock_server.services.common import find, instant, new_id
+from mock_server.services.common import all_json, find, instant, new_id
 from mock_server.store import EntityState, Resource
 
 PATCHABLE = ("name", "description", "amount", "trialDays", "active")
@@ -14,7 +14,7 @@ PATCHABLE = ("name", "description", "amount", "trialDays", "active")
 
 def list_plans(entity: EntityState) -> dict[str, Any]:
     """``{"data": [...]}``, newest first (archived plans included)."""
-    return {"data": entity.newest_first("plans")}
+    return all_json(entity, "plans")
 
 
 def get_plan(entity: EntityState, plan_id: str) -> Resource:

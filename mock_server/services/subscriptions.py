@@ -29,7 +29,7 @@ from mock_server.domain.subscriptions import (
     next_event,
     patch_subscription,
 )
-from mock_server.services.common import find, new_id, referenced
+from mock_server.services.common import all_json, find, new_id, referenced
 from mock_server.store import EntityState, Resource, register_index_rebuilder
 
 BILLING_KEY = "billing"
@@ -154,7 +154,7 @@ def list_subscriptions(entity: EntityState, status: str | None = None) -> dict[s
     """``{"data": [...]}`` newest first, optionally only ``status``."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", [FieldProblem("status", "unknown status")])
-    return {"data": entity.newest_first("subscriptions", status)}
+    return all_json(entity, "subscriptions", status)
 
 
 def create_subscription(
@@ -205,7 +205,7 @@ def patch(entity: EntityState, sub_id: str, body: dict[str, Any], now: datetime)
 
 def list_invoices(entity: EntityState) -> dict[str, Any]:
     """``{"data": [Invoice]}`` of the entity, newest first."""
-    return {"data": entity.newest_first("invoices")}
+    return all_json(entity, "invoices")
 
 
 def pay_invoice(entity: EntityState, invoice_id: str, now: datetime) -> Resource:
