@@ -94,10 +94,8 @@ class _SalesApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and str(scope["path"]).startswith(SALES_PREFIX):
             await self.pipeline(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
-        if scope["type"] == "http":  # an admin request may have read (seed, clock) many resources
-            self.pipeline.runtime.store.settle()
+        else:
+            await super().__call__(scope, receive, send)
 
 
 async def _http_error(_request: Request, error: Exception) -> Response:

@@ -354,11 +354,6 @@ class Store:
         self.entities[entity.id] = entity
         return entity
 
-    def settle(self) -> None:
-        """``EntityState.settle`` for every entity (after an admin request or a load)."""
-        for entity in self.entities.values():
-            entity.settle(self.live_limit)
-
     def get_entity(self, entity_id: str) -> EntityState | None:
         return self.entities.get(entity_id)
 

@@ -135,7 +135,6 @@ def _demo_store() -> Store:
     entity = next(iter(store.entities.values()))
     quote = next(iter(entity.quotes.values()))
     quote["notes"] = 2**70  # beyond orjson's integers: the standard library encodes this resource
-    store.settle()
     entity.settle(0)
     return store
 

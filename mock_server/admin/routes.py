@@ -63,7 +63,9 @@ def _endpoint(
             handler = handlers.get(method)
             if handler is None:
                 raise MethodNotAllowed(f"method {request.method} is not allowed on {request.url.path}", allowed)
-            return await handler(runtime, plane, request)
+            response = await handler(runtime, plane, request)
+            _settle(runtime, request)
+            return response
         except Exception as error:
             response = error_response(error)
             if response.status_code == 500:
@@ -71,6 +73,17 @@ def _endpoint(
             return response
 
     return endpoint
+
+
+def _settle(runtime: Runtime, request: Request) -> None:
+    """Pack what the request unpacked in the entity it named (``mock_server.packed``; a clock advance
+    may touch every subscription). Other admin requests leave resources packed (reset, state import)
+    or create a small entity (``demo``/``empty`` fixtures)."""
+    entity_id = request.path_params.get("entityId")
+    if entity_id is not None:
+        entity = runtime.store.get_entity(str(entity_id))
+        if entity is not None:
+            entity.settle(runtime.store.live_limit)
 
 
 def admin_router(runtime: Runtime) -> Router:
