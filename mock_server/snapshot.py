@@ -67,8 +67,9 @@ def _no_collections() -> Iterator[None]:
 
 def dump_store(store: Store, *, copy_resources: bool = True) -> dict[str, Any]:
     """The store as a JSON-able document. Resources are copied, never shared, unless
-    ``copy_resources`` is False: then the document shares them with the store and must be encoded
-    before the store changes again (what the state file and the start-up copy do)."""
+    ``copy_resources`` is False: then the document shares the live ones with the store and must be
+    encoded before the store changes again (the state file and the start-up copy use
+    ``encoded_chunks`` instead, which needs no document)."""
     import copy
 
     dup: Any = copy.deepcopy if copy_resources else (lambda value: value)

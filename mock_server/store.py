@@ -1,9 +1,10 @@
 """Per-entity in-memory state, its indexes, API keys, sessions, and lossless snapshot/restore.
 
-Resources are stored as plain dicts in their API shape (camelCase keys), keyed by id in
-insertion (= creation) order. Listing, filtering and paging go through ``StatusIndex`` so they
-never scan every object. Snapshots are plain JSON; ``Store.restore`` validates a document fully
-before it replaces anything, and rebuilds every index from the resources.
+Resources are stored in their API shape (camelCase keys), keyed by id in insertion (= creation)
+order, in ``packed.Collection``s: a dict while a request uses one, packed JSON text otherwise.
+Listing, filtering and paging go through ``StatusIndex`` so they never scan every object.
+Snapshots are plain JSON (``mock_server.snapshot``), validated fully before they replace anything;
+every index is rebuilt from the resources.
 """
 
 from __future__ import annotations
