@@ -59,51 +59,6 @@ def bump_revision() -> None:
     _Revision.value += 1
 
 
-_SHARED: dict[Any, Any] = {}
-_SHARED_LIMIT = 200_000
-_UNIQUE_FIELDS = frozenset({"id", "number"})
-
-
-def share_values(node: Any) -> Any:
-    """Make equal repeated values of a new resource the same objects, in place (invisible to readers):
-    short strings (statuses, currencies, dates, instants, descriptions, references) and ints are looked
-    up in a process-wide table (bounded), so 100,000 resources made by the services hold one
-    ``"USD"`` and one ``"2025-03-01T00:00:00Z"``, not 100,000 each (about a sixth of their memory).
-    Ids and numbers are unique and skipped. Returns ``node``."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in _UNIQUE_FIELDS:
-                continue
-            new = _shared(value)
-            if new is not value:
-                node[key] = new
-    elif isinstance(node, list):
-        for position, value in enumerate(node):
-            new = _shared(value)
-            if new is not value:
-                node[position] = new
-    return node
-
-
-def _shared(value: Any) -> Any:
-    kind = type(value)
-    if kind is str:
-        if len(value) > 32:
-            return value
-        found = _SHARED.get(value)
-        if found is None and len(_SHARED) < _SHARED_LIMIT:
-            _SHARED[value] = found = value
-        return value if found is None else found
-    if kind is int:
-        found = _SHARED.get(value)
-        if found is None and len(_SHARED) < _SHARED_LIMIT:
-            _SHARED[value] = found = value
-        return value if found is None else found
-    if kind is dict or kind is list:
-        share_values(value)
-    return value
-
-
 class StatusIndex:
     """Creation-ordered ids per status, for newest-first listing and paging without scans.
 
@@ -246,13 +201,13 @@ class EntityState:
         return f"{NUMBER_PREFIX[kind]}-{self.counters[kind]:06d}"
 
     def add(self, kind: str, resource: Resource, *, packed: bool = False, encoded: bytes | None = None) -> Resource:
-        """Insert a new resource (the newest of its kind) and index it. Its repeated values are shared
-        (``share_values``). ``packed``: store it packed at once and let the caller drop ``resource``
-        (a state import; ``encoded``: its JSON text, kept as the packed form)."""
+        """Insert a new resource (the newest of its kind) and index it. ``packed``: store it packed at
+        once and let the caller drop ``resource`` (a state import; ``encoded``: its JSON text, kept as
+        the packed form)."""
         if packed:
             self.collection(kind).insert_packed(resource["id"], resource, encoded)
         else:
-            self.collection(kind)[resource["id"]] = share_values(resource)
+            self.collection(kind)[resource["id"]] = resource
         if kind in self.indexes:
             self.indexes[kind].add(resource["id"], resource["status"])
         self.touch(kind, resource["id"])
