@@ -172,6 +172,7 @@ def _serve(app: Any, config: Any) -> int:
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         lifespan="on",
         server_header=False,
+        proxy_headers=False,  # nothing in the mock reads the client address; X-Forwarded-* is not trusted
     )
     server = _Server(uv_config, config)
     server.run()

@@ -25,9 +25,9 @@ id instead). Every handler runs synchronously, so none does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping, Sized
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -137,6 +137,15 @@ class Collection(MutableMapping[str, Resource]):
             return packed
         return to_json(self._live[key] if packed is None else packed)  # type: ignore[arg-type]
 
+    def json_many(self, keys: list[str]) -> list[bytes]:
+        """``json`` of each of ``keys``, in order (a page of a list). KeyError for an unknown id."""
+        packed = self._packed
+        texts = [packed[key] for key in keys]
+        for position, text in enumerate(texts):
+            if type(text) is not bytes:  # live, or kept as a dict
+                texts[position] = self.json(keys[position])
+        return cast(list[bytes], texts)
+
     def peek_items(self) -> Iterator[tuple[str, Resource]]:
         """Every ``(id, resource)`` in order, for reading only (see ``peek``): a scan of a large
         collection does not make every resource live."""
@@ -147,6 +156,10 @@ class Collection(MutableMapping[str, Resource]):
     def peek_values(self) -> Iterator[Resource]:
         """Every resource in order, for reading only (see ``peek``)."""
         return (resource for _key, resource in self.peek_items())
+
+    def live_resources(self) -> Sized:
+        """The live resources (a view that follows the collection): ``len`` of it is ``live_count``."""
+        return self._live.keys()
 
     @property
     def live_count(self) -> int:

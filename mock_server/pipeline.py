@@ -33,8 +33,10 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -50,7 +52,7 @@ from mock_server.control.idempotency import (
     credential_digest,
     fingerprint,
 )
-from mock_server.control.journal import JournalEntry, bounded, now_text
+from mock_server.control.journal import MAX_BODY, JournalEntry, bounded
 from mock_server.control.patterns import Observed, query_pairs
 from mock_server.control.prefer import choose, parse_prefer, wanted
 from mock_server.control.stubs import STUB_HEADER
@@ -86,7 +88,7 @@ class RequestContext:
     query_string: bytes
     headers: dict[str, str]
     started: float = field(default_factory=time.perf_counter)
-    time: str = field(default_factory=now_text)
+    arrived: float = field(default_factory=time.time)
     operation: Operation | None = None
     raw_path_params: dict[str, str] = field(default_factory=dict)
     raw_body: bytes = b""
@@ -170,8 +172,10 @@ class SalesPipeline:
         # 1. route
         ctx.operation, ctx.raw_path_params = runtime.spec.match(ctx.method, ctx.path)
         operation = ctx.operation
-        # 2. body size
-        ctx.raw_body = await body.read_body(ctx.headers, receive)
+        # 2. body size (a GET or DELETE that announces no body has none: nothing to wait for)
+        announced = ctx.headers.get("content-length", "0") != "0" or "transfer-encoding" in ctx.headers
+        if announced or ctx.method in BODY_METHODS:
+            ctx.raw_body = await body.read_body(ctx.headers, receive)
         # 3. authenticate; 4. scope
         origin = ctx.headers.get("origin")
         cookie_ok = origin is None or self.origins.credentials_allowed(origin)
@@ -184,8 +188,7 @@ class SalesPipeline:
             ctx.body = body.parse_json(ctx.raw_body)
         # 6. validate against the spec; the entity the request names
         ctx.request_valid = False
-        query = query_pairs(ctx.query_string)
-        query = _with_session_entity(principal, ctx.headers, query)
+        query = _with_session_entity(principal, ctx.headers, _query(ctx.query_string))
         ctx.path_params, ctx.query = validate_parameters(operation, ctx.raw_path_params, query, ctx.headers)
         validate_body(operation, ctx.body, ctx.body_present)
         entity_id = ctx.query.get("entityId")
@@ -217,10 +220,12 @@ class SalesPipeline:
 
     async def _run(self, ctx: RequestContext, operation: Operation, entity: EntityState, send: Send) -> Result | None:
         # 10. Prefer
-        prefs = parse_prefer(ctx.headers.get("prefer", ""))
-        if wanted(prefs):
-            self._settle_idempotency(ctx, None)
-            return _preferred(operation, prefs)
+        prefer = ctx.headers.get("prefer")
+        if prefer is not None:
+            prefs = parse_prefer(prefer)
+            if wanted(prefs):
+                self._settle_idempotency(ctx, None)
+                return _preferred(operation, prefs)
         # 11. faults
         decision = self.control.faults.decide(operation.operation_id) if self.control.faults.rules else None
         if decision is not None:
@@ -312,29 +317,44 @@ class SalesPipeline:
             log.error("RESPONSE DOES NOT MATCH THE SPEC: %s", mismatch)
 
     def _journal(self, ctx: RequestContext) -> None:
-        entry = JournalEntry(
-            time=ctx.time,
-            method=ctx.method,
-            path=ctx.path,
-            operation_id=ctx.operation_id,
-            entity_id=ctx.entity_id(),
-            status=ctx.status,
-            duration_ms=round((time.perf_counter() - ctx.started) * 1000, 1),
-            request_valid=ctx.request_valid,
-            response_valid=ctx.response_valid,
-            query=ctx.query_string,
-            request_headers=ctx.headers,
-            request_body=bounded(ctx.raw_body),
-            response_headers=ctx.response_headers,
-            response_body=bounded(ctx.response_body) if ctx.response_body else None,
-            stub_id=ctx.stub_id,
+        operation, request_body, response_body = ctx.operation, ctx.raw_body, ctx.response_body
+        entry = JournalEntry(  # positional: this runs for every request
+            ctx.arrived,
+            ctx.method,
+            ctx.path,
+            None if operation is None else operation.operation_id,
+            ctx.entity_id(),
+            ctx.status,
+            round((time.perf_counter() - ctx.started) * 1000, 1),
+            ctx.request_valid,
+            ctx.response_valid,
+            ctx.query_string,
+            ctx.headers,
+            request_body if len(request_body) <= MAX_BODY else bounded(request_body),
+            ctx.response_headers,
+            (response_body if len(response_body) <= MAX_BODY else bounded(response_body)) if response_body else None,
+            ctx.stub_id,
         )
         self.control.journal.record(entry)
 
 
+def _query(query_string: bytes) -> Sequence[tuple[str, str]]:
+    """The query's (name, value) pairs; short queries (nearly all: they repeat) are remembered."""
+    if len(query_string) > 256:
+        return query_pairs(query_string)
+    return _short_query(query_string)
+
+
+@lru_cache(maxsize=1024)
+def _short_query(query_string: bytes) -> tuple[tuple[str, str], ...]:
+    return tuple(query_pairs(query_string))
+
+
 def _with_session_entity(
-    principal: auth.Principal, headers: dict[str, str], query: list[tuple[str, str]]
-) -> list[tuple[str, str]]:
+    principal: auth.Principal, headers: dict[str, str], query: Sequence[tuple[str, str]]
+) -> Sequence[tuple[str, str]]:
+    if principal.kind != "session":  # an API key names its entity with entityId
+        return query
     given = [v for k, v in query if k == "entityId"]
     entity = auth.session_entity(principal, headers, given[0] if given else None)
     if entity is not None and not given:

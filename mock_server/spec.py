@@ -9,6 +9,7 @@ at start-up, never a silent skip.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,8 @@ from mock_server.spec_schema import check_schema, inline_refs
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SCALAR_COERCE = {"integer", "number", "boolean", "string"}
+ACCEPTED_CACHE = 4096
+"""Valid raw values each parameter remembers (``Parameter.accepted``)."""
 
 
 class SpecError(Exception):
@@ -40,6 +43,25 @@ class Parameter:
     scalar_type: str
     default: Any = None
     has_default: bool = False
+    accepted: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Raw value -> its coerced value, for values that passed validation (a bounded cache: most
+    requests repeat a few entity ids, page sizes and resource ids)."""
+
+    def check(self, raw: str, found: list[FieldProblem]) -> Any:
+        """``raw`` coerced to the parameter's type; its problems are added to ``found``."""
+        accepted = self.accepted
+        if raw in accepted:
+            return accepted[raw]
+        value = coerce(raw, self.scalar_type)
+        if self.schema.get("format") == "uuid" and isinstance(value, str):
+            value = value.lower()  # UUIDs compare case-insensitively; ids are stored lower-case
+        if not self.validator.is_valid(value):  # the common case needs no error iterator
+            found.extend(FieldProblem(self.name, p.message) for p in problems(self.validator, value))
+            return value
+        if len(accepted) >= ACCEPTED_CACHE:
+            accepted.clear()
+        accepted[raw] = value
+        return value
 
 
 @dataclass
@@ -67,9 +89,25 @@ class Operation:
 
 @dataclass
 class PathEntry:
+    """One path of the spec: its segments (``/``-separated), literal or a parameter name."""
+
     template: str
-    regex: re.Pattern[str]
+    literals: tuple[tuple[int, str], ...]
+    """(position, text) of every literal segment."""
+    names: tuple[tuple[int, str], ...]
+    """(position, parameter name) of every templated segment (``{name}``)."""
     operations: dict[str, Operation]
+
+    def bind(self, parts: list[str]) -> dict[str, str] | None:
+        """The path parameters when ``parts`` (a path split at ``/``, as long as the template) is
+        this path, else None. A parameter is one whole, non-empty segment."""
+        for position, text in self.literals:
+            if parts[position] != text:
+                return None
+        params = {name: parts[position] for position, name in self.names}
+        if not all(params.values()):
+            return None
+        return params
 
 
 @dataclass
@@ -81,29 +119,54 @@ class Spec:
     yaml_text: str
     operations: dict[str, Operation]
     paths: list[PathEntry]
+    """Literal paths before templated ones (``/a/new`` before ``/a/{id}``), then by template."""
+    _routes: dict[int, list[tuple[tuple[int, ...], dict[tuple[str, ...], list[PathEntry]]]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """Segment count -> [(positions of the literal segments, their texts -> paths)]: a request path
+    is looked up, not matched against every template."""
+
+    def __post_init__(self) -> None:
+        tables: dict[tuple[int, tuple[int, ...]], dict[tuple[str, ...], list[PathEntry]]] = {}
+        for entry in self.paths:
+            length = len(entry.literals) + len(entry.names)
+            positions = tuple(position for position, _text in entry.literals)
+            texts = tuple(text for _position, text in entry.literals)
+            tables.setdefault((length, positions), {}).setdefault(texts, []).append(entry)
+        for (length, positions), table in tables.items():
+            self._routes.setdefault(length, []).append((positions, table))
+
+    def _candidates(self, path: str) -> list[tuple[PathEntry, dict[str, str]]]:
+        """The spec paths ``path`` is an instance of, in the order of ``self.paths``, with their parameters."""
+        parts = path.split("/")
+        found: list[PathEntry] = []
+        for positions, table in self._routes.get(len(parts), ()):
+            found += table.get(tuple([parts[position] for position in positions]), ())
+        if len(found) > 1:
+            found.sort(key=self.paths.index)
+        bound = [(entry, entry.bind(parts)) for entry in found]
+        return [(entry, params) for entry, params in bound if params is not None]
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
         """The operation for ``method path`` and its raw path parameters; 404/405 ``HttpError`` otherwise."""
-        allowed: list[str] = []
-        for entry in self.paths:
-            found = entry.regex.match(path)
-            if found is None:
-                continue
-            operation = entry.operations.get(method.lower())
+        candidates = self._candidates(path)
+        wanted = method.lower()
+        for entry, params in candidates:
+            operation = entry.operations.get(wanted)
             if operation is not None:
-                return operation, found.groupdict()
-            allowed.extend(m.upper() for m in entry.operations)
-        if allowed:
-            raise MethodNotAllowed(f"method {method} is not allowed on {path}", sorted(set(allowed)))
+                return operation, params
+        if candidates:
+            allowed = sorted({m.upper() for entry, _params in candidates for m in entry.operations})
+            raise MethodNotAllowed(f"method {method} is not allowed on {path}", allowed)
         raise RouteNotFound(f"no such path: {path}")
 
     def resolve(self, method: str, path: str) -> str | None:
         """The operationId of ``method path``, or None when it is no spec operation."""
-        for entry in self.paths:
-            if entry.regex.match(path) is not None:
-                operation = entry.operations.get(method.lower())
-                if operation is not None:
-                    return operation.operation_id
+        wanted = method.lower()
+        for entry, _params in self._candidates(path):
+            operation = entry.operations.get(wanted)
+            if operation is not None:
+                return operation.operation_id
         return None
 
 
@@ -153,20 +216,23 @@ def _index(resolved: dict[str, Any]) -> tuple[dict[str, Operation], list[PathEnt
                 raise SpecError(f"operationId {operation_id} is used twice")
             operation = _compile_operation(operation_id, method, template, raw, shared)
             operations[operation_id] = by_method[method] = operation
-        entries.append(PathEntry(template=template, regex=_path_regex(template), operations=by_method))
+        entries.append(_path_entry(template, by_method))
     # Literal segments win over templated ones (e.g. /a/new before /a/{id}).
     entries.sort(key=lambda e: (e.template.count("{"), e.template))
     return operations, entries
 
 
-def _path_regex(template: str) -> re.Pattern[str]:
-    pattern = ""
-    for piece in re.split(r"(\{[^}]+\})", template):
-        if piece.startswith("{") and piece.endswith("}"):
-            pattern += f"(?P<{piece[1:-1]}>[^/]+)"
+def _path_entry(template: str, operations: dict[str, Operation]) -> PathEntry:
+    literals: list[tuple[int, str]] = []
+    names: list[tuple[int, str]] = []
+    for position, segment in enumerate(template.split("/")):
+        if segment.startswith("{") and segment.endswith("}") and segment.count("{") == 1:
+            names.append((position, segment[1:-1]))
+        elif "{" in segment or "}" in segment:
+            raise SpecError(f"path {template}: a path parameter must be a whole segment ({segment})")
         else:
-            pattern += re.escape(piece)
-    return re.compile(f"^{pattern}$")
+            literals.append((position, segment))
+    return PathEntry(template, tuple(literals), tuple(names), operations)
 
 
 def _compile(schema: Any, where: str) -> Any:
@@ -287,53 +353,45 @@ def _alternatives(kind: Any, prefix: str) -> str:
 
 
 def validate_parameters(
-    operation: Operation, path_params: dict[str, str], query: list[tuple[str, str]], headers: dict[str, str]
+    operation: Operation, path_params: dict[str, str], query: Sequence[tuple[str, str]], headers: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(path params, query params) coerced to their types with defaults; ``BadRequest`` naming every bad one.
 
     A parameter given more than once is an error; undeclared query parameters are ignored.
     """
-    given: dict[str, list[str]] = {}
-    for key, value in query:
-        given.setdefault(key, []).append(value)
+    given = dict(query)
+    repeated: set[str] = set()
+    if len(given) != len(query):  # some name is given more than once
+        seen: set[str] = set()
+        for key, _value in query:
+            (repeated if key in seen else seen).add(key)
+        given = {key: value for key, value in reversed(query)}  # the first value counts
     found: list[FieldProblem] = []
-    out: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
+    path_out: dict[str, Any] = {}
+    query_out: dict[str, Any] = {}
     for param in operation.parameters:
-        raw = _raw_value(param, path_params, given, headers, found)
+        location = param.location
+        if location == "path":
+            raw = path_params.get(param.name)
+        elif location == "header":
+            raw = headers.get(param.name.lower())
+        else:
+            raw = given.get(param.name)
+            if raw is not None and param.name in repeated:
+                found.append(FieldProblem(param.name, "is given more than once"))
+        out = path_out if location == "path" else query_out if location == "query" else None
         if raw is None:
             if param.required:
                 found.append(FieldProblem(param.name, "is required"))
-            elif param.has_default:
-                out[param.location][param.name] = param.default
+            elif param.has_default and out is not None:
+                out[param.name] = param.default
             continue
-        value = coerce(raw, param.scalar_type)
-        if param.schema.get("format") == "uuid" and isinstance(value, str):
-            value = value.lower()  # UUIDs compare case-insensitively; ids are stored lower-case
-        if not param.validator.is_valid(value):  # the common case needs no error iterator
-            found.extend(FieldProblem(param.name, p.message) for p in problems(param.validator, value))
-        out[param.location][param.name] = value
+        value = param.check(raw, found)
+        if out is not None:
+            out[param.name] = value
     if found:
         raise BadRequest(_summary(found), details=found)
-    return out["path"], out["query"]
-
-
-def _raw_value(
-    param: Parameter,
-    path_params: dict[str, str],
-    given: dict[str, list[str]],
-    headers: dict[str, str],
-    found: list[FieldProblem],
-) -> str | None:
-    if param.location == "path":
-        return path_params.get(param.name)
-    if param.location == "header":
-        return headers.get(param.name.lower())
-    values = given.get(param.name)
-    if not values:
-        return None
-    if len(values) > 1:
-        found.append(FieldProblem(param.name, "is given more than once"))
-    return values[0]
+    return path_out, query_out
 
 
 def validate_body(operation: Operation, body: Any, present: bool) -> None:

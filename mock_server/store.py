@@ -13,7 +13,7 @@ import hashlib
 import heapq
 import hmac
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,9 +163,11 @@ class EntityState:
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     tracking: bool = field(default=False, repr=False, compare=False)
     _collections: tuple[Collection, ...] = field(init=False, repr=False, compare=False)
+    _live: tuple[Sized, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._collections = tuple(getattr(self, kind) for kind in KINDS)
+        self._live = tuple(collection.live_resources() for collection in self._collections)
 
     def touch(self, kind: str, obj_id: str) -> None:
         """Record that the stored resource ``obj_id`` of ``kind`` was added, edited or removed."""
@@ -190,9 +192,10 @@ class EntityState:
 
     def settle(self, limit: int = DEFAULT_LIVE_LIMIT) -> None:
         """Pack the resources read by finished requests beyond ``limit`` live per collection
-        (``packed.Collection.settle``). Only between requests."""
-        for collection in self._collections:
-            if collection.live_count > limit:
+        (``packed.Collection.settle``). Only between requests. Runs after every request: when no
+        collection is over ``limit`` (nearly always) it costs one ``max``."""
+        if max(map(len, self._live)) > limit:
+            for collection in self._collections:
                 collection.settle(limit)
 
     def next_number(self, kind: str) -> str:
@@ -242,15 +245,13 @@ class EntityState:
         """One page of ``kind`` newest first (optionally only ``status``) as the resources' JSON
         (``Collection.json``: read without unpacking), and the true total."""
         ids, total = self.indexes[kind].page(status, page, page_size)
-        as_json = self.collection(kind).json
-        return [as_json(i) for i in ids], total
+        return self.collection(kind).json_many(ids), total
 
     def newest_first_json(self, kind: str, status: str | None = None) -> list[bytes]:
         """Every resource of ``kind`` (optionally only ``status``), newest first, as JSON."""
         collection = self.collection(kind)
-        ids = reversed(list(collection)) if status is None else self.indexes[kind].newest_first(status)
-        as_json = collection.json
-        return [as_json(i) for i in ids]
+        ids = list(collection)[::-1] if status is None else list(self.indexes[kind].newest_first(status))
+        return collection.json_many(ids)
 
 
 @dataclass(frozen=True)
@@ -298,6 +299,9 @@ class Store:
         self.live_limit = live_limit
         self.entities: dict[str, EntityState] = {}
         self._keys: dict[str, ApiKey] = {}
+        self._verified: dict[str, ApiKey] = {}
+        """Keys presented and confirmed before (every request presents one): emptied whenever a key
+        is added or removed."""
         self._sessions: dict[str, Session] = {}
 
     # entities ---------------------------------------------------------------------------------
@@ -319,6 +323,7 @@ class Store:
         bump_revision()
         if entity is not None:
             self._keys = {d: k for d, k in self._keys.items() if k.entity_id != entity_id}
+            self._verified = {}
             self._sessions = {d: s for d, s in self._sessions.items() if s.entity_id != entity_id}
         return entity
 
@@ -330,13 +335,20 @@ class Store:
         bump_revision()
         api_key = ApiKey(key=key, entity_id=entity_id, scopes=frozenset(scopes))
         self._keys[_digest(key)] = api_key
+        self._verified = {}
         return api_key
 
     def find_api_key(self, presented: str) -> ApiKey | None:
-        """The key equal to ``presented``, found by hash and confirmed in constant time."""
+        """The key equal to ``presented``, found by hash and confirmed in constant time. A key
+        confirmed once is found again by a dict lookup (Python's string hash is keyed per process,
+        so a miss tells a caller nothing about the keys)."""
+        verified = self._verified.get(presented)
+        if verified is not None:
+            return verified
         candidate = self._keys.get(_digest(presented))
         if candidate is None or not hmac.compare_digest(_bytes(candidate.key), _bytes(presented)):
             return None
+        self._verified[presented] = candidate
         return candidate
 
     def api_keys(self, entity_id: str | None = None) -> list[ApiKey]:
@@ -368,6 +380,7 @@ class Store:
             for rebuild in _REBUILDERS:
                 rebuild(entity)
         self.entities, self._keys, self._sessions = fresh.entities, fresh._keys, fresh._sessions
+        self._verified = {}
         bump_revision()
 
 

@@ -25,11 +25,13 @@ REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-admin-token", "proxy-authorization"})
 
 
-@dataclass
+@dataclass(slots=True)
 class JournalEntry:
-    """One journaled request. ``duration_ms`` is wall time in milliseconds, rounded to 0.1 ms."""
+    """One journaled request. ``time``: when it arrived, as RFC 3339 text or as seconds since the
+    epoch (the pipeline's, written as text when the entry is read); ``duration_ms`` is wall time in
+    milliseconds, rounded to 0.1 ms."""
 
-    time: str
+    time: str | float
     method: str
     path: str
     operation_id: str | None
@@ -54,7 +56,7 @@ class JournalEntry:
         """The entry in its API shape (camelCase); ``full`` adds headers and bodies."""
         summary = {
             "id": self.id,
-            "time": self.time,
+            "time": self.time if isinstance(self.time, str) else wall_text(self.time),
             "method": self.method,
             "path": self.path,
             "operationId": self.operation_id,
@@ -135,11 +137,10 @@ class Journal:
 _SECOND: list[Any] = [None, ""]
 
 
-def now_text() -> str:
-    """The wall-clock time as RFC 3339 UTC with milliseconds (a journal entry's ``time``). Every
-    request is journaled: the text up to the second is built once per second."""
-    moment = datetime.now(UTC)
-    whole = moment.replace(microsecond=0)
+def wall_text(seconds: float) -> str:
+    """``seconds`` since the epoch as RFC 3339 UTC with milliseconds (a journal entry's ``time``).
+    Entries come in bursts: the text up to the second is built once per second."""
+    whole = int(seconds)
     if whole != _SECOND[0]:
-        _SECOND[0], _SECOND[1] = whole, whole.isoformat().replace("+00:00", "")
-    return f"{_SECOND[1]}.{moment.microsecond // 1000:03d}Z"
+        _SECOND[0], _SECOND[1] = whole, datetime.fromtimestamp(whole, UTC).isoformat().replace("+00:00", "")
+    return f"{_SECOND[1]}.{int((seconds - whole) * 1000):03d}Z"
