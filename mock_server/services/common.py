@@ -13,7 +13,6 @@ from mock_server.domain.lines import totals
 from mock_server.domain.periods import format_instant, parse_date
 from mock_server.store import EntityState, Resource
 
-
 _RANDOM: list[Any] = [b"", 0]
 """Random bytes from the OS, fetched 4 KiB at a time (one system call per 256 ids), and the next
 unused offset. A forked child starts with none (``os.register_at_fork``): it never repeats its parent's."""
