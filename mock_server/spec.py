@@ -9,9 +9,10 @@ at start-up, never a silent skip.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,13 @@ class Operation:
     """Status code (``"200"``, ``"4XX"``, ``"default"``) -> JSON body validator (None: no body)."""
     response_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Status code -> the response object itself (``$ref``s inlined), for ``Prefer`` answers."""
+    valid_queries: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict, repr=False)
+    """Query (name, value) pairs that passed validation -> the query parameters they give (a bounded
+    cache: clients repeat the same few queries)."""
+    path_and_header: tuple[Parameter, ...] = field(default=(), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path_and_header = tuple(p for p in self.parameters if p.location != "query")
 
     def response_validator(self, status: int) -> tuple[bool, Any | None]:
         """(documented?, validator) for an answer with ``status``."""
@@ -99,11 +107,8 @@ class PathEntry:
     operations: dict[str, Operation]
 
     def bind(self, parts: list[str]) -> dict[str, str] | None:
-        """The path parameters when ``parts`` (a path split at ``/``, as long as the template) is
-        this path, else None. A parameter is one whole, non-empty segment."""
-        for position, text in self.literals:
-            if parts[position] != text:
-                return None
+        """The path parameters when ``parts`` (a path split at ``/`` whose literal segments are this
+        template's) fills every parameter, else None. A parameter is one whole, non-empty segment."""
         params = {name: parts[position] for position, name in self.names}
         if not all(params.values()):
             return None
@@ -120,11 +125,11 @@ class Spec:
     operations: dict[str, Operation]
     paths: list[PathEntry]
     """Literal paths before templated ones (``/a/new`` before ``/a/{id}``), then by template."""
-    _routes: dict[int, list[tuple[tuple[int, ...], dict[tuple[str, ...], list[PathEntry]]]]] = field(
+    _routes: dict[int, list[tuple[Callable[[list[str]], Any], dict[Any, list[PathEntry]]]]] = field(
         default_factory=dict, init=False, repr=False
     )
-    """Segment count -> [(positions of the literal segments, their texts -> paths)]: a request path
-    is looked up, not matched against every template."""
+    """Segment count -> [(a request's segments at the literal positions of some templates, those
+    segments' texts -> the templates)]: a request path is looked up, not matched against every template."""
 
     def __post_init__(self) -> None:
         tables: dict[tuple[int, tuple[int, ...]], dict[tuple[str, ...], list[PathEntry]]] = {}
@@ -134,18 +139,22 @@ class Spec:
             texts = tuple(text for _position, text in entry.literals)
             tables.setdefault((length, positions), {}).setdefault(texts, []).append(entry)
         for (length, positions), table in tables.items():
-            self._routes.setdefault(length, []).append((positions, table))
+            self._routes.setdefault(length, []).append((_segments_at(positions), table))
 
     def _candidates(self, path: str) -> list[tuple[PathEntry, dict[str, str]]]:
         """The spec paths ``path`` is an instance of, in the order of ``self.paths``, with their parameters."""
         parts = path.split("/")
         found: list[PathEntry] = []
-        for positions, table in self._routes.get(len(parts), ()):
-            found += table.get(tuple([parts[position] for position in positions]), ())
+        for literal_segments, table in self._routes.get(len(parts), ()):
+            found += table.get(literal_segments(parts), ())
         if len(found) > 1:
             found.sort(key=self.paths.index)
-        bound = [(entry, entry.bind(parts)) for entry in found]
-        return [(entry, params) for entry, params in bound if params is not None]
+        bound = []
+        for entry in found:
+            params = entry.bind(parts)
+            if params is not None:
+                bound.append((entry, params))
+        return bound
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
         """The operation for ``method path`` and its raw path parameters; 404/405 ``HttpError`` otherwise."""
@@ -220,6 +229,14 @@ def _index(resolved: dict[str, Any]) -> tuple[dict[str, Operation], list[PathEnt
     # Literal segments win over templated ones (e.g. /a/new before /a/{id}).
     entries.sort(key=lambda e: (e.template.count("{"), e.template))
     return operations, entries
+
+
+def _segments_at(positions: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
+    """A function giving the tuple of a split path's segments at ``positions`` (at least one)."""
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda parts: (parts[only],)
+    return itemgetter(*positions)
 
 
 def _path_entry(template: str, operations: dict[str, Operation]) -> PathEntry:
@@ -359,6 +376,34 @@ def validate_parameters(
 
     A parameter given more than once is an error; undeclared query parameters are ignored.
     """
+    pairs = query if isinstance(query, tuple) else tuple(query)
+    known = operation.valid_queries.get(pairs)
+    if known is not None:  # only the path and header parameters are left to check
+        found: list[FieldProblem] = []
+        path_out: dict[str, Any] = {}
+        for param in operation.path_and_header:
+            raw = path_params.get(param.name) if param.location == "path" else headers.get(param.name.lower())
+            if raw is None:
+                if param.required:
+                    found.append(FieldProblem(param.name, "is required"))
+                elif param.has_default and param.location == "path":
+                    path_out[param.name] = param.default
+                continue
+            value = param.check(raw, found)
+            if param.location == "path":
+                path_out[param.name] = value
+        if not found:
+            return path_out, dict(known)
+    path_out, query_out = _validate_all(operation, path_params, query, headers)
+    if len(operation.valid_queries) >= ACCEPTED_CACHE:
+        operation.valid_queries.clear()
+    operation.valid_queries[pairs] = query_out
+    return path_out, dict(query_out)
+
+
+def _validate_all(
+    operation: Operation, path_params: dict[str, str], query: Sequence[tuple[str, str]], headers: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     given = dict(query)
     repeated: set[str] = set()
     if len(given) != len(query):  # some name is given more than once

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -123,8 +122,7 @@ async def advance_clock(runtime: Runtime, plane: ControlPlane, request: Request)
 
 async def list_invoices(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
     """``GET /entities/{entityId}/invoices``: ``{"data": [Invoice]}``, newest first."""
-    body = orjson.dumps(billing.list_invoices(entity_of(runtime, request)))  # holds JSON fragments
-    return Response(body, media_type="application/json")
+    return Response(billing.list_invoices(entity_of(runtime, request)), media_type="application/json")
 
 
 async def pay_invoice(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:

@@ -29,7 +29,8 @@ class Call:
 
 @dataclass
 class Result:
-    """What a handler answers: a status, a JSON-able body (None for 204) and extra headers."""
+    """What a handler answers: a status, a JSON-able body (or its JSON text as ``bytes``; None for
+    204) and extra headers."""
 
     status: int
     body: Any = None

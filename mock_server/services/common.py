@@ -6,8 +6,6 @@ import os
 from datetime import date, datetime
 from typing import Any
 
-import orjson
-
 from mock_server.domain.errors import FieldProblem, NotFound, Unprocessable
 from mock_server.domain.lines import totals
 from mock_server.domain.periods import format_instant, parse_date
@@ -59,10 +57,10 @@ def find_json(entity: EntityState, kind: str, obj_id: str, label: str) -> bytes:
     return collection.json(obj_id)
 
 
-def all_json(entity: EntityState, kind: str, status: str | None = None) -> dict[str, Any]:
-    """``{"data": [...]}``: every resource of ``kind`` (optionally of ``status``), newest first, as one
-    JSON fragment (the resources' stored text, never copied into dicts)."""
-    return {"data": json_array(entity.newest_first_json(kind, status))}
+def all_json(entity: EntityState, kind: str, status: str | None = None) -> bytes:
+    """``{"data": [...]}`` as the JSON an answer carries: every resource of ``kind`` (optionally of
+    ``status``), newest first, as the resources' stored text (never copied into dicts)."""
+    return json_document(b'{"data":[', entity.newest_first_json(kind, status), b"]}")
 
 
 def referenced(entity: EntityState, kind: str, obj_id: str, field: str, label: str) -> Resource:
@@ -74,18 +72,23 @@ def referenced(entity: EntityState, kind: str, obj_id: str, field: str, label: s
     return resource
 
 
-def page_envelope(entity: EntityState, kind: str, query: dict[str, Any]) -> dict[str, Any]:
-    """``{"data", "page", "pageSize", "total"}`` of ``kind``, newest first, filtered by ``query["status"]``;
-    the resources as one JSON fragment (see ``all_json``)."""
+def page_envelope(entity: EntityState, kind: str, query: dict[str, Any]) -> bytes:
+    """``{"data", "page", "pageSize", "total"}`` of ``kind``, newest first, filtered by ``query["status"]``,
+    as the JSON an answer carries (see ``all_json``)."""
     page = int(query.get("page", 1))
     page_size = int(query.get("pageSize", 20))
     texts, total = entity.page_json(kind, query.get("status"), page, page_size)
-    return {"data": json_array(texts), "page": page, "pageSize": page_size, "total": total}
+    return json_document(b'{"data":[', texts, b'],"page":%d,"pageSize":%d,"total":%d}' % (page, page_size, total))
 
 
-def json_array(texts: list[bytes]) -> orjson.Fragment:
-    """The JSON array of ``texts`` (each a JSON value), for orjson to embed as it is."""
-    return orjson.Fragment(b"[" + b",".join(texts) + b"]")
+def json_document(head: bytes, texts: list[bytes], tail: bytes) -> bytes:
+    """``head``, the JSON values ``texts`` separated by commas, then ``tail``, copying the (large)
+    texts once. ``texts`` is consumed (its first and last items are changed)."""
+    if not texts:
+        return head + tail
+    texts[0] = head + texts[0]
+    texts[-1] = texts[-1] + tail
+    return b",".join(texts)
 
 
 def commit_draft_patch(

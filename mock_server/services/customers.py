@@ -12,7 +12,7 @@ from mock_server.services.common import all_json, instant, new_id
 from mock_server.store import EntityState, Resource
 
 
-def list_customers(entity: EntityState) -> dict[str, Any]:
+def list_customers(entity: EntityState) -> bytes:
     """``{"data": [...]}``, newest first."""
     return all_json(entity, "customers")
 

@@ -12,7 +12,7 @@ from mock_server.store import EntityState, Resource
 PATCHABLE = ("name", "description", "amount", "trialDays", "active")
 
 
-def list_plans(entity: EntityState) -> dict[str, Any]:
+def list_plans(entity: EntityState) -> bytes:
     """``{"data": [...]}``, newest first (archived plans included)."""
     return all_json(entity, "plans")
 

@@ -17,7 +17,7 @@ from mock_server.services.common import commit_draft_patch, date_field, find, in
 from mock_server.store import EntityState, Resource
 
 
-def list_quotes(entity: EntityState, query: dict[str, Any]) -> dict[str, Any]:
+def list_quotes(entity: EntityState, query: dict[str, Any]) -> bytes:
     """A page of quotes, newest first, optionally of one ``status``."""
     return page_envelope(entity, "quotes", query)
 

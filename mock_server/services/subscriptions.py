@@ -150,7 +150,7 @@ def int_field(body: dict[str, Any] | None, name: str, default: int) -> int:
 # Sales API operations ------------------------------------------------------------------------
 
 
-def list_subscriptions(entity: EntityState, status: str | None = None) -> dict[str, Any]:
+def list_subscriptions(entity: EntityState, status: str | None = None) -> bytes:
     """``{"data": [...]}`` newest first, optionally only ``status``."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", [FieldProblem("status", "unknown status")])
@@ -203,8 +203,8 @@ def patch(entity: EntityState, sub_id: str, body: dict[str, Any], now: datetime)
 # invoices (read by the admin API) ------------------------------------------------------------
 
 
-def list_invoices(entity: EntityState) -> dict[str, Any]:
-    """``{"data": [Invoice]}`` of the entity, newest first."""
+def list_invoices(entity: EntityState) -> bytes:
+    """``{"data": [Invoice]}`` of the entity, newest first, as JSON."""
     return all_json(entity, "invoices")
 
 
