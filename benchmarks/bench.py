@@ -69,6 +69,8 @@ from mock_server.resources import spec_path
 
 SPEC = spec_path()
 CLOCK = "2025-03-01T00:00:00Z"
+PAIRS = 5
+"""Slices per operation in the paired ceiling measurement (``measure_paired_fractions``)."""
 DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 DEMO_KEY = "ak_demo_readwrite"
 READY_PATH = f"/api/sales/customers?entityId={DEMO_ENTITY}"  # a small answer from the demo fixtures
@@ -130,7 +132,8 @@ def measure_start(procs: Processes, name: str, argv_for: Callable[[int], list[st
 
 
 def trivial_argv(port: int) -> list[str]:
-    """The ceiling app on the server the mock uses (uvicorn, httptools, uvloop, no access log)."""
+    """The ceiling app on the server the mock uses, configured as ``sales-mock serve`` configures it
+    (uvicorn, httptools, uvloop, no access log, no proxy headers, no server header)."""
     return [
         sys.executable,
         "-m",
@@ -147,9 +150,19 @@ def trivial_argv(port: int) -> list[str]:
         "--loop",
         "uvloop",
         "--no-access-log",
+        "--no-proxy-headers",
+        "--no-server-header",
         "--log-level",
         "warning",
     ]
+
+
+def trivial_load() -> Load:
+    return Load(
+        "static.lua",
+        {"BENCH_TOKEN": "x", "BENCH_METHOD": "GET", "BENCH_PATH": "/", "BENCH_BODY": ""},
+        lambda i: ("GET", "/", None),
+    )
 
 
 def measure_ceiling(procs: Processes, gen: LoadGenerator, seconds: float) -> LoadResult:
@@ -158,17 +171,44 @@ def measure_ceiling(procs: Processes, gen: LoadGenerator, seconds: float) -> Loa
     proc = procs.start("trivial", trivial_argv(port), cpu=SERVER_CPU)
     try:
         wait_ready(port, "/", "", proc)
-        load = Load(
-            "static.lua",
-            {"BENCH_TOKEN": "x", "BENCH_METHOD": "GET", "BENCH_PATH": "/", "BENCH_BODY": ""},
-            lambda i: ("GET", "/", None),
-        )
+        load = trivial_load()
         gen.run(port, load, min(1.0, seconds / 3))
         result = gen.run(port, load, seconds)
     finally:
         procs.stop(proc)
     log(f"trivial app (uvicorn) {result.rps:9,.0f} req/s  p50 {result.p50_ms:6.2f} ms")
     return result
+
+
+def measure_paired_fractions(
+    procs: Processes, gen: LoadGenerator, ours: Server, loads: dict[str, Load], reset: Callable[[], None]
+) -> dict[str, float]:
+    """Each operation's req/s as a fraction of the trivial app's, robust to a shared machine whose
+    speed drifts within a run: ``PAIRS`` times, one second of the operation (from the reset state)
+    then one second of the trivial app (both servers on the same CPU, one idle while the other
+    is measured); the median of the per-pair fractions."""
+    port = free_port()
+    proc = procs.start("trivial-paired", trivial_argv(port), cpu=SERVER_CPU)
+    trivial = trivial_load()
+    fractions: dict[str, float] = {}
+    try:
+        wait_ready(port, "/", "", proc)
+        gen.run(port, trivial, 1.0)  # warm-up
+        for op, load in loads.items():
+            ratios = []
+            for _ in range(PAIRS):
+                wait_ready(ours.port, READY_PATH, DEMO_KEY, ours.proc, budget=120)
+                reset()
+                mine = gen.run(ours.port, load, 1.0)
+                ceiling = gen.run(port, trivial, 1.0)
+                if ceiling.rps:
+                    ratios.append(mine.rps / ceiling.rps)
+            fractions[op] = statistics.median(ratios) if ratios else 0.0
+            shown = ", ".join(f"{r:.0%}" for r in ratios)
+            log(f"paired with the trivial app: {op:13} median {fractions[op]:.0%} ({shown})")
+    finally:
+        procs.stop(proc)
+    return fractions
 
 
 # --------------------------------------------------------------------------- dataset
@@ -290,6 +330,7 @@ class Report:
     scale: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     fleet: FleetResult | None = None
     ceiling: LoadResult | None = None
+    paired: dict[str, float] = field(default_factory=dict)
 
 
 def restore(client: Client, state: Any) -> None:
@@ -650,6 +691,11 @@ def print_report(report: Report, gen: LoadGenerator, seconds: float, scale: int)
                 " req/s; ours as a fraction of it: "
                 + ", ".join(f"{op} {d['ours'].rps / ceiling:.0%}" for op, d in report.throughput.items())
             )
+        if report.paired:
+            print(
+                f"ceiling, paired: each operation alternated with the trivial app in 1-s slices ({PAIRS} pairs),"
+                " median fraction: " + ", ".join(f"{op} {f:.0%}" for op, f in report.paired.items())
+            )
         failures = {f"{s}/{op}": r.failures for op, d in report.throughput.items() for s, r in d.items() if r.failures}
         print(f"\nnon-2xx or socket errors: {failures or 'none'}")
     if report.startup:
@@ -733,6 +779,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only:
             loads = {op: loads[op] for op in args.only.split(",")}
         results = {"ours": run_cases(gen, ours, loads, seconds, lambda: restore(client, state))}
+        report.paired = measure_paired_fractions(procs, gen, ours, loads, lambda: restore(client, state))
         client.close()
         procs.stop(ours.proc)
         report.ceiling = measure_ceiling(procs, gen, seconds)

@@ -139,11 +139,11 @@ class Collection(MutableMapping[str, Resource]):
 
     def json_many(self, keys: list[str]) -> list[bytes]:
         """``json`` of each of ``keys``, in order (a page of a list). KeyError for an unknown id."""
-        packed = self._packed
-        texts = [packed[key] for key in keys]
-        for position, text in enumerate(texts):
-            if type(text) is not bytes:  # live, or kept as a dict
-                texts[position] = self.json(keys[position])
+        texts = list(map(self._packed.__getitem__, keys))
+        if set(map(type, texts)) - {bytes}:  # some are live, or kept as dicts
+            for position, text in enumerate(texts):
+                if type(text) is not bytes:
+                    texts[position] = self.json(keys[position])
         return cast(list[bytes], texts)
 
     def peek_items(self) -> Iterator[tuple[str, Resource]]:

@@ -111,8 +111,9 @@ class StatusIndex:
         if end <= 0:
             return [], total
         start = max(0, end - page_size)
-        ids = self._ids
-        return [ids[s] for s in reversed(seqs[start:end])], total  # type: ignore[misc]
+        newest_first = seqs[start:end]
+        newest_first.reverse()
+        return list(map(self._ids.__getitem__, newest_first)), total  # type: ignore[arg-type]
 
     def newest_first(self, status: str | None = None) -> Iterator[str]:
         """Every id (with ``status``), newest first."""
