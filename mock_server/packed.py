@@ -50,12 +50,19 @@ def pack(resource: Resource) -> Packed:
     return bytes(memoryview(encoded))
 
 
-def to_json(resource: Resource) -> bytes:
-    """``resource`` as compact JSON: orjson, or the standard library (ASCII) for what orjson refuses."""
+def encode(value: Any) -> tuple[bytes, bool]:
+    """``value`` as compact JSON, and whether the standard library wrote it. orjson writes nearly
+    everything; it refuses integers beyond 64 bits (and would read them back as floats), which the
+    standard library writes (ASCII, never NaN): a reader of such text must use the standard library."""
     try:
-        return orjson.dumps(resource)
-    except TypeError:
-        return json.dumps(resource, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        return orjson.dumps(value), False
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii"), True
+
+
+def to_json(value: Any) -> bytes:
+    """``value`` as compact JSON (``encode``): a resource, or any answer the server sends."""
+    return encode(value)[0]
 
 
 def unpack(packed: Packed) -> Resource:
@@ -135,7 +142,7 @@ class Collection(MutableMapping[str, Resource]):
         packed = self._packed[key]
         if type(packed) is bytes:
             return packed
-        return to_json(self._live[key] if packed is None else packed)  # type: ignore[arg-type]
+        return to_json(self._live[key] if packed is None else packed)
 
     def json_many(self, keys: list[str]) -> list[bytes]:
         """``json`` of each of ``keys``, in order (a page of a list). KeyError for an unknown id."""

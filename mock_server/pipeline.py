@@ -39,7 +39,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
@@ -59,6 +58,7 @@ from mock_server.control.stubs import STUB_HEADER
 from mock_server.domain.errors import FieldProblem, NotFound
 from mock_server.errors import BadRequest, HttpError, render
 from mock_server.origins import OriginPolicy
+from mock_server.packed import to_json
 from mock_server.routes.types import Call, Result
 from mock_server.runtime import ResponseMismatch, Runtime
 from mock_server.services.timeline import apply_due_events
@@ -155,7 +155,7 @@ class SalesPipeline:
             self._journal(ctx)
             return
         ctx.status = result.status
-        payload = result.body if isinstance(result.body, bytes) or result.body is None else _json(result.body)
+        payload = result.body if isinstance(result.body, bytes) or result.body is None else to_json(result.body)
         if self.runtime.config.validate_responses:
             self._check_response(ctx, result, payload)
         if ctx.entity is not None:  # the answer is encoded: the resources it read may be packed again
@@ -261,7 +261,7 @@ class SalesPipeline:
         ctx.stub_checked = not stub.allow_invalid
         if stub.delay_ms:
             await asyncio.sleep(stub.delay_ms / 1000)
-        payload = _json(stub.json_body) if stub.has_body else None
+        payload = to_json(stub.json_body) if stub.has_body else None
         return Result(stub.status, payload, {**stub.headers, STUB_HEADER: stub.id})
 
     async def _idempotent_replay(self, ctx: RequestContext) -> Result | None:
@@ -286,7 +286,7 @@ class SalesPipeline:
             return
         stored = None
         if result is not None:
-            payload = result.body if isinstance(result.body, bytes) or result.body is None else _json(result.body)
+            payload = result.body if isinstance(result.body, bytes) or result.body is None else to_json(result.body)
             result.body = payload
             stored = StoredResponse(result.status, dict(result.headers), payload)
         self.control.idempotency.finish(scope_key, stored)
@@ -378,14 +378,6 @@ def _preferred(operation: Operation, prefs: dict[str, str]) -> Result:
     if status in (204, 304):
         payload = None
     return Result(status, payload, headers)
-
-
-def _json(payload: Any) -> bytes:
-    """``payload`` as JSON bytes: orjson, or the standard library when an integer exceeds 64 bits."""
-    try:
-        return orjson.dumps(payload)
-    except orjson.JSONEncodeError:
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], payload: bytes | None) -> None:

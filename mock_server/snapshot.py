@@ -30,6 +30,7 @@ import orjson
 from mock_server.clock import EntityClock
 from mock_server.domain.errors import InvalidInput
 from mock_server.domain.periods import format_instant, parse_instant
+from mock_server.packed import encode
 from mock_server.store import KINDS, NUMBER_PREFIX, EntityState, Store
 
 
@@ -128,10 +129,8 @@ def _encode(value: Any) -> tuple[bytes, bytes]:
     """``value``'s compact JSON, after a mark: empty when orjson wrote it, a space when the standard
     library did (orjson refuses integers beyond 64 bits, and reads them back as floats: a reader
     must parse a marked piece with the standard library)."""
-    try:
-        return b"", orjson.dumps(value)
-    except TypeError:
-        return b" ", json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    text, by_standard_library = encode(value)
+    return (b" " if by_standard_library else b""), text
 
 
 def _decode(text: bytes, marked: bool) -> Any:
