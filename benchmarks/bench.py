@@ -182,35 +182,48 @@ def measure_ceiling(procs: Processes, gen: LoadGenerator, seconds: float) -> Loa
     return result
 
 
+def paired_ratios(
+    gen: LoadGenerator,
+    ours: Server,
+    other: Server,
+    loads: dict[str, tuple[Load, Load]],
+    reset: Callable[[], None],
+    label: str,
+) -> dict[str, float]:
+    """Our req/s over ``other``'s per operation, robust to a shared machine whose speed drifts
+    within a run: ``PAIRS`` times, one second of our load (from the reset state) then one second
+    of ``other``'s (both servers up on the same CPU, one idle while the other is measured); the
+    median of the per-pair ratios. ``loads``: operation -> (our load, the other server's)."""
+    medians: dict[str, float] = {}
+    for op, (mine_load, their_load) in loads.items():
+        ratios = []
+        for _ in range(PAIRS):
+            wait_ready(ours.port, READY_PATH, DEMO_KEY, ours.proc, budget=120)
+            reset()
+            mine = gen.run(ours.port, mine_load, 1.0)
+            theirs = gen.run(other.port, their_load, 1.0)
+            if theirs.rps:
+                ratios.append(mine.rps / theirs.rps)
+        medians[op] = statistics.median(ratios) if ratios else 0.0
+        shown = ", ".join(f"{r:.2f}" for r in ratios)
+        log(f"paired with {label}: {op:13} median {medians[op]:.2f} ({shown})")
+    return medians
+
+
 def measure_paired_fractions(
     procs: Processes, gen: LoadGenerator, ours: Server, loads: dict[str, Load], reset: Callable[[], None]
 ) -> dict[str, float]:
-    """Each operation's req/s as a fraction of the trivial app's, robust to a shared machine whose
-    speed drifts within a run: ``PAIRS`` times, one second of the operation (from the reset state)
-    then one second of the trivial app (both servers on the same CPU, one idle while the other
-    is measured); the median of the per-pair fractions."""
+    """Each operation's req/s as a fraction of the trivial app's, paired (``paired_ratios``)."""
     port = free_port()
     proc = procs.start("trivial-paired", trivial_argv(port), cpu=SERVER_CPU)
     trivial = trivial_load()
-    fractions: dict[str, float] = {}
     try:
-        wait_ready(port, "/", "", proc)
+        ready = wait_ready(port, "/", "", proc)
         gen.run(port, trivial, 1.0)  # warm-up
-        for op, load in loads.items():
-            ratios = []
-            for _ in range(PAIRS):
-                wait_ready(ours.port, READY_PATH, DEMO_KEY, ours.proc, budget=120)
-                reset()
-                mine = gen.run(ours.port, load, 1.0)
-                ceiling = gen.run(port, trivial, 1.0)
-                if ceiling.rps:
-                    ratios.append(mine.rps / ceiling.rps)
-            fractions[op] = statistics.median(ratios) if ratios else 0.0
-            shown = ", ".join(f"{r:.0%}" for r in ratios)
-            log(f"paired with the trivial app: {op:13} median {fractions[op]:.0%} ({shown})")
+        server = Server("trivial", proc, port, ready)
+        return paired_ratios(gen, ours, server, {op: (load, trivial) for op, load in loads.items()}, reset, "trivial")
     finally:
         procs.stop(proc)
-    return fractions
 
 
 # --------------------------------------------------------------------------- dataset
@@ -333,6 +346,7 @@ class Report:
     fleet: FleetResult | None = None
     ceiling: LoadResult | None = None
     paired: dict[str, float] = field(default_factory=dict)
+    paired_prism: dict[str, float] = field(default_factory=dict)
 
 
 def restore(client: Client, state: Any) -> None:
@@ -704,6 +718,11 @@ def print_report(report: Report, gen: LoadGenerator, seconds: float, scale: int)
                 " req/s; ours as a fraction of it: "
                 + ", ".join(f"{op} {d['ours'].rps / ceiling:.0%}" for op, d in report.throughput.items())
             )
+        if report.paired_prism:
+            print(
+                f"\nours/prism static, paired: each operation alternated with Prism static in 1-s slices ({PAIRS}"
+                " pairs), median ratio: " + ", ".join(f"{op} {r:.1f}x" for op, r in report.paired_prism.items())
+            )
         if report.paired:
             print(
                 f"ceiling, paired: each operation alternated with the trivial app in 1-s slices ({PAIRS} pairs),"
@@ -793,14 +812,17 @@ def main(argv: list[str] | None = None) -> int:
             loads = {op: loads[op] for op in args.only.split(",")}
         results = {"ours": run_cases(gen, ours, loads, seconds, lambda: restore(client, state))}
         report.paired = measure_paired_fractions(procs, gen, ours, loads, lambda: restore(client, state))
-        client.close()
-        procs.stop(ours.proc)
         report.ceiling = measure_ceiling(procs, gen, seconds)
         for name, argv_for in servers[1:]:
             server = start_server(procs, name.replace(" ", "-"), argv_for)
             server.name = name
             results[name] = run_cases(gen, server, loads, seconds, None)
+            if name == "prism static":  # the target's ratio, also measured paired (ours is still up)
+                both = {op: (load, load) for op, load in loads.items()}
+                report.paired_prism = paired_ratios(gen, ours, server, both, lambda: restore(client, state), name)
             procs.stop(server.proc)
+        client.close()
+        procs.stop(ours.proc)
         report.throughput = {op: {name: results[name][op] for name in results} for op in loads}
         if not args.no_scale:
             log(f"scale run with {scale:,} objects ...")

@@ -21,6 +21,7 @@ import gc
 import heapq
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -215,13 +216,18 @@ def _load_lines(lines: _Lines) -> tuple[Store, dict[str, Any]] | None:
             for kind in KINDS:
                 if lines.next() != b',"' + kind.encode() + b'":[':
                     return None
+                collection, required = entity.collection(kind), _REQUIRED_FIELDS.get(kind)
                 for j in itertools.count():
                     raw = lines.next(skip_comma=j > 0)
                     if raw == b"]":
                         break
                     marked = raw[:1] == b" "  # kept as a dict: orjson would read it back differently
                     resource = _decode(raw, marked)
-                    _add_resource(entity, kind, resource, f"{where}.{kind}[{j}]", None if marked else raw)
+                    encoded = None if marked else raw
+                    if _plain(resource, required) and resource["id"] not in collection:  # nearly always
+                        entity.add(kind, resource, packed=True, encoded=encoded)
+                    else:  # checks it again, with a message naming it (or adds a plan)
+                        _add_resource(entity, kind, resource, f"{where}.{kind}[{j}]", encoded)
             tail = lines.next()
             if not tail.startswith(b","):
                 return None
@@ -255,7 +261,11 @@ class _Lines:
         return data[start:end]
 
     def at_end(self) -> bool:
-        return not self.data[self.position :].strip()
+        """Whether only whitespace is left (checked in place: no copy of the rest)."""
+        return _BLANK_TO_END.match(self.data, self.position) is not None
+
+
+_BLANK_TO_END = re.compile(rb"\s*\Z")
 
 
 def _add_entity(store: Store, entity: EntityState, i: int) -> None:
@@ -326,6 +336,22 @@ _REQUIRED_TEXT = {
     "invoices": ("status", "number"),
     "customers": ("currency",),
 }
+
+
+_REQUIRED_FIELDS = {kind: ("id", *names) for kind, names in _REQUIRED_TEXT.items() if kind != "plans"}
+"""Per kind, the text fields ``_plain`` checks (plans are left to ``_add_resource``: unique codes)."""
+
+
+def _plain(resource: Any, required: tuple[str, ...] | None) -> bool:
+    """Whether ``resource`` is an object whose ``required`` fields are non-empty text (``_add_resource``
+    checks the same and names the first problem)."""
+    if required is None or type(resource) is not dict:
+        return False
+    for name in required:
+        value = resource.get(name)
+        if type(value) is not str or not value:
+            return False
+    return True
 
 
 def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, encoded: bytes | None = None) -> None:
