@@ -25,7 +25,12 @@ from mock_server.spec_schema import check_schema, inline_refs
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SCALAR_COERCE = {"integer", "number", "boolean", "string"}
 ACCEPTED_CACHE = 4096
-"""Valid raw values each parameter remembers (``Parameter.accepted``)."""
+"""Valid raw values each parameter remembers (``Parameter.accepted``), and valid queries each
+operation remembers (``Operation.valid_queries``)."""
+ACCEPTED_LENGTH = 128
+"""Longest raw value a parameter remembers (UUIDs, numbers and enum values are far shorter)."""
+QUERY_LENGTH = 256
+"""Longest query (names and values) an operation remembers."""
 
 
 class SpecError(Exception):
@@ -59,9 +64,10 @@ class Parameter:
         if not self.validator.is_valid(value):  # the common case needs no error iterator
             found.extend(FieldProblem(self.name, p.message) for p in problems(self.validator, value))
             return value
-        if len(accepted) >= ACCEPTED_CACHE:
-            accepted.clear()
-        accepted[raw] = value
+        if len(raw) <= ACCEPTED_LENGTH:  # a flood of long values cannot fill memory
+            if len(accepted) >= ACCEPTED_CACHE:
+                accepted.clear()
+            accepted[raw] = value
         return value
 
 
@@ -395,9 +401,10 @@ def validate_parameters(
         if not found:
             return path_out, dict(known)
     path_out, query_out = _validate_all(operation, path_params, query, headers)
-    if len(operation.valid_queries) >= ACCEPTED_CACHE:
-        operation.valid_queries.clear()
-    operation.valid_queries[pairs] = query_out
+    if sum(len(name) + len(value) for name, value in pairs) <= QUERY_LENGTH:  # bounded memory
+        if len(operation.valid_queries) >= ACCEPTED_CACHE:
+            operation.valid_queries.clear()
+        operation.valid_queries[pairs] = query_out
     return path_out, dict(query_out)
 
 
