@@ -51,7 +51,7 @@ from mock_server.control.idempotency import (
     credential_digest,
     fingerprint,
 )
-from mock_server.control.journal import MAX_BODY, JournalEntry, bounded
+from mock_server.control.journal import JournalEntry, bounded
 from mock_server.control.patterns import Observed, query_pairs
 from mock_server.control.prefer import choose, parse_prefer, wanted
 from mock_server.control.stubs import STUB_HEADER
@@ -62,7 +62,7 @@ from mock_server.packed import to_json
 from mock_server.routes.types import Call, Result
 from mock_server.runtime import ResponseMismatch, Runtime
 from mock_server.services.timeline import apply_due_events
-from mock_server.spec import Operation, problems, validate_body, validate_parameters
+from mock_server.spec import QUERY_LENGTH, Operation, problems, validate_body, validate_parameters
 from mock_server.store import EntityState
 
 log = logging.getLogger("mock_server")
@@ -317,12 +317,11 @@ class SalesPipeline:
             log.error("RESPONSE DOES NOT MATCH THE SPEC: %s", mismatch)
 
     def _journal(self, ctx: RequestContext) -> None:
-        operation, request_body, response_body = ctx.operation, ctx.raw_body, ctx.response_body
         entry = JournalEntry(  # positional: this runs for every request
             ctx.arrived,
             ctx.method,
             ctx.path,
-            None if operation is None else operation.operation_id,
+            ctx.operation_id,
             ctx.entity_id(),
             ctx.status,
             round((time.perf_counter() - ctx.started) * 1000, 1),
@@ -330,9 +329,9 @@ class SalesPipeline:
             ctx.response_valid,
             ctx.query_string,
             ctx.headers,
-            request_body if len(request_body) <= MAX_BODY else bounded(request_body),
+            bounded(ctx.raw_body),
             ctx.response_headers,
-            (response_body if len(response_body) <= MAX_BODY else bounded(response_body)) if response_body else None,
+            bounded(ctx.response_body) if ctx.response_body else None,
             ctx.stub_id,
         )
         self.control.journal.record(entry)
@@ -340,7 +339,7 @@ class SalesPipeline:
 
 def _query(query_string: bytes) -> Sequence[tuple[str, str]]:
     """The query's (name, value) pairs; short queries (nearly all: they repeat) are remembered."""
-    if len(query_string) > 256:
+    if len(query_string) > QUERY_LENGTH:
         return query_pairs(query_string)
     return _short_query(query_string)
 

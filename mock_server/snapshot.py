@@ -216,18 +216,13 @@ def _load_lines(lines: _Lines) -> tuple[Store, dict[str, Any]] | None:
             for kind in KINDS:
                 if lines.next() != b',"' + kind.encode() + b'":[':
                     return None
-                collection, required = entity.collection(kind), _REQUIRED_FIELDS.get(kind)
                 for j in itertools.count():
                     raw = lines.next(skip_comma=j > 0)
                     if raw == b"]":
                         break
                     marked = raw[:1] == b" "  # kept as a dict: orjson would read it back differently
                     resource = _decode(raw, marked)
-                    encoded = None if marked else raw
-                    if _plain(resource, required) and resource["id"] not in collection:  # nearly always
-                        entity.add(kind, resource, packed=True, encoded=encoded)
-                    else:  # checks it again, with a message naming it (or adds a plan)
-                        _add_resource(entity, kind, resource, f"{where}.{kind}[{j}]", encoded)
+                    _add_resource(entity, kind, resource, f"{where}.{kind}[{j}]", None if marked else raw)
             tail = lines.next()
             if not tail.startswith(b","):
                 return None
@@ -338,14 +333,12 @@ _REQUIRED_TEXT = {
 }
 
 
-_REQUIRED_FIELDS = {kind: ("id", *names) for kind, names in _REQUIRED_TEXT.items() if kind != "plans"}
-"""Per kind, the text fields ``_plain`` checks (plans are left to ``_add_resource``: unique codes)."""
+_REQUIRED_FIELDS = {kind: ("id", *names) for kind, names in _REQUIRED_TEXT.items()}
 
 
-def _plain(resource: Any, required: tuple[str, ...] | None) -> bool:
-    """Whether ``resource`` is an object whose ``required`` fields are non-empty text (``_add_resource``
-    checks the same and names the first problem)."""
-    if required is None or type(resource) is not dict:
+def _plain(resource: Any, required: tuple[str, ...]) -> bool:
+    """Whether ``resource`` is an object whose ``required`` fields are non-empty text."""
+    if type(resource) is not dict:
         return False
     for name in required:
         value = resource.get(name)
@@ -355,20 +348,15 @@ def _plain(resource: Any, required: tuple[str, ...] | None) -> bool:
 
 
 def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, encoded: bytes | None = None) -> None:
-    """Check one resource of a state document and add it packed (``encoded``: its JSON text)."""
-    # checked inline (a state file holds hundreds of thousands of resources); the helpers only
-    # build the message of the first problem
-    if not isinstance(resource, dict):
+    """Check one resource of a state document and add it packed (``encoded``: its JSON text). A state
+    file holds hundreds of thousands of resources: the check is one pass (``_plain``), and the
+    message naming the first problem is only worked out for a resource that has one."""
+    if not _plain(resource, _REQUIRED_FIELDS[kind]):
         _obj(resource, where)
-    obj_id = resource.get("id")
-    if not isinstance(obj_id, str) or not obj_id:
-        _str(resource, "id", where)
-    for name in _REQUIRED_TEXT[kind]:
-        value = resource.get(name)
-        if not isinstance(value, str) or not value:
+        for name in _REQUIRED_FIELDS[kind]:
             _str(resource, name, where)
-    if obj_id in entity.collection(kind):
-        raise InvalidInput(f"state: {where}: duplicate id {obj_id}")
+    if resource["id"] in entity.collection(kind):
+        raise InvalidInput(f"state: {where}: duplicate id {resource['id']}")
     if kind == "plans" and resource["code"] in entity.plan_codes:
         raise InvalidInput(f"state: {where}: duplicate plan code {resource['code']}")
     entity.add(kind, resource, packed=True, encoded=encoded)

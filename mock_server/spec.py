@@ -380,37 +380,16 @@ def validate_parameters(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(path params, query params) coerced to their types with defaults; ``BadRequest`` naming every bad one.
 
-    A parameter given more than once is an error; undeclared query parameters are ignored.
+    A parameter given more than once is an error; undeclared query parameters are ignored. A query
+    that passed before (``Operation.valid_queries``) leaves only the path and header parameters to check.
     """
     pairs = query if isinstance(query, tuple) else tuple(query)
     known = operation.valid_queries.get(pairs)
-    if known is not None:  # only the path and header parameters are left to check
+    if known is not None:
         found: list[FieldProblem] = []
-        path_out: dict[str, Any] = {}
-        for param in operation.path_and_header:
-            raw = path_params.get(param.name) if param.location == "path" else headers.get(param.name.lower())
-            if raw is None:
-                if param.required:
-                    found.append(FieldProblem(param.name, "is required"))
-                elif param.has_default and param.location == "path":
-                    path_out[param.name] = param.default
-                continue
-            value = param.check(raw, found)
-            if param.location == "path":
-                path_out[param.name] = value
+        path_out, _query_out = _check(operation.path_and_header, path_params, {}, set(), headers, found)
         if not found:
             return path_out, dict(known)
-    path_out, query_out = _validate_all(operation, path_params, query, headers)
-    if sum(len(name) + len(value) for name, value in pairs) <= QUERY_LENGTH:  # bounded memory
-        if len(operation.valid_queries) >= ACCEPTED_CACHE:
-            operation.valid_queries.clear()
-        operation.valid_queries[pairs] = query_out
-    return path_out, dict(query_out)
-
-
-def _validate_all(
-    operation: Operation, path_params: dict[str, str], query: Sequence[tuple[str, str]], headers: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, Any]]:
     given = dict(query)
     repeated: set[str] = set()
     if len(given) != len(query):  # some name is given more than once
@@ -418,10 +397,29 @@ def _validate_all(
         for key, _value in query:
             (repeated if key in seen else seen).add(key)
         given = {key: value for key, value in reversed(query)}  # the first value counts
-    found: list[FieldProblem] = []
+    found = []
+    path_out, query_out = _check(operation.parameters, path_params, given, repeated, headers, found)
+    if found:
+        raise BadRequest(_summary(found), details=found)
+    if sum(len(name) + len(value) for name, value in pairs) <= QUERY_LENGTH:  # bounded memory
+        if len(operation.valid_queries) >= ACCEPTED_CACHE:
+            operation.valid_queries.clear()
+        operation.valid_queries[pairs] = query_out
+    return path_out, dict(query_out)
+
+
+def _check(
+    parameters: Sequence[Parameter],
+    path_params: dict[str, str],
+    given: dict[str, str],
+    repeated: set[str],
+    headers: dict[str, str],
+    found: list[FieldProblem],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(path, query) values of ``parameters``, with defaults; their problems are added to ``found``."""
     path_out: dict[str, Any] = {}
     query_out: dict[str, Any] = {}
-    for param in operation.parameters:
+    for param in parameters:
         location = param.location
         if location == "path":
             raw = path_params.get(param.name)
@@ -441,8 +439,6 @@ def _validate_all(
         value = param.check(raw, found)
         if out is not None:
             out[param.name] = value
-    if found:
-        raise BadRequest(_summary(found), details=found)
     return path_out, query_out
 
 
