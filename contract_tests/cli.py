@@ -74,7 +74,8 @@ def configure_check(parser: argparse.ArgumentParser) -> None:
         help="stop sending new requests after this long (e.g. 300, 5m); the summary says what was left out",
     )
     parser.add_argument("--ledger", default=None, metavar="PATH", help=argparse.SUPPRESS)
-    parser.add_argument("--test", default=None, help=argparse.SUPPRESS)  # replay: one scenario test
+    # Scenario tests to run instead of the whole suite (FILE::NAME, repeatable): replay, the mutant self-test.
+    parser.add_argument("--test", action="append", default=None, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
     campaign.add_cli_options(parser)
 
@@ -130,11 +131,10 @@ def _reason(response: httpx.Response) -> str:
 
 
 def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list[str]:
-    tests = str(PACKAGE_DIR)
+    tests = [str(PACKAGE_DIR)]
     if args.test:
-        file, _, name = str(args.test).partition("::")
-        tests = str(PACKAGE_DIR / Path(file).name) + (f"::{name}" if name else "")
-    argv = [tests, "-c", str(ini), "--rootdir", str(PACKAGE_DIR.parent), "-p", "no:randomly"]
+        tests = [_test_path(test) for test in args.test]
+    argv = [*tests, "-c", str(ini), "--rootdir", str(PACKAGE_DIR.parent), "-p", "no:randomly"]
     argv += ["-v" if args.verbose else "-q", "--tb=short", "-rfE", "--sales-profile", args.profile]
     argv += ["--sales-target", resolved.target, "--sales-timeout", str(resolved.timeout)]
     for option, value in (
@@ -155,6 +155,12 @@ def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list
     if args.allow_writes is False:
         argv.append("--sales-read-only")
     return argv + campaign.pytest_args(args)
+
+
+def _test_path(test: str) -> str:
+    """``contract_tests/test_x.py::test_y`` (or ``test_x.py::test_y``) -> the suite's file, then ``::test_y``."""
+    file, _, name = test.partition("::")
+    return str(PACKAGE_DIR / Path(file).name) + (f"::{name}" if name else "")
 
 
 class _RecorderPlugin:

@@ -9,9 +9,11 @@ human-readable discrepancies (empty when the document is consistent).
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 Json = dict[str, Any]
@@ -88,6 +90,28 @@ def problems_sales_document(doc: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def problems_lines_as_sent(
+    doc: Mapping[str, Any], sent: Sequence[Mapping[str, Any]], default_tax_rate_bps: int
+) -> list[str]:
+    """A quote's or order's lines against the request that made them (not against themselves): each
+    price echoed to the minor unit and each amount recomputed from what was sent. A server that keeps
+    fewer decimals than the currency has (whole tens of fils for KWD) agrees with itself, not with this."""
+    lines = list(doc.get("lines") or [])
+    if len(lines) != len(sent):
+        return [f"{len(sent)} lines were sent, the answer has {len(lines)}"]
+    found: list[str] = []
+    for index, (line, asked) in enumerate(zip(lines, sent, strict=True)):
+        rate = int(asked.get("taxRateBps", default_tax_rate_bps))
+        amount = line_amount(int(asked["quantity"]), int(asked["unitPrice"]), int(asked.get("discountBps", 0)))
+        expected = {"unitPrice": asked["unitPrice"], "amount": amount, "taxAmount": tax_amount(amount, rate)}
+        found += [
+            f"lines/{index}/{key} is {line.get(key)!r}, {value} from the request"
+            for key, value in expected.items()
+            if line.get(key) != value
+        ]
+    return found
+
+
 def _problems_totals(doc: Mapping[str, Any]) -> list[str]:
     subtotal, tax, total = totals(doc["lines"])
     expected = {"subtotal": subtotal, "taxTotal": tax, "total": total}
@@ -118,6 +142,68 @@ def problems_invoice(invoice: Mapping[str, Any], credit_before: int | None = Non
     if due == 0 and invoice.get("status") == "open":
         found.append("an invoice with amountDue 0 must be born paid, not open")
     return found
+
+
+# -- Currencies, human numbers, list order ------------------------------------------------------
+
+THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+"""Currencies whose minor unit is a thousandth (fils, baisa, millime): 12.345 KWD is ``12345``."""
+NUMBER = re.compile(r"^(?P<prefix>[A-Z]+)-(?P<sequence>\d{6,})$")
+
+
+def number_sequence(number: Any, prefix: str) -> int | None:
+    """The sequence of a human number (``SO-000042`` -> 42 for prefix ``SO``); None if it is not one."""
+    found = NUMBER.match(number) if isinstance(number, str) else None
+    return int(found["sequence"]) if found and found["prefix"] == prefix else None
+
+
+def problems_numbers_increase(numbers: Sequence[Any], prefix: str) -> list[str]:
+    """Human numbers in creation order: each ``PREFIX-nnnnnn``, each greater than every earlier one,
+    so a number is never given twice (not even the number of a deleted draft)."""
+    found: list[str] = []
+    highest: tuple[int, Any] | None = None
+    for number in numbers:
+        sequence = number_sequence(number, prefix)
+        if sequence is None:
+            found.append(f"{number!r} is not a {prefix}-nnnnnn number")
+        elif highest is not None and sequence <= highest[0]:
+            found.append(f"{number} was given after {highest[1]}: numbers must increase and never repeat")
+        if sequence is not None and (highest is None or sequence > highest[0]):
+            highest = (sequence, number)
+    return found
+
+
+def problems_newest_first(items: Sequence[Mapping[str, Any]], prefix: str | None = None) -> list[str]:
+    """A list documented newest first (or a subsequence of one, e.g. sampled pages in page order):
+    ``createdAt`` never increases along it, and with ``prefix`` the human numbers strictly decrease
+    (numbers are given in creation order)."""
+    found: list[str] = []
+    for index, (newer, older) in enumerate(pairwise(items)):
+        try:
+            later, earlier = parse_instant(newer["createdAt"]), parse_instant(older["createdAt"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if later < earlier:
+            found.append(
+                f"item {index + 1} ({older.get('id')}, createdAt {older['createdAt']}) is newer than the item "
+                f"before it ({newer.get('id')}, createdAt {newer['createdAt']}): the list is not newest first"
+            )
+        if prefix is not None:
+            a, b = number_sequence(newer.get("number"), prefix), number_sequence(older.get("number"), prefix)
+            if a is not None and b is not None and a <= b:
+                found.append(f"{older.get('number')} is listed after {newer.get('number')}: not newest first")
+    return found
+
+
+def problems_creation_order(listed: Sequence[Mapping[str, Any]], created: Sequence[str]) -> list[str]:
+    """``created`` ids (oldest first) must all be in the newest-first ``listed`` items, the newest first."""
+    position = {item.get("id"): index for index, item in enumerate(listed)}
+    missing = [rid for rid in created if rid not in position]
+    if missing:
+        return [f"created {missing} but the list does not show them"]
+    shown = sorted(created, key=lambda rid: position[rid])
+    expected = list(reversed(created))
+    return [] if shown == expected else [f"listed as {shown}, expected {expected}: the newest first"]
 
 
 def parse_date(text: str) -> date:

@@ -226,3 +226,72 @@ def test_month_end_anchor_through_a_leap_february(
             ("2024-03-31", "2024-04-30", "2024-04-03"),
             ("2024-04-30", "2024-05-31", "2024-05-03"),
         ]
+
+
+@pytest.mark.sales_ops("getDashboard", "patchSubscription", "listSubscriptions")
+def test_churn_counts_only_cancellations_inside_the_window(world: tuple[SalesApi, Admin, Json]) -> None:
+    """Cancellations spread over five weeks, read on 2025-04-05 (window (2025-03-06, 2025-04-05]): one before
+    the window, one exactly at its open start (not counted), two inside, one at now (counted); the base is the
+    subscriptions started by 2025-03-06 and not canceled by then."""
+    api, admin, customer = world
+    plan = scenarios.plan(api, 1000)
+    before, at_start, inside, at_now, kept = (scenarios.subscription(api, plan, customer) for _ in range(5))
+
+    def cancel(sub: Json) -> None:
+        scenarios.patch_status(api, "subscriptions", sub["id"], "canceled")
+
+    cancel(before)
+    admin.advance(to="2025-03-06T00:00:00Z")
+    cancel(at_start)
+    admin.advance(to="2025-03-21T00:00:00Z")
+    cancel(inside)
+    late = scenarios.subscription(api, plan, customer)  # started inside the window: not in the base
+    admin.advance(to="2025-03-25T00:00:00Z")
+    cancel(late)
+    now = admin.advance(to="2025-04-05T00:00:00Z")["now"]
+    cancel(at_now)
+    subscriptions = api.list_all("/subscriptions")
+    dashboard = api.expect(200, "GET", "/dashboard")
+    expected = oracle.expected_churn(subscriptions, now)
+    assert dashboard["asOf"] == now and kept["status"] == "active"
+    assert expected == {"windowDays": 30, "canceledSubscriptions": 3, "subscriptionChurnRate": 0.6667}
+    seen = [(sub["startDate"], sub["canceledAt"]) for sub in subscriptions]
+    assert dashboard["churn"] == expected, f"churn {dashboard['churn']}, expected {expected} (start, canceled): {seen}"
+
+
+@pytest.mark.sales_ops("runDunning", "generateInvoice")
+def test_remind_in_a_grace_period_keeps_it_and_suspend_follows(world: tuple[SalesApi, Admin, Json]) -> None:
+    """A reminder sent during the grace period counts, and changes neither the status nor ``gracePeriodEndsAt``;
+    the next step, suspend, is then allowed."""
+    api, admin, customer = world
+    sub = scenarios.subscription(api, scenarios.plan(api, 2000), customer)
+    path = f"/subscriptions/{sub['id']}/dunning"
+    api.expect(201, "POST", f"/subscriptions/{sub['id']}/generate-invoice", json_body={"dueInDays": 0})
+    admin.advance(days=1)
+    api.expect(200, "POST", path, json_body={"action": "remind"})
+    grace = api.expect(200, "POST", path, json_body={"action": "grace_period", "graceDays": 5})
+    assert (grace["status"], grace["dunning"]["gracePeriodEndsAt"]) == ("grace_period", "2025-03-07T00:00:00Z")
+    admin.advance(days=1)
+    reminded = api.expect(200, "POST", path, json_body={"action": "remind"})
+    for seen in (reminded, find(api, sub["id"])):
+        got = (seen["status"], seen["dunning"]["reminderCount"], seen["dunning"]["lastRemindedAt"])
+        assert got == ("grace_period", 2, "2025-03-03T00:00:00Z"), seen
+        assert seen["dunning"]["gracePeriodEndsAt"] == "2025-03-07T00:00:00Z", "a reminder moved the grace period"
+    suspended = api.expect(200, "POST", path, json_body={"action": "suspend"})
+    assert (suspended["status"], suspended["suspendedAt"]) == ("suspended", "2025-03-03T00:00:00Z")
+    assert find(api, sub["id"])["status"] == "suspended"
+
+
+@pytest.mark.sales_ops("listCustomers")
+def test_customers_are_listed_newest_first(world: tuple[SalesApi, Admin, Json]) -> None:
+    """Customers are created by the control plane only: in a fresh entity, the newest is listed first."""
+    api, admin, customer = world
+    made = [customer["id"]]
+    for name in ("Second Co", "Third Co"):
+        body = {"name": name, "currency": "USD", "taxRateBps": 0}
+        created = api.http.post(f"/__admin/entities/{admin.entity_id}/customers", json=body)
+        assert created.status_code == 201, created.text
+        made.append(created.json()["id"])
+    listed = api.expect(200, "GET", "/customers")["data"]
+    problems = oracle.problems_creation_order(listed, made) + oracle.problems_newest_first(listed)
+    assert not problems, problems

@@ -66,6 +66,21 @@ def test_target_defaults_to_the_environment_then_mock(monkeypatch: pytest.Monkey
     assert cli_common.resolve(given, env=env).admin_token == "t2"
 
 
+def test_check_runs_only_the_tests_named_by_repeated_test_options() -> None:
+    """``--test FILE::NAME`` (repeatable): only those tests of the suite (replay, the mutant self-test)."""
+    argv = ["check", "--test", "contract_tests/test_time.py::test_trial_end_starts_the_first_period"]
+    args = cli.build_parser().parse_args([*argv, "--test", "test_invariants_rounding.py"])
+    tests = cli.pytest_args(args, cli_common.resolve(args, env={}), Path("pytest.ini"))[:3]
+    suite = Path(cli.__file__).parent
+    assert tests == [
+        f"{suite / 'test_time.py'}::test_trial_end_starts_the_first_period",
+        str(suite / "test_invariants_rounding.py"),
+        "-c",
+    ]
+    whole = cli.build_parser().parse_args(["check"])
+    assert cli.pytest_args(whole, cli_common.resolve(whole, env={}), Path("pytest.ini"))[:2] == [str(suite), "-c"]
+
+
 def test_fuzz_still_takes_the_old_positional_target() -> None:
     args = cli.build_parser().parse_args(["fuzz", "http://127.0.0.1:1", "--duration", "5s"])
     assert args.legacy_target == "http://127.0.0.1:1" and args.target is None

@@ -2,7 +2,9 @@
 
 Each mutant (``tests/mutants/defects.py``) is the real mock with one realistic defect, served over
 HTTP by ``tests/mutants/serve.py``; ``sales-contract check --target URL`` runs against it with the
-focused ``fast`` profile and a fixed seed. Two runs go in parallel to stay within the CI budget.
+focused ``fast`` profile and a fixed seed: the whole suite, or only the tests a mutant names (its
+``tests``: the rule it breaks is one scenario's business). Two runs go in parallel to stay within the
+CI budget.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def check_against(name: str, workdir: Path) -> Run:
     with serve(server_command(name, port), port, log_path=workdir / f"{name}.server.log") as url:
         command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", url, "--profile", "fast"]
         command += ["--seed", SEED, "--allow-writes", "--failures-dir", str(workdir / name)]
+        for test in MUTANTS[name].tests if name in MUTANTS else ():
+            command += ["--test", test]  # the checks meant to catch it, not the whole suite
         result = subprocess.run(
             command, env={**os.environ, **DEMO_SUITE_ENV}, capture_output=True, text=True, timeout=300, check=False
         )

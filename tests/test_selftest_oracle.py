@@ -167,3 +167,53 @@ def test_a_subscription_canceled_in_its_trial_keeps_the_trial_period() -> None:
     assert oracle.problems_subscription_dates(canceled) == []
     wrong_end = {**canceled, "currentPeriodEnd": "2026-03-01"}
     assert "trialEnd is 2025-03-15" in oracle.problems_subscription_dates(wrong_end)[0]
+
+
+def test_numbers_must_increase_and_never_repeat() -> None:
+    assert oracle.number_sequence("SO-000042", "SO") == 42 and oracle.number_sequence("SO-000042", "Q") is None
+    assert oracle.problems_numbers_increase(["Q-000001", "Q-000002", "Q-000010"], "Q") == []
+    reused = oracle.problems_numbers_increase(["SO-000005", "SO-000006", "SO-000006"], "SO")
+    assert reused == ["SO-000006 was given after SO-000006: numbers must increase and never repeat"]
+    assert oracle.problems_numbers_increase(["INV-000003", "INV-000002"], "INV")
+    assert "not a Q-nnnnnn number" in oracle.problems_numbers_increase(["Q-12", "Q-000001"], "Q")[0]
+
+
+def test_newest_first_and_creation_order() -> None:
+    def item(rid: str, at: str, number: str | None = None) -> dict[str, object]:
+        return {"id": rid, "createdAt": f"2025-03-0{at}T00:00:00Z", "number": number}
+
+    newest_first = [item("c", "3", "Q-000003"), item("b", "3", "Q-000002"), item("a", "1", "Q-000001")]
+    assert oracle.problems_newest_first(newest_first, "Q") == []
+    assert oracle.problems_creation_order(newest_first, ["a", "b", "c"]) == []
+    oldest_first = newest_first[::-1]
+    assert len(oracle.problems_newest_first(oldest_first, "Q")) == 3  # one createdAt rise, two number rises
+    assert len(oracle.problems_newest_first(oldest_first)) == 1  # equal createdAt: only numbers can tell
+    assert "expected ['c', 'a']" in oracle.problems_creation_order(oldest_first, ["a", "c"])[0]
+    assert "does not show" in oracle.problems_creation_order(newest_first, ["a", "z"])[0]
+
+
+def test_lines_are_judged_against_the_request() -> None:
+    sent = [
+        {"description": "x", "quantity": 3, "unitPrice": 12345},
+        {"quantity": 1, "unitPrice": 1001, "discountBps": 5000},
+    ]
+    exact = [
+        {"unitPrice": 12345, "amount": 37035, "taxAmount": 3055},
+        {"unitPrice": 1001, "amount": 501, "taxAmount": 41},
+    ]
+    assert oracle.problems_lines_as_sent({"lines": exact}, sent, 825) == []
+    tens = [{"unitPrice": 12350, "amount": 37050, "taxAmount": 3057}, exact[1]]
+    assert oracle.problems_lines_as_sent({"lines": tens}, sent, 825) == [
+        "lines/0/unitPrice is 12350, 12345 from the request",
+        "lines/0/amount is 37050, 37035 from the request",
+        "lines/0/taxAmount is 3057, 3055 from the request",
+    ]
+    assert oracle.problems_lines_as_sent({"lines": exact[:1]}, sent, 825) == ["2 lines were sent, the answer has 1"]
+
+
+def test_proration_halves_round_away_from_zero() -> None:
+    """A 2-day period changed after one day: 2001 -> 3001 is a credit of -1000.5 and a charge of 1500.5."""
+    got = oracle.expected_proration(
+        sub(2001, "2025-03-01", "2025-03-03", "day", 2), plan(3001, "day", 2), date(2025, 3, 2)
+    )
+    assert (got["daysInPeriod"], got["daysRemaining"], got["credit"], got["charge"]) == (2, 1, -1001, 1501)

@@ -34,6 +34,7 @@ class Exchange:
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: Any = None
     app: Any = None
+    sent: Any = None  # the parsed request body, for mutants that read it (``on_request_body``)
 
     def is_op(self, method: str, pattern: str) -> bool:
         """``pattern`` like ``/quotes/*``: ``*`` matches one path segment after /api/sales."""
@@ -66,6 +67,8 @@ class Mutant:
     on_request: RequestHook | None = None
     on_response: ResponseHook | None = None
     on_request_body: BodyHook | None = None
+    # The contract tests (``file::name``) that must catch it: the self-test runs only these. Empty: the whole suite.
+    tests: tuple[str, ...] = ()
 
 
 class MutantMiddleware:

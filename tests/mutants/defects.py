@@ -6,6 +6,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 from catalog import DEMO_ENTITY, KEYS_BY_ENTITY, OTHER_ENTITY, Exchange, Mutant, new_id
@@ -259,6 +260,124 @@ async def order_status_jump(ex: Exchange) -> None:
         ex.status, ex.body = 200, {**order, "status": "fulfilled"}
 
 
+_ORDER_NUMBERS: dict[str, str] = {}
+
+
+async def order_number_from_count(ex: Exchange) -> None:
+    """Order numbers counted from how many orders there are: after a draft is deleted, the next order
+    is given the number of the newest one again."""
+    if not (_ok(ex) and "/orders" in ex.path):
+        return
+    if ex.is_op("POST", "/orders") and ex.status == 201:
+        total = (await ex.inner_get("/orders"))["total"]
+        _ORDER_NUMBERS[ex.body["id"]] = f"SO-{total:06d}"
+    for node in _walk(ex.body):
+        if "orderDate" in node and node.get("id") in _ORDER_NUMBERS:
+            node["number"] = _ORDER_NUMBERS[node["id"]]
+
+
+def plans_oldest_first(ex: Exchange) -> None:
+    """One list query lost its ``DESC``: plans are listed oldest first."""
+    if _ok(ex) and ex.is_op("GET", "/plans"):
+        ex.body["data"].reverse()
+
+
+async def churn_counts_every_cancellation(ex: Exchange) -> None:
+    """The churn query lost the window's lower bound: every cancellation ever counts."""
+    if _ok(ex) and ex.is_op("GET", "/dashboard"):
+        listed = (await ex.inner_get("/subscriptions"))["data"]
+        ex.body["churn"]["canceledSubscriptions"] = sum(1 for sub in listed if sub.get("canceledAt"))
+
+
+_DEMOTED: set[str] = set()
+
+
+def keep_dunning_action(ex: Exchange, body: bytes) -> bytes:
+    """Read (not change) the body of a dunning request: the response hook needs its ``action``."""
+    if ex.is_op("POST", "/subscriptions/*/dunning"):
+        try:
+            ex.sent = json.loads(body)
+        except ValueError:
+            pass
+    return body
+
+
+def remind_restarts_dunning(ex: Exchange) -> None:
+    """A reminder restarts dunning: a subscription in its grace period goes back to past_due and loses
+    ``gracePeriodEndsAt``, so the suspend that should follow is refused."""
+    if not _ok(ex):
+        return
+    action = ex.sent.get("action") if isinstance(ex.sent, dict) else None
+    if ex.is_op("POST", "/subscriptions/*/dunning"):
+        subscription_id = ex.path.rstrip("/").split("/")[-2]
+        if action == "remind" and ex.body.get("status") == "grace_period":
+            _DEMOTED.add(subscription_id)
+        elif action == "suspend" and subscription_id in _DEMOTED:
+            ex.status, ex.body = 409, {"error": "suspend is allowed in grace_period only"}
+            return
+    if "/subscriptions" in ex.path:
+        for node in _walk(ex.body):
+            if node.get("id") in _DEMOTED and node.get("status") == "grace_period":
+                node["status"] = "past_due"
+                node["dunning"]["gracePeriodEndsAt"] = None
+
+
+def _half_away(numerator: int, denominator: int) -> int:
+    magnitude = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return magnitude if numerator >= 0 else -magnitude
+
+
+def _retotal(document: dict[str, Any]) -> None:
+    """Subtotal, tax and total of a quote or order from its lines (correctly rounded, as the rest of the server)."""
+    for line in document["lines"]:
+        line["amount"] = _half_away(line["quantity"] * line["unitPrice"] * (10000 - line.get("discountBps", 0)), 10000)
+        line["taxAmount"] = _half_away(line["amount"] * line.get("taxRateBps", 0), 10000)
+    document["subtotal"] = sum(line["amount"] for line in document["lines"])
+    document["taxTotal"] = sum(line["taxAmount"] for line in document["lines"])
+    document["total"] = document["subtotal"] + document["taxTotal"]
+
+
+THREE_DECIMALS = {"BHD", "JOD", "KWD", "OMR", "TND"}
+
+
+def fils_to_tens(ex: Exchange) -> None:
+    """Prices stored with two decimals: in a 3-decimal currency every unit price, plan amount and
+    subscription ``unitAmount`` loses its last digit (rounded to 10 fils), and documents are computed from that."""
+    if not _ok(ex):
+        return
+    for node in _walk(ex.body):
+        if node.get("currency") not in THREE_DECIMALS:
+            continue
+        lines = node.get("lines")
+        if isinstance(lines, list) and lines and isinstance(lines[0], dict) and "unitPrice" in lines[0]:
+            for line in lines:
+                line["unitPrice"] = _half_away(line["unitPrice"], 10) * 10
+            _retotal(node)
+        for key in ("amount", "unitAmount"):
+            if ("code" in node or "planId" in node) and isinstance(node.get(key), int):
+                node[key] = _half_away(node[key], 10) * 10
+
+
+def proration_half_to_even(ex: Exchange) -> None:
+    """Proration with Python's ``round``: an exact half goes to the even neighbour (1000.5 -> 1000)."""
+    if not (_ok(ex) and ex.is_op("POST", "/subscriptions/*/change-plan") and ex.body.get("invoice") is None):
+        return
+    proration = ex.body["proration"]
+    amounts: dict[str, int] = {}
+    for line in proration["lines"]:
+        if line["periodEnd"] == proration["periodEnd"]:  # a part of the current period, not a whole new one
+            exact = Fraction(line["quantity"] * line["unitAmount"] * proration["daysRemaining"])
+            rounded = round(exact / proration["daysInPeriod"])
+            amounts[line["id"]] = rounded if line["amount"] >= 0 else -rounded
+    for node in _walk(ex.body):
+        if node.get("id") in amounts:
+            node["amount"] = amounts[node["id"]]
+            node["taxAmount"] = _half_away(node["amount"] * node["taxRateBps"], 10000)
+    proration["credit"] = sum(line["amount"] for line in proration["lines"] if line["amount"] < 0)
+    proration["charge"] = sum(line["amount"] for line in proration["lines"] if line["amount"] > 0)
+    proration["net"] = proration["credit"] + proration["charge"]
+
+
 MUTANTS = {
     m.name: m
     for m in [
@@ -289,6 +408,43 @@ MUTANTS = {
         Mutant("period_drift", "monthly periods drift after a short month", on_response=period_drift),
         Mutant("list_leaks_other_entity", "a list shows another entity's item", on_response=list_leaks_other_entity),
         Mutant("illegal_status_jump", "a draft order can jump to fulfilled", on_response=order_status_jump),
+        Mutant(
+            "number_reused",
+            "order numbers counted from the list: a deleted draft's number is given again",
+            on_response=order_number_from_count,
+            tests=("test_invariants_sequences.py::test_numbers_increase_and_are_never_reused_after_a_delete",),
+        ),
+        Mutant(
+            "list_oldest_first",
+            "plans listed oldest first",
+            on_response=plans_oldest_first,
+            tests=("test_invariants_sequences.py::test_new_items_are_listed_first",),
+        ),
+        Mutant(
+            "churn_all_time",
+            "churn counts cancellations outside the 30-day window",
+            on_response=churn_counts_every_cancellation,
+            tests=("test_time.py::test_churn_counts_only_cancellations_inside_the_window",),
+        ),
+        Mutant(
+            "remind_ends_grace",
+            "a reminder ends the grace period, suspend is then refused",
+            on_request_body=keep_dunning_action,
+            on_response=remind_restarts_dunning,
+            tests=("test_time.py::test_remind_in_a_grace_period_keeps_it_and_suspend_follows",),
+        ),
+        Mutant(
+            "fils_to_tens",
+            "3-decimal prices rounded to 10 fils",
+            on_response=fils_to_tens,
+            tests=("test_invariants_rounding.py::test_three_decimal_currency_is_exact_to_the_minor_unit",),
+        ),
+        Mutant(
+            "proration_half_even",
+            "proration halves rounded to even",
+            on_response=proration_half_to_even,
+            tests=("test_invariants_rounding.py::test_proration_rounds_exact_halves_away_from_zero",),
+        ),
     ]
 }
 
