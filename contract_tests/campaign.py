@@ -40,13 +40,14 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
         type=sharding.parse_shard,
         default=None,
         metavar="I/N",
-        help="run shard I of N: the N jobs of a CI matrix together run the suite exactly once",
+        help="run shard I of N: the N jobs of a CI matrix together run the suite exactly once (default: the "
+        "whole suite)",
     )
     parser.add_argument(
         "--example-db",
         default=None,
         metavar="URL",
-        help="Hypothesis example database shared by runs and jobs: redis://host:port/db or a directory",
+        help="Hypothesis example database shared by runs and jobs: redis://host:port/db or a directory (default: none)",
     )
 
 

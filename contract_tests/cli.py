@@ -17,6 +17,7 @@ import pytest
 
 from contract_tests import campaign, cli_common, interrupts
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command, Resolved
+from contract_tests.profiles import DEFAULT_SEED
 from contract_tests.report import RECORDER_KEY, Recorder
 from contract_tests.target import UsageError, live_target, spec_path
 
@@ -35,6 +36,9 @@ markers =
 """
 
 
+OVERVIEW_VIOLATION = f"{cli_common.EXIT_CODES[EXIT_VIOLATION]} (replay: it reproduces)"
+
+
 def commands() -> list[Command]:
     """Every subcommand, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
     from contract_tests import fuzz, merge_report, replay
@@ -49,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli_common.Parser(
         prog="sales-contract",
         description=__doc__,
-        epilog=cli_common.epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=cli_common.epilog(exit_codes={**cli_common.EXIT_CODES, EXIT_VIOLATION: OVERVIEW_VIOLATION}),
+        formatter_class=cli_common.HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sales-contract {version()}")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -63,15 +67,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_check(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-examples", type=int, default=None, help="generated examples per operation and mode")
-    parser.add_argument("--profile", choices=["default", "fast", "fuzz"], default="default")
-    parser.add_argument("--failures-dir", default=None, help="save each failure as a replayable JSON file here")
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="generated examples per operation and mode (default: the profile's)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["default", "fast", "fuzz"],
+        default="default",
+        help="how hard to push: fast (a quick look), default, fuzz (many examples)",
+    )
+    parser.add_argument(
+        "--failures-dir",
+        default=None,
+        metavar="DIR",
+        help="save each failure here as a JSON file for sales-contract replay (default: not saved)",
+    )
     parser.add_argument(
         "--budget",
         type=cli_common.parse_duration,
         default=None,
-        metavar="SECONDS",
-        help="stop sending new requests after this long (e.g. 300, 5m); the summary says what was left out",
+        metavar="DURATION",
+        help="stop sending new requests after this long, e.g. 300, 5m; the summary says what was left out "
+        "(default: no limit)",
     )
     parser.add_argument("--ledger", default=None, metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--test", default=None, help=argparse.SUPPRESS)  # replay: one scenario test
@@ -201,7 +222,9 @@ def run_check(args: argparse.Namespace) -> int:
     return result
 
 
-CHECK = Command("check", "run the contract suite once", configure_check, run_check)
+CHECK = Command(
+    "check", "run the contract suite once", configure_check, run_check, defaults={"seed": str(DEFAULT_SEED)}
+)
 
 
 def main(argv: list[str] | None = None) -> int:

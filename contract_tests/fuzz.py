@@ -24,27 +24,32 @@ from contract_tests import campaign, cli_common, interrupts
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
+DURATION = "10m"
 PROGRESS_EVERY = 10.0
 CLEANUP_GRACE = 60.0  # seconds a round may take after its budget to clean up before it is stopped
 STOP_GRACE = 30.0  # seconds between SIGTERM and SIGKILL
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "legacy_target",
-        nargs="?",
-        default=None,
-        metavar="TARGET",
-        help="deprecated: use --target (removed next release)",
-    )
+    # deprecated (use --target; removed next release): accepted, not shown
+    parser.add_argument("legacy_target", nargs="?", default=None, metavar="TARGET", help=argparse.SUPPRESS)
     parser.add_argument(
         "--duration",
         type=cli_common.parse_duration,
-        default=cli_common.parse_duration("10m"),
-        help="e.g. 90s, 10m (default): no request is sent after it, then the campaign cleans up",
+        default=cli_common.parse_duration(DURATION),
+        metavar="DURATION",
+        help=f"no request is sent after it, e.g. 90s, 30m; then the campaign cleans up (default: {DURATION})",
     )
-    parser.add_argument("--output", default="sales-fuzz-report", help="directory for failures and the report")
-    parser.add_argument("--max-examples", type=int, default=None, help="examples per operation and mode per round")
+    parser.add_argument(
+        "--output", default="sales-fuzz-report", metavar="DIR", help="directory for failures and the report"
+    )
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="examples per operation and mode per round (default: the fuzz profile's)",
+    )
     campaign.add_cli_options(parser)
 
 
@@ -62,7 +67,13 @@ def run_fuzz(args: argparse.Namespace) -> int:
     return Campaign(args, resolved).run()
 
 
-COMMAND = Command("fuzz", "time-boxed fuzzing campaign with replayable failures", configure, run_fuzz)
+COMMAND = Command(
+    "fuzz",
+    "time-boxed fuzzing campaign with replayable failures",
+    configure,
+    run_fuzz,
+    defaults={"seed": "a random one"},
+)
 
 
 class Campaign:

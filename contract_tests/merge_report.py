@@ -204,10 +204,36 @@ def _number(text: str | None, kind: type = int) -> Any:
 # -- Command -------------------------------------------------------------------------------------
 
 
+EXIT_CODES = {
+    0: "every shard is there and clean",
+    1: "a job found a contract violation or a test error",
+    2: "an input is unusable, the files come from different splits, or a shard is missing",
+}
+MERGE_HELP = (
+    "the JUnit files of many jobs (shards, fuzz campaigns, earlier merges) in one JUnit file and one "
+    "self-contained HTML report"
+)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["merge"], help="merge: many JUnit files -> one JUnit file + one HTML page")
-    parser.add_argument("output", metavar="OUT.html", help="the HTML report to write")
-    parser.add_argument("inputs", metavar="JUNIT.xml", nargs="+", help="JUnit files of the shards (or rounds)")
+    """``report merge``: its own subcommand, with only its own arguments and exit codes in its ``--help``."""
+    from contract_tests.cli_common import HelpFormatter, epilog
+
+    actions = parser.add_subparsers(dest="action", required=True)
+    merge = actions.add_parser(
+        "merge",
+        help=MERGE_HELP,
+        description=MERGE_HELP,
+        epilog=epilog({}, EXIT_CODES, durations=False),
+        formatter_class=HelpFormatter,
+    )
+    merge.add_argument("output", metavar="OUT.html", help="the HTML report to write (its name ends in .html)")
+    merge.add_argument(
+        "inputs", metavar="JUNIT.xml", nargs="+", help="the JUnit files of the jobs, e.g. fuzz-*/junit.xml"
+    )
+    merge.add_argument(
+        "--junit-xml", default=None, metavar="PATH", help="the merged JUnit file (default: OUT.html with .xml)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -325,9 +351,10 @@ def _stopped_round(
 
 COMMAND = Command(
     "report",
-    "report merge OUT.html A.xml B.xml ...: the JUnit files of many jobs (shards, rounds) in one JUnit file "
-    "(--junit-xml, default OUT.xml) and one self-contained HTML report",
+    "report merge OUT.html A.xml B.xml ...: " + MERGE_HELP,
     configure,
     run,
     target=False,
+    junit=False,
+    exit_codes=EXIT_CODES,
 )

@@ -186,7 +186,20 @@ def run_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMAND = Command("replay", "re-create a saved failure's chain on a target and re-check it", configure, run_replay)
+COMMAND = Command(
+    "replay",
+    "re-create a saved failure's chain on a target and re-check it",
+    configure,
+    run_replay,
+    writes=False,
+    selection=False,
+    exit_codes={
+        EXIT_OK: "the failure no longer reproduces",
+        EXIT_VIOLATION: "the failure reproduces",
+        cli_common.EXIT_USAGE: "usage or target problem: bad option, unreadable failure file, unreachable target, "
+        "refused credentials, interrupted replay",
+    },
+)
 
 
 def _target(resolved: cli_common.Resolved) -> Target:
