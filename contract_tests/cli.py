@@ -95,6 +95,7 @@ def configure_check(parser: argparse.ArgumentParser) -> None:
         "(default: no limit)",
     )
     parser.add_argument("--ledger", default=None, metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--progress", default=None, metavar="PATH", help=argparse.SUPPRESS)  # a fuzz round's
     parser.add_argument("--test", default=None, help=argparse.SUPPRESS)  # replay: one scenario test
     parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
     campaign.add_cli_options(parser)
@@ -167,6 +168,7 @@ def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list
         ("--sales-operations", ",".join(resolved.operations) or None),
         ("--sales-budget", args.budget),
         ("--sales-ledger", args.ledger),
+        ("--sales-progress", args.progress),
         ("--junit-xml", args.junit_xml),
     ):
         if value is not None:
