@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests import campaign, cli_common, interrupts
+from contract_tests import campaign, cli_common, interrupts, scratch
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command, Resolved
 from contract_tests.profiles import DEFAULT_SEED
 from contract_tests.report import RECORDER_KEY, Recorder
@@ -96,6 +96,7 @@ def configure_check(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ledger", default=None, metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--progress", default=None, metavar="PATH", help=argparse.SUPPRESS)  # a fuzz round's
+    parser.add_argument("--in-scratch-entity", action="store_true", help=argparse.SUPPRESS)  # ... in fuzz's
     parser.add_argument("--test", default=None, help=argparse.SUPPRESS)  # replay: one scenario test
     parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
     campaign.add_cli_options(parser)
@@ -190,15 +191,31 @@ class _RecorderPlugin:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    """The suite once; against a mock's URL without an entity, in scratch entities (deleted however it ends)."""
     resolved = cli_common.resolve(args)
+    try:
+        with interrupts.deferring_interrupts(), scratch.entities(resolved, "check") as made:
+            if made is not None:
+                resolved = made.applied(resolved)
+                args.allow_writes = True if args.allow_writes is None else args.allow_writes  # the entity is ours
+            with scratch.exported(made):
+                return _run_check(args, resolved, made)
+    except KeyboardInterrupt:
+        raise UsageError("the run was interrupted (its scratch entities were deleted)") from None
+
+
+def _run_check(args: argparse.Namespace, resolved: Resolved, made: scratch.Scratch | None) -> int:
     preflight(resolved)
     campaign.preflight(args)
     writes = "writes" if args.allow_writes or (args.allow_writes is None and resolved.is_mock) else "read-only"
     where = campaign.describe(args)
-    print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes}{where})", flush=True)
+    scope = f" in {made.describe()}" if made else ""
+    print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes}{where}){scope}", flush=True)
     recorder = Recorder(failures_dir=Path(args.failures_dir) if args.failures_dir else None)
+    if made or args.in_scratch_entity:
+        recorder.entity_scope = "scratch"  # its failures replay in a scratch entity too
     started, wall_start = time.monotonic(), time.time() - 1
-    with interrupts.deferring_interrupts(), tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text(INI)
         code = pytest.main(pytest_args(args, resolved, ini), plugins=[_RecorderPlugin(recorder)])

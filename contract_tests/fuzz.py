@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from contract_tests import campaign, cli_common, interrupts, progress
+from contract_tests import campaign, cli_common, interrupts, progress, scratch
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
@@ -61,9 +61,16 @@ def run_fuzz(args: argparse.Namespace) -> int:
     resolved = cli_common.resolve(args)
     from contract_tests.cli import preflight
 
-    preflight(resolved)
-    campaign.preflight(args)
-    return Campaign(args, resolved).run()
+    try:
+        with interrupts.deferring_interrupts(), scratch.entities(resolved, "fuzz") as made:
+            if made is not None:
+                resolved = made.applied(resolved)
+                args.allow_writes = True if args.allow_writes is None else args.allow_writes  # the entity is ours
+            preflight(resolved)
+            campaign.preflight(args)
+            return Campaign(args, resolved, made).run()
+    except KeyboardInterrupt:
+        raise UsageError("the campaign was interrupted (its scratch entities were deleted)") from None
 
 
 COMMAND = Command(
@@ -79,8 +86,10 @@ class Campaign:
     """Rounds of ``check --profile fuzz`` in child processes until the deadline; every created resource
     goes to a ledger, so whatever stops a round (its budget, SIGTERM, SIGKILL) the campaign cleans up."""
 
-    def __init__(self, args: argparse.Namespace, resolved: cli_common.Resolved) -> None:
-        self.args, self.resolved = args, resolved
+    def __init__(
+        self, args: argparse.Namespace, resolved: cli_common.Resolved, made: scratch.Scratch | None = None
+    ) -> None:
+        self.args, self.resolved, self.scratch = args, resolved, made
         self.output = Path(args.output)
         self.ledger = self.output / "ledger.jsonl"
         self.failures = self.output / "failures"
@@ -96,8 +105,9 @@ class Campaign:
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
         start, rounds, codes = time.monotonic(), 0, []
         where = campaign.describe(args)
+        scope = f", in {self.scratch.describe()}" if self.scratch else ""
         print(
-            f"fuzz: {self.resolved.target} for {args.duration:.0f}s, seed {seed}{where}, output {self.output}",
+            f"fuzz: {self.resolved.target} for {args.duration:.0f}s, seed {seed}{where}, output {self.output}{scope}",
             flush=True,
         )
         with interrupts.handling({signal.SIGTERM: self._stop, signal.SIGINT: self._stop}):
@@ -136,7 +146,7 @@ class Campaign:
         command += [*campaign.cli_args(args), "--junit-xml", str(junit)]
         command += ["--profile", "fuzz", "--seed", str(seed), "--failures-dir", str(self.failures)]
         command += ["--budget", f"{remaining:.1f}", "--ledger", str(self.ledger), "--timeout", str(resolved.timeout)]
-        command += ["--progress", str(self.progress)]
+        command += ["--progress", str(self.progress)] + (["--in-scratch-entity"] if self.scratch else [])
         for option, value in (
             ("--api-key", resolved.api_key if not resolved.is_mock else None),
             ("--entity-id", resolved.entity_id if not resolved.is_mock else None),
@@ -155,7 +165,7 @@ class Campaign:
         deadline = time.monotonic() + remaining + CLEANUP_GRACE
         self.progress.unlink(missing_ok=True)
         with open(log, "w") as sink:
-            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.scratch.environment() if self.scratch else {})}
             self.process = process = subprocess.Popen(
                 command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=env
             )
