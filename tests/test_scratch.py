@@ -9,15 +9,14 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from livemock import answering
 
 from contract_tests import cli, scratch
 from contract_tests.cli_common import Resolved
@@ -145,19 +144,6 @@ def test_a_failure_that_names_its_entitys_resources_is_not_replayed_in_a_scratch
     assert f"--api-key ak_demo_readwrite --entity-id {DEMO}" in err
 
 
-class _Admin(BaseHTTPRequestHandler):
-    status = 404
-
-    def do_GET(self) -> None:
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"error": "nope"}')
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.mark.parametrize(
     ("status", "token", "problem"),
     [
@@ -175,15 +161,8 @@ def test_a_url_without_an_entity_and_no_usable_admin_is_exit_2(
 ) -> None:
     for name in ("SALES_API_KEY", "SALES_API_ENTITY_ID", "SALES_ADMIN_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    handler = type("Handler", (_Admin,), {"status": status})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with answering(status) as url:  # /__admin/health answers this, as a live server (404) or a mock with a token
         assert cli.main(["check", "--target", url, *(["--admin-token", token] if token else [])]) == 2
-    finally:
-        server.shutdown()
-        server.server_close()
     assert problem in capsys.readouterr().err
 
 
