@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis.database import ExampleDatabase
 
-from contract_tests import exampledb, sharding
+from contract_tests import exampledb, progress, sharding
 from contract_tests.report import Recorder, get_recorder
 from contract_tests.target import ENV_VARS, UsageError, spec_path
 
@@ -40,13 +40,14 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
         type=sharding.parse_shard,
         default=None,
         metavar="I/N",
-        help="run shard I of N: the N jobs of a CI matrix together run the suite exactly once",
+        help="run shard I of N: the N jobs of a CI matrix together run the suite exactly once (default: the "
+        "whole suite)",
     )
     parser.add_argument(
         "--example-db",
         default=None,
         metavar="URL",
-        help="Hypothesis example database shared by runs and jobs: redis://host:port/db or a directory",
+        help="Hypothesis example database shared by runs and jobs: redis://host:port/db or a directory (default: none)",
     )
 
 
@@ -92,12 +93,14 @@ def describe(args: argparse.Namespace) -> str:
 def add_pytest_options(group: Any) -> None:
     group.addoption("--sales-shard", type=sharding.parse_shard, default=None, help="run shard I/N of the suite")
     group.addoption("--sales-example-db", default=None, help="Hypothesis example database: redis://... or a directory")
+    progress.add_pytest_options(group)
 
 
 def register(config: pytest.Config) -> None:
     plugin = CampaignPlugin(config)
     config.stash[CAMPAIGN_KEY] = plugin
     config.pluginmanager.register(plugin, "sales-contract-campaign")
+    progress.register(config)  # a fuzz round: what it is doing, for the campaign's progress line
 
 
 def conformance_operations(config: pytest.Config, selected: list[str]) -> list[str]:

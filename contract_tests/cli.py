@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests import campaign, cli_common, interrupts
+from contract_tests import campaign, cli_common, interrupts, scratch
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command, Resolved
+from contract_tests.profiles import DEFAULT_SEED
 from contract_tests.report import RECORDER_KEY, Recorder
 from contract_tests.target import UsageError, live_target, spec_path
 
@@ -35,6 +36,9 @@ markers =
 """
 
 
+OVERVIEW_VIOLATION = f"{cli_common.EXIT_CODES[EXIT_VIOLATION]} (replay: it reproduces)"
+
+
 def commands() -> list[Command]:
     """Every subcommand, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
     from contract_tests import fuzz, merge_report, replay
@@ -49,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli_common.Parser(
         prog="sales-contract",
         description=__doc__,
-        epilog=cli_common.epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=cli_common.epilog(exit_codes={**cli_common.EXIT_CODES, EXIT_VIOLATION: OVERVIEW_VIOLATION}),
+        formatter_class=cli_common.HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sales-contract {version()}")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -63,17 +67,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_check(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-examples", type=int, default=None, help="generated examples per operation and mode")
-    parser.add_argument("--profile", choices=["default", "fast", "fuzz"], default="default")
-    parser.add_argument("--failures-dir", default=None, help="save each failure as a replayable JSON file here")
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="generated examples per operation and mode (default: the profile's)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["default", "fast", "fuzz"],
+        default="default",
+        help="how hard to push: fast (a quick look), default, fuzz (many examples)",
+    )
+    parser.add_argument(
+        "--failures-dir",
+        default=None,
+        metavar="DIR",
+        help="save each failure here as a JSON file for sales-contract replay (default: not saved)",
+    )
     parser.add_argument(
         "--budget",
         type=cli_common.parse_duration,
         default=None,
-        metavar="SECONDS",
-        help="stop sending new requests after this long (e.g. 300, 5m); the summary says what was left out",
+        metavar="DURATION",
+        help="stop sending new requests after this long, e.g. 300, 5m; the summary says what was left out "
+        "(default: no limit)",
     )
     parser.add_argument("--ledger", default=None, metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--progress", default=None, metavar="PATH", help=argparse.SUPPRESS)  # a fuzz round's
+    parser.add_argument("--in-scratch-entity", action="store_true", help=argparse.SUPPRESS)  # ... in fuzz's
     # Scenario tests to run instead of the whole suite (FILE::NAME, repeatable): replay, the mutant self-test.
     parser.add_argument("--test", action="append", default=None, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
@@ -146,6 +169,7 @@ def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list
         ("--sales-operations", ",".join(resolved.operations) or None),
         ("--sales-budget", args.budget),
         ("--sales-ledger", args.ledger),
+        ("--sales-progress", args.progress),
         ("--junit-xml", args.junit_xml),
     ):
         if value is not None:
@@ -173,15 +197,31 @@ class _RecorderPlugin:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    """The suite once; against a mock's URL without an entity, in scratch entities (deleted however it ends)."""
     resolved = cli_common.resolve(args)
+    try:
+        with interrupts.deferring_interrupts(), scratch.entities(resolved, "check") as made:
+            if made is not None:
+                resolved = made.applied(resolved)
+                args.allow_writes = True if args.allow_writes is None else args.allow_writes  # the entity is ours
+            with scratch.exported(made):
+                return _run_check(args, resolved, made)
+    except KeyboardInterrupt:
+        raise UsageError("the run was interrupted (its scratch entities were deleted)") from None
+
+
+def _run_check(args: argparse.Namespace, resolved: Resolved, made: scratch.Scratch | None) -> int:
     preflight(resolved)
     campaign.preflight(args)
     writes = "writes" if args.allow_writes or (args.allow_writes is None and resolved.is_mock) else "read-only"
     where = campaign.describe(args)
-    print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes}{where})", flush=True)
+    scope = f" in {made.describe()}" if made else ""
+    print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes}{where}){scope}", flush=True)
     recorder = Recorder(failures_dir=Path(args.failures_dir) if args.failures_dir else None)
+    if made or args.in_scratch_entity:
+        recorder.entity_scope = "scratch"  # its failures replay in a scratch entity too
     started, wall_start = time.monotonic(), time.time() - 1
-    with interrupts.deferring_interrupts(), tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text(INI)
         code = pytest.main(pytest_args(args, resolved, ini), plugins=[_RecorderPlugin(recorder)])
@@ -207,7 +247,9 @@ def run_check(args: argparse.Namespace) -> int:
     return result
 
 
-CHECK = Command("check", "run the contract suite once", configure_check, run_check)
+CHECK = Command(
+    "check", "run the contract suite once", configure_check, run_check, defaults={"seed": str(DEFAULT_SEED)}
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 from xml.sax.saxutils import escape, quoteattr
@@ -36,7 +36,7 @@ target, refused credentials, an interrupted run that found nothing."""
 
 EXIT_CODES = {
     EXIT_OK: "no contract violation",
-    EXIT_VIOLATION: "a contract violation was found (replay: it reproduces)",
+    EXIT_VIOLATION: "a contract violation was found",
     EXIT_USAGE: "usage or target problem: bad option, unknown operationId, unreadable file, "
     "unreachable target, refused credentials, interrupted run",
 }
@@ -61,17 +61,34 @@ ENVIRONMENT = {
 UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
-def epilog(target: bool = True, extra: dict[str, str] | None = None) -> str:
-    """The ``--help`` text after the options: every environment variable (those a command without
-    the shared target options reads: only the contract's, and its own ``extra``) and every exit code."""
-    environment = ENVIRONMENT if target else {**(extra or {}), "SALES_API_SPEC": ENVIRONMENT["SALES_API_SPEC"]}
-    width = max(len(name) for name in environment)
-    lines = ["environment variables:"]
-    lines += [f"  {name:<{width}}  {what}" for name, what in environment.items()]
-    lines += ["", "exit codes:"]
-    lines += [f"  {code}  {what}" for code, what in EXIT_CODES.items()]
-    lines += ["", "durations: 90s, 10m, 1h or plain seconds"]
+def epilog(
+    environment: Mapping[str, str] = ENVIRONMENT, exit_codes: Mapping[int, str] = EXIT_CODES, durations: bool = True
+) -> str:
+    """The ``--help`` text after the options: the environment variables the command reads (none: no
+    section), its exit codes, and the duration format when it takes a duration."""
+    lines = []
+    if environment:
+        width = max(len(name) for name in environment)
+        lines += ["environment variables:"]
+        lines += [f"  {name:<{width}}  {what}" for name, what in environment.items()]
+        lines += [""]
+    lines += ["exit codes:"]
+    lines += [f"  {code}  {what}" for code, what in exit_codes.items()]
+    if durations:
+        lines += ["", "durations: 90s, 10m, 1h or plain seconds"]
     return "\n".join(lines)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` of every command: the description and epilog as written, and each option's default
+    said plainly, ``(default: 20)``, where it has one; an option whose help names its own default (an
+    environment variable, a behaviour) is left as written, and one without a default says nothing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or "(default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def parse_duration(text: str) -> float:
@@ -132,6 +149,8 @@ class Command:
 
     ``target`` False leaves out the target/credential/selection options (a command that reads files only,
     or one that names them itself); ``junit`` False leaves out ``--junit-xml`` (the command adds it).
+    ``writes`` False leaves out ``--read-only``/``--allow-writes``, ``selection`` False ``--seed`` and
+    ``--operations`` (a command that does not generate requests).
     """
 
     name: str
@@ -143,6 +162,11 @@ class Command:
     junit: bool = True
     environment: dict[str, str] | None = None
     """Environment variables a command without the shared target options reads itself (for ``--help``)."""
+    selection: bool = True
+    exit_codes: Mapping[int, str] = field(default_factory=lambda: EXIT_CODES)
+    """What each exit code means for this command (for ``--help``)."""
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    """What a shared option left unset means for this command, by dest (for ``--help``): ``{"seed": "random"}``."""
 
 
 COMMANDS: dict[str, Command] = {}
@@ -156,59 +180,98 @@ def register(command: Command) -> Command:
 def add_command(commands: Any, command: Command) -> argparse.ArgumentParser:
     """The subparser for ``command`` with the shared options and the epilog."""
     parser: argparse.ArgumentParser = commands.add_parser(
-        command.name,
-        help=command.help,
-        description=command.help,
-        epilog=epilog(command.target, command.environment),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        command.name, help=command.help, description=command.help, formatter_class=HelpFormatter
     )
     command.configure(parser)
     if command.target:
-        add_target_options(parser, writes=command.writes)
+        add_target_options(parser, writes=command.writes, selection=command.selection)
     if command.junit:
         parser.add_argument(
-            "--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report (also on exit 2)"
+            "--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report, also on exit 2"
         )
+    for action in parser._actions:
+        if action.dest in command.defaults:
+            action.help = f"{action.help} (default: {command.defaults[action.dest]})"
+    parser.epilog = command_epilog(command, parser)
     parser.set_defaults(command_spec=command)
     return parser
 
 
-def add_target_options(parser: argparse.ArgumentParser, *, writes: bool = True) -> None:
+def command_epilog(command: Command, parser: argparse.ArgumentParser) -> str:
+    """The epilog of one command: only the environment variables it reads, its exit codes, and the
+    duration format when one of its options takes a duration."""
+    if command.target:
+        environment = dict(ENVIRONMENT)
+        if not command.writes:
+            environment.pop(ENV_VARS["allow_writes"])
+    else:
+        environment = dict(command.environment or {})
+    durations = any(action.type is parse_duration for action in parser._actions)
+    return epilog(environment, command.exit_codes, durations)
+
+
+def add_target_options(parser: argparse.ArgumentParser, *, writes: bool = True, selection: bool = True) -> None:
     """``--target``, credentials, ``--timeout``, ``--seed``, ``--operations`` and the write switch."""
     group = parser.add_argument_group("target and credentials")
     group.add_argument(
         "--target",
         default=None,
         metavar="URL|mock",
-        help=f"a base URL or 'mock' (in-process); default ${ENV_VARS['base_url']}, else mock",
+        help=f"a base URL or 'mock' (the mock in this process) (default: ${ENV_VARS['base_url']}, else mock)",
     )
-    group.add_argument("--api-key", default=None, help=f"API key (default ${ENV_VARS['api_key']})")
-    group.add_argument("--entity-id", default=None, help=f"entity id (default ${ENV_VARS['entity_id']})")
     group.add_argument(
-        "--admin-token", default=None, help=f"token of a mock's /__admin API (default ${ADMIN_TOKEN_ENV})"
+        "--api-key", default=None, metavar="KEY", help=f"API key for a URL target (default: ${ENV_VARS['api_key']})"
+    )
+    group.add_argument(
+        "--entity-id",
+        default=None,
+        metavar="ID",
+        help=f"the entity a URL target is tested in (default: ${ENV_VARS['entity_id']}; without one, a mock's "
+        "scratch entity, deleted afterwards)",
+    )
+    group.add_argument(
+        "--admin-token",
+        default=None,
+        metavar="TOKEN",
+        help=f"token of a mock's /__admin API (default: ${ADMIN_TOKEN_ENV})",
     )
     group.add_argument(
         "--timeout",
         type=parse_duration,
         default=None,
         metavar="DURATION",
-        help=f"per-request timeout, e.g. 30s (default ${TIMEOUT_ENV}, else {DEFAULT_TIMEOUT:.0f}s)",
+        help=f"per-request timeout, e.g. 30s (default: ${TIMEOUT_ENV}, else {DEFAULT_TIMEOUT:.0f}s)",
     )
-    group.add_argument("--seed", type=int, default=None, help="seed for every generator (printed on each run)")
+    if selection:
+        group.add_argument(
+            "--seed", type=int, default=None, metavar="N", help="seed for every generator, printed by each run"
+        )
     group.add_argument(
         "--spec",
         default=None,
         metavar="PATH",
-        help="your own contract (default $SALES_API_SPEC, else the packaged one)",
+        help="your own contract file (default: $SALES_API_SPEC, else the packaged one)",
     )
-    group.add_argument(
-        "--operations", default=None, metavar="IDS", help="comma-separated operationIds, e.g. createQuote,getQuote"
-    )
+    if selection:
+        group.add_argument(
+            "--operations",
+            default=None,
+            metavar="IDS",
+            help="only these operationIds, comma-separated, e.g. createQuote,getQuote (default: all)",
+        )
     if writes:
         switch = group.add_mutually_exclusive_group()
-        switch.add_argument("--read-only", dest="allow_writes", action="store_false", help="GETs only (URL default)")
         switch.add_argument(
-            "--allow-writes", dest="allow_writes", action="store_true", help="create, then clean up (mock default)"
+            "--read-only",
+            dest="allow_writes",
+            action="store_false",
+            help="GETs only (default: for a URL target with --entity-id)",
+        )
+        switch.add_argument(
+            "--allow-writes",
+            dest="allow_writes",
+            action="store_true",
+            help="create, then clean up (default: for the mock, and for a URL target in a scratch entity)",
         )
         parser.set_defaults(allow_writes=None)
 

@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from contract_tests import campaign, checks, compat  # checks: importing registers the custom checks
+from contract_tests import campaign, checks, compat, progress  # checks: importing registers the custom checks
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi, curl_command, make_http_client
 from contract_tests.process import free_port, sales_mock_command, serve
@@ -207,6 +207,7 @@ def sales_schema(
     else:
         schema.config.update(base_url=sales_target.origin + _server_prefix(schema.raw_schema))
     schema.hook("after_call")(janitor.hook())
+    progress.watch(schema, request.config)  # a fuzz round: count the generated requests
     checks.claim(schema)
     return schema
 

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -20,31 +19,36 @@ import time
 from pathlib import Path
 from typing import Any
 
-from contract_tests import campaign, cli_common, interrupts
+from contract_tests import campaign, cli_common, interrupts, progress, scratch
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
+DURATION = "10m"
 PROGRESS_EVERY = 10.0
 CLEANUP_GRACE = 60.0  # seconds a round may take after its budget to clean up before it is stopped
 STOP_GRACE = 30.0  # seconds between SIGTERM and SIGKILL
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "legacy_target",
-        nargs="?",
-        default=None,
-        metavar="TARGET",
-        help="deprecated: use --target (removed next release)",
-    )
+    # deprecated (use --target; removed next release): accepted, not shown
+    parser.add_argument("legacy_target", nargs="?", default=None, metavar="TARGET", help=argparse.SUPPRESS)
     parser.add_argument(
         "--duration",
         type=cli_common.parse_duration,
-        default=cli_common.parse_duration("10m"),
-        help="e.g. 90s, 10m (default): no request is sent after it, then the campaign cleans up",
+        default=cli_common.parse_duration(DURATION),
+        metavar="DURATION",
+        help=f"no request is sent after it, e.g. 90s, 30m; then the campaign cleans up (default: {DURATION})",
     )
-    parser.add_argument("--output", default="sales-fuzz-report", help="directory for failures and the report")
-    parser.add_argument("--max-examples", type=int, default=None, help="examples per operation and mode per round")
+    parser.add_argument(
+        "--output", default="sales-fuzz-report", metavar="DIR", help="directory for failures and the report"
+    )
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="examples per operation and mode per round (default: the fuzz profile's)",
+    )
     campaign.add_cli_options(parser)
 
 
@@ -57,23 +61,41 @@ def run_fuzz(args: argparse.Namespace) -> int:
     resolved = cli_common.resolve(args)
     from contract_tests.cli import preflight
 
-    preflight(resolved)
-    campaign.preflight(args)
-    return Campaign(args, resolved).run()
+    try:
+        with interrupts.deferring_interrupts(), scratch.entities(resolved, "fuzz") as made:
+            if made is not None:
+                resolved = made.applied(resolved)
+                args.allow_writes = True if args.allow_writes is None else args.allow_writes  # the entity is ours
+            preflight(resolved)
+            campaign.preflight(args)
+            return Campaign(args, resolved, made).run()
+    except KeyboardInterrupt:
+        raise UsageError("the campaign was interrupted (its scratch entities were deleted)") from None
 
 
-COMMAND = Command("fuzz", "time-boxed fuzzing campaign with replayable failures", configure, run_fuzz)
+COMMAND = Command(
+    "fuzz",
+    "time-boxed fuzzing campaign with replayable failures",
+    configure,
+    run_fuzz,
+    defaults={"seed": "a random one"},
+)
 
 
 class Campaign:
     """Rounds of ``check --profile fuzz`` in child processes until the deadline; every created resource
     goes to a ledger, so whatever stops a round (its budget, SIGTERM, SIGKILL) the campaign cleans up."""
 
-    def __init__(self, args: argparse.Namespace, resolved: cli_common.Resolved) -> None:
-        self.args, self.resolved = args, resolved
+    def __init__(
+        self, args: argparse.Namespace, resolved: cli_common.Resolved, made: scratch.Scratch | None = None
+    ) -> None:
+        self.args, self.resolved, self.scratch = args, resolved, made
         self.output = Path(args.output)
         self.ledger = self.output / "ledger.jsonl"
         self.failures = self.output / "failures"
+        self.progress = self.output / "progress.json"
+        self.display = progress.Display(sys.stdout, PROGRESS_EVERY)
+        self.examples = 0  # generated requests of the rounds that ended
         self.process: subprocess.Popen[str] | None = None
         self.stopping: str | None = None
 
@@ -83,8 +105,9 @@ class Campaign:
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
         start, rounds, codes = time.monotonic(), 0, []
         where = campaign.describe(args)
+        scope = f", in {self.scratch.describe()}" if self.scratch else ""
         print(
-            f"fuzz: {self.resolved.target} for {args.duration:.0f}s, seed {seed}{where}, output {self.output}",
+            f"fuzz: {self.resolved.target} for {args.duration:.0f}s, seed {seed}{where}, output {self.output}{scope}",
             flush=True,
         )
         with interrupts.handling({signal.SIGTERM: self._stop, signal.SIGINT: self._stop}):
@@ -92,14 +115,18 @@ class Campaign:
                 while not self.stopping and (remaining := args.duration - (time.monotonic() - start)) > 1:
                     rounds += 1
                     round_seed = seed + rounds - 1
-                    print(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left", flush=True)
+                    self.display.line(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left")
                     command = self._round_command(round_seed, remaining, self.output / "junit" / f"round-{rounds}.xml")
                     codes.append(self._run_round(command, remaining, self.output / f"round-{rounds}.log"))
                     found = len(list(self.failures.glob("*.json")))
-                    print(f"  round {rounds} ended ({_describe(codes[-1])}); failures so far: {found}", flush=True)
+                    self.display.line(
+                        f"  round {rounds} ended ({_describe(codes[-1])}); {progress.examples(self.examples)} in all, "
+                        f"failures so far: {found}"
+                    )
                     if codes[-1] == cli_common.EXIT_USAGE and not self.stopping:
                         break
             finally:
+                self.progress.unlink(missing_ok=True)
                 leftovers = self._sweep()
         elapsed = time.monotonic() - start
         code = _final_report(self.output, seed, rounds, codes, elapsed, leftovers, self.stopping, args)
@@ -109,7 +136,7 @@ class Campaign:
     def _stop(self, signum: int, _frame: object) -> None:
         """SIGTERM/Ctrl-C: stop the round (it cleans up), then sweep and report."""
         self.stopping = signal.Signals(signum).name
-        print(f"fuzz: {self.stopping} received, stopping the round and cleaning up", flush=True)
+        self.display.line(f"fuzz: {self.stopping} received, stopping the round and cleaning up")
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 
@@ -119,6 +146,7 @@ class Campaign:
         command += [*campaign.cli_args(args), "--junit-xml", str(junit)]
         command += ["--profile", "fuzz", "--seed", str(seed), "--failures-dir", str(self.failures)]
         command += ["--budget", f"{remaining:.1f}", "--ledger", str(self.ledger), "--timeout", str(resolved.timeout)]
+        command += ["--progress", str(self.progress)] + (["--in-scratch-entity"] if self.scratch else [])
         for option, value in (
             ("--api-key", resolved.api_key if not resolved.is_mock else None),
             ("--entity-id", resolved.entity_id if not resolved.is_mock else None),
@@ -133,27 +161,30 @@ class Campaign:
         return command
 
     def _run_round(self, command: list[str], remaining: float, log: Path) -> int | None:
-        """Run one round (its budget is the time left); None when it had to be stopped."""
+        """Run one round (its budget is the time left), showing what it does; None when it had to be stopped."""
         deadline = time.monotonic() + remaining + CLEANUP_GRACE
+        self.progress.unlink(missing_ok=True)
         with open(log, "w") as sink:
-            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.scratch.environment() if self.scratch else {})}
             self.process = process = subprocess.Popen(
                 command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=env
             )
             try:
                 while True:
                     try:
-                        wait = max(0.1, min(PROGRESS_EVERY, deadline - time.monotonic()))
+                        wait = max(0.1, min(self.display.every, deadline - time.monotonic()))
                         return process.wait(timeout=wait)
                     except subprocess.TimeoutExpired:
                         if time.monotonic() >= deadline:
                             return None
                         found = len(list(self.failures.glob("*.json")))
                         left = max(0.0, deadline - CLEANUP_GRACE - time.monotonic())
-                        print(f"    {left:5.0f}s left, {_progress(log)}, {found} failure(s)", flush=True)
+                        doing = progress.describe(progress.read(self.progress), self.examples)
+                        self.display.progress(f"{left:5.0f}s left: {doing}, {found} failure(s)")
             finally:
                 _stop_process(process)
                 self.process = None
+                self.examples += int((progress.read(self.progress) or {}).get("examples") or 0)
 
     def _sweep(self) -> list[dict[str, str]]:
         """Clean what a stopped round could not (from the ledger), then list what is left, with why."""
@@ -189,12 +220,6 @@ def _stop_process(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def _progress(log: Path) -> str:
-    """How many tests of the round are done, from pytest's progress characters in the round's log."""
-    done = sum(len(m) for m in re.findall(r"^[.FEsx]+", log.read_text(errors="replace"), flags=re.M))
-    return f"{done} test(s) done"
 
 
 def _describe(code: int | None) -> str:

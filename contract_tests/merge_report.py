@@ -45,7 +45,8 @@ class Suite:
 
     @property
     def label(self) -> str:
-        return f"shard {self.shard}" if self.shard else Path(self.source).name
+        """How the report names where a result came from: its shard, else its file as given."""
+        return f"shard {self.shard}" if self.shard else self.source
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Campaign:
     checks: dict[str, dict[str, int]]
     failures: list[Failure]
     errors: list[tuple[str, str, str]]  # (where, testcase, message) of JUnit errors outside the checks
+    notes: list[str] = field(default_factory=list)  # inputs that were merged but deserve a word
 
     @property
     def verdict(self) -> str:
@@ -84,20 +86,35 @@ class Campaign:
 
 
 def read_suites(paths: list[str]) -> list[Suite]:
-    """Every testsuite of every file; an unreadable file or one without a testsuite is a :class:`UsageError`."""
+    """Every testsuite of every file; an input that is not a JUnit file is a :class:`UsageError` saying why."""
     suites: list[Suite] = []
     for path in paths:
-        try:
-            root = ET.parse(path).getroot()
-        except FileNotFoundError as exc:
-            raise UsageError(f"{path} does not exist") from exc
-        except (OSError, ET.ParseError) as exc:
-            raise UsageError(f"{path} is not a readable JUnit XML file: {exc}") from exc
+        root = _root(path)
         found = [root] if root.tag == "testsuite" else list(root.iter("testsuite")) if root.tag == "testsuites" else []
         if not found:
-            raise UsageError(f"{path} is not a JUnit file (no <testsuite>)")
+            raise UsageError(f"{path} is XML but not a JUnit file: no <testsuite> (its root is <{root.tag}>)")
         suites += [Suite(path, element, _contract_data(path, element)) for element in found]
     return suites
+
+
+def _root(path: str) -> ET.Element:
+    source = Path(path)
+    if source.is_dir():
+        inside = source / "junit.xml"
+        hint = f"give its JUnit file, {inside}" if inside.is_file() else "give the JUnit files in it"
+        raise UsageError(f"{path} is a directory: {hint}")
+    try:
+        return ET.parse(source).getroot()
+    except FileNotFoundError as exc:
+        raise UsageError(f"the JUnit file {path} does not exist") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ET.ParseError as exc:
+        if not source.read_bytes().strip():
+            raise UsageError(f"{path} is empty (did its job stop before it wrote its report?)") from exc
+        raise UsageError(
+            f"{path} is not XML ({exc}): give the JUnit files of sales-contract check --junit-xml or fuzz"
+        ) from exc
 
 
 def _contract_data(path: str, suite: ET.Element) -> dict[str, Any] | None:
@@ -106,21 +123,16 @@ def _contract_data(path: str, suite: ET.Element) -> dict[str, Any] | None:
             try:
                 data = json.loads(prop.get("value") or "")
             except ValueError as exc:
-                raise UsageError(f"{path}: the {PROPERTY} property is not JSON: {exc}") from exc
+                raise UsageError(f"{path}: its {PROPERTY} property is not JSON ({exc}); was the file edited?") from exc
             if not isinstance(data, dict):
-                raise UsageError(f"{path}: the {PROPERTY} property is not an object")
+                raise UsageError(f"{path}: its {PROPERTY} property is not a JSON object; was the file edited?")
             return data
     return None
 
 
 def collect(suites: list[Suite]) -> Campaign:
     shards = {suite.source + str(suite.shard): _parse_shard(suite) for suite in suites if suite.shard}
-    totals = {total for _, total in shards.values()}
-    if any(s.data and not s.shard for s in suites) and totals:
-        totals.add(1)
-    if len(totals) > 1:
-        raise UsageError(f"the files come from different splits ({' and '.join(f'/{n}' for n in sorted(totals))})")
-    total = totals.pop() if totals else None
+    total = _split(suites)
     seen = {index for index, _ in shards.values()}
     missing = [index for index in range(1, (total or 0) + 1) if index not in seen]
     failures: dict[tuple[str, str], Failure] = {}
@@ -136,16 +148,58 @@ def collect(suites: list[Suite]) -> Campaign:
         for error in case.findall("error")
     ]
     ordered = [failures[key] for key in sorted(failures)]
-    return Campaign(
-        suites, total, missing, _outcomes(suites, "operations"), _outcomes(suites, "checks"), ordered, errors
-    )
+    operations, checks = _outcomes(suites, "operations"), _outcomes(suites, "checks")
+    return Campaign(suites, total, missing, operations, checks, ordered, errors, _notes(suites))
 
 
 def _parse_shard(suite: Suite) -> tuple[int, int]:
     found = re.fullmatch(r"(\d{1,6})/(\d{1,6})", str(suite.shard))
     if not found or not 1 <= int(found.group(1)) <= int(found.group(2)):
-        raise UsageError(f"{suite.source}: not a shard: {suite.shard!r}")
+        raise UsageError(f"{suite.source} says it is shard {suite.shard!r}, which is not a shard I/N (1 <= I <= N)")
     return int(found.group(1)), int(found.group(2))
+
+
+def _split(suites: list[Suite]) -> int | None:
+    """The N of the campaign's ``--shard I/N`` (None: unsharded); files of different splits are a usage error."""
+    files: dict[int, list[str]] = defaultdict(list)  # N (1: unsharded) -> the files of that split
+    for suite in suites:
+        if suite.data is not None:
+            total = _parse_shard(suite)[1] if suite.shard else 1
+            if suite.source not in files[total]:
+                files[total].append(suite.source)
+    if len(files) > 1:
+        parts = [
+            f"{'unsharded (no --shard)' if n == 1 else f'shards of {n} (--shard I/{n})'}: {_some(names)}"
+            for n, names in sorted(files.items())
+        ]
+        raise UsageError(
+            f"the files come from different splits, {'; '.join(parts)}: merge the files of one campaign, "
+            "all unsharded or all with the same N"
+        )
+    return next((n for n in files if n > 1), None)
+
+
+def _notes(suites: list[Suite]) -> list[str]:
+    """Inputs that were merged but deserve a word: a shard given twice, a JUnit file without results."""
+    notes = []
+    by_shard: dict[str, list[str]] = defaultdict(list)
+    for suite in suites:
+        if suite.shard and suite.source not in by_shard[str(suite.shard)]:
+            by_shard[str(suite.shard)].append(suite.source)
+    for shard, names in sorted(by_shard.items()):
+        if len(names) > 1:
+            notes.append(f"shard {shard} comes from {len(names)} files ({_some(names)}): each is counted")
+    plain = sorted({suite.source for suite in suites if suite.data is None})
+    if plain:
+        notes.append(
+            f"no sales-contract results in {_some(plain)} (not written by sales-contract check or fuzz): "
+            "its test counts are merged, its checks are not"
+        )
+    return notes
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _records(suite: Suite, key: str) -> list[dict[str, Any]]:
@@ -204,10 +258,36 @@ def _number(text: str | None, kind: type = int) -> Any:
 # -- Command -------------------------------------------------------------------------------------
 
 
+EXIT_CODES = {
+    0: "every shard is there and clean",
+    1: "a job found a contract violation or a test error",
+    2: "an input is unusable, the files come from different splits, or a shard is missing",
+}
+MERGE_HELP = (
+    "the JUnit files of many jobs (shards, fuzz campaigns, earlier merges) in one JUnit file and one "
+    "self-contained HTML report"
+)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["merge"], help="merge: many JUnit files -> one JUnit file + one HTML page")
-    parser.add_argument("output", metavar="OUT.html", help="the HTML report to write")
-    parser.add_argument("inputs", metavar="JUNIT.xml", nargs="+", help="JUnit files of the shards (or rounds)")
+    """``report merge``: its own subcommand, with only its own arguments and exit codes in its ``--help``."""
+    from contract_tests.cli_common import HelpFormatter, epilog
+
+    actions = parser.add_subparsers(dest="action", required=True)
+    merge = actions.add_parser(
+        "merge",
+        help=MERGE_HELP,
+        description=MERGE_HELP,
+        epilog=epilog({}, EXIT_CODES, durations=False),
+        formatter_class=HelpFormatter,
+    )
+    merge.add_argument("output", metavar="OUT.html", help="the HTML report to write (its name ends in .html)")
+    merge.add_argument(
+        "inputs", metavar="JUNIT.xml", nargs="+", help="the JUnit files of the jobs, e.g. fuzz-*/junit.xml"
+    )
+    merge.add_argument(
+        "--junit-xml", default=None, metavar="PATH", help="the merged JUnit file (default: OUT.html with .xml)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -215,23 +295,50 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     junit = Path(args.junit_xml) if args.junit_xml else output.with_suffix(".xml")
     try:
-        if junit.resolve() in {Path(path).resolve() for path in args.inputs} or output.suffix.lower() == ".xml":
-            raise UsageError("the outputs must not overwrite an input (write OUT.html, the JUnit file goes beside it)")
+        check_paths(output, junit, args.inputs, given=bool(args.junit_xml))
         campaign = collect(read_suites(args.inputs))
         write(campaign, output, junit)
-    except (UsageError, OSError) as exc:
+    except UsageError as exc:
         print(f"sales-contract report merge: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"sales-contract report merge: cannot write {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(
         f"report merge: {len(campaign.suites)} testsuite(s), {len(campaign.failures)} violation(s): {campaign.verdict}"
     )
+    print(f"  from: {', '.join(dict.fromkeys(suite.label for suite in campaign.suites))}")
+    for note in campaign.notes:
+        print(f"  note: {note}")
     if campaign.missing_shards:
         missing = ", ".join(f"{i}/{campaign.total_shards}" for i in campaign.missing_shards)
-        print(f"  missing shard(s): {missing}: the campaign did not run the whole suite")
+        print(f"  missing shard(s): {missing}: no JUnit file of theirs was given, so the campaign is incomplete")
     for failure in campaign.failures:
         print(f"  - {failure.operation} / {failure.check}  ({', '.join(failure.seen_in)})")
     print(f"  wrote {output} and {junit}")
     return campaign.exit_code
+
+
+def check_paths(output: Path, junit: Path, inputs: list[str], *, given: bool) -> None:
+    """The page is named ``.html``; no input is given twice; neither output is an input."""
+    if output.suffix.lower() != ".html":
+        raise UsageError(
+            f"the report {output} must end in .html: the first argument is the HTML page to write, then the "
+            "JUnit files (report merge OUT.html A.xml B.xml ...)"
+        )
+    sources: dict[Path, str] = {}
+    for path in inputs:
+        if Path(path).resolve() in sources:
+            raise UsageError(f"{path} is given twice (also as {sources[Path(path).resolve()]}); give each file once")
+        sources[Path(path).resolve()] = path
+    if output.resolve() in sources:
+        raise UsageError(f"the report {output} would overwrite the input {sources[output.resolve()]}")
+    if junit.resolve() in sources:
+        why = "--junit-xml names an input" if given else "the merged JUnit file is OUT.html with .xml"
+        raise UsageError(
+            f"the merged JUnit file {junit} would overwrite the input {sources[junit.resolve()]} ({why}): "
+            "pass --junit-xml with another path"
+        )
 
 
 def write(campaign: Campaign, output: Path, junit: Path) -> None:
@@ -325,9 +432,10 @@ def _stopped_round(
 
 COMMAND = Command(
     "report",
-    "report merge OUT.html A.xml B.xml ...: the JUnit files of many jobs (shards, rounds) in one JUnit file "
-    "(--junit-xml, default OUT.xml) and one self-contained HTML report",
+    "report merge OUT.html A.xml B.xml ...: " + MERGE_HELP,
     configure,
     run,
     target=False,
+    junit=False,
+    exit_codes=EXIT_CODES,
 )

@@ -25,12 +25,21 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from contract_tests import cli_common, interrupts
+from contract_tests import cli_common, interrupts, scratch
 from contract_tests.cli_common import EXIT_OK, EXIT_VIOLATION, Command
-from contract_tests.target import MOCK_CLOCK, Target, UsageError, live_target, mock_target
+from contract_tests.target import (
+    DEMO_ENTITY_ID,
+    DEMO_KEY,
+    MOCK_CLOCK,
+    Target,
+    UsageError,
+    live_target,
+    mock_target,
+)
 
 FORMAT_VERSION = 2
 PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_.]+)\}\}")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 SENT_HEADERS = ("content-type", "accept", "prefer", "idempotency-key")
 
 
@@ -163,16 +172,40 @@ def run_replay(args: argparse.Namespace) -> int:
     chain = record.get("chain")
     if not isinstance(chain, list) or not chain:
         raise UsageError(f"{args.file} holds no request chain to replay (saved by an older sales-contract?)")
+    named = _named_ids(record)
+    if named and scratch.wanted(resolved):
+        raise UsageError(
+            f"{args.file} was recorded in an entity of its target and names its resources ({', '.join(named[:2])}"
+            f"{', ...' if len(named) > 2 else ''}), which a scratch entity does not have: replay it in that entity "
+            f"with --api-key and --entity-id (the mock's demo entity: --api-key {DEMO_KEY} "
+            f"--entity-id {DEMO_ENTITY_ID})"
+        )
+    try:
+        with interrupts.deferring_interrupts(), scratch.entities(resolved, "replay", other=False) as made:
+            return _replay_chain(args, record, made.applied(resolved) if made else resolved, made)
+    except KeyboardInterrupt:
+        raise UsageError("the replay was interrupted (what it had created was cleaned up)") from None
+
+
+def _named_ids(record: Mapping[str, Any]) -> list[str]:
+    """The resource ids a chain recorded in the target's own entity names as they were (not as placeholders):
+    they exist in that entity only. A chain recorded in a fresh or scratch entity names none of that entity's."""
+    if record.get("scope", "entity") != "entity":
+        return []
+    return list(dict.fromkeys(UUID.findall(json.dumps(record.get("chain")))))
+
+
+def _replay_chain(
+    args: argparse.Namespace, record: dict[str, Any], resolved: cli_common.Resolved, made: scratch.Scratch | None
+) -> int:
     from contract_tests.cli import preflight
 
     preflight(resolved)
     target = _target(resolved)
-    print(f"replay: {record['operation']} / {record['check']} ({len(chain)} request(s)) against {target.name}")
-    try:
-        with interrupts.deferring_interrupts():
-            outcome = replay_chain(record, target)
-    except KeyboardInterrupt:
-        raise UsageError("the replay was interrupted (what it had created was cleaned up)") from None
+    chain = record["chain"]
+    scope = f" in a {made.describe()}" if made else ""
+    print(f"replay: {record['operation']} / {record['check']} ({len(chain)} request(s)) against {target.name}{scope}")
+    outcome = replay_chain(record, target)
     for line in outcome.log:
         print(f"  {line}")
     if outcome.leftovers:
@@ -186,7 +219,20 @@ def run_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMAND = Command("replay", "re-create a saved failure's chain on a target and re-check it", configure, run_replay)
+COMMAND = Command(
+    "replay",
+    "re-create a saved failure's chain on a target and re-check it",
+    configure,
+    run_replay,
+    writes=False,
+    selection=False,
+    exit_codes={
+        EXIT_OK: "the failure no longer reproduces",
+        EXIT_VIOLATION: "the failure reproduces",
+        cli_common.EXIT_USAGE: "usage or target problem: bad option, unreadable failure file, unreachable target, "
+        "refused credentials, interrupted replay",
+    },
+)
 
 
 def _target(resolved: cli_common.Resolved) -> Target:

@@ -28,7 +28,8 @@ class FailureRecord:
 
     ``kind`` is ``check`` (a Schemathesis check judged the last request of ``chain``) or ``test``
     (a scenario test's assertion; ``test`` is its node id). ``scope`` is ``fresh`` when the chain ran
-    in a temporary entity of the mock, ``entity`` when it ran on the target's entity.
+    in a temporary entity of the mock, ``entity`` when it ran on the target's entity, ``scratch`` when
+    that entity was the run's scratch entity (:mod:`contract_tests.scratch`: replay makes another).
     """
 
     target: str
@@ -66,6 +67,7 @@ class Recorder:
     budget: float | None = None
     over_budget: int = 0
     throttle: str | None = None
+    entity_scope: str = "entity"  # "scratch": the target's entity is the run's scratch entity
 
     def start_budget(self, seconds: float | None) -> None:
         self.started = time.monotonic()
@@ -110,6 +112,7 @@ class Recorder:
         self.checks[check].failed += 1
         found = CURL_RE.search(message)
         curl = found.group(1) if found else None
+        scope = self.entity_scope if scope == "entity" else scope
         record = FailureRecord(target, operation, check, message.strip(), self.seed, curl, kind, scope, test, chain)
         self.failures.append(record)
         if self.failures_dir is not None:

@@ -42,6 +42,8 @@ def render(campaign: Campaign) -> str:
         "JUnit testsuites": str(len(campaign.suites)),
         "violations": f'<span id="violation-count">{len(campaign.failures)}</span>',
     }
+    if campaign.notes:
+        facts["notes"] = '<ul id="notes">' + "".join(f"<li>{e(note)}</li>" for note in campaign.notes) + "</ul>"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -20,10 +20,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +231,30 @@ def running_mock(*args: str, stop_signal: int = signal.SIGTERM, stop_timeout: fl
         yield url
     finally:
         stop(process, sig=stop_signal, timeout=stop_timeout)
+
+
+class _Answer(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def answering(status: int = 200) -> Iterator[str]:
+    """A loopback HTTP server (not a mock) that answers every GET with ``status`` and no body; its base URL."""
+    handler = type("Handler", (_Answer,), {"status": status})
+    httpd = ThreadingHTTPServer((HOST, 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

@@ -106,9 +106,11 @@ def test_a_complete_clean_campaign_passes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        ("<not-junit/>", "no <testsuite>"),
-        ("this is not xml", "not a readable JUnit XML file"),
+        ("<not-junit/>", "is XML but not a JUnit file: no <testsuite> (its root is <not-junit>)"),
+        ("this is not xml", "is not XML (syntax error: line 1, column 0): give the JUnit files of sales-contract"),
+        ("  \n", "is empty (did its job stop before it wrote its report?)"),
         (f'<testsuite><properties><property name="{PROPERTY}" value="{{oops"/></properties></testsuite>', "not JSON"),
+        (f'<testsuite><properties><property name="{PROPERTY}" value="[1]"/></properties></testsuite>', "a JSON object"),
     ],
 )
 def test_bad_input_is_a_usage_error(
@@ -123,16 +125,103 @@ def test_bad_input_is_a_usage_error(
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     one = shard_file(tmp_path / "a.xml", "1/2", [], {})
-    other = shard_file(tmp_path / "b.xml", "1/3", [], {})
-    assert main(["report", "merge", str(tmp_path / "r.html"), str(one), str(other)]) == 2
-    assert "different splits" in capsys.readouterr().err
     assert main(["report", "merge", str(tmp_path / "r.html"), str(tmp_path / "nope.xml")]) == 2
-    assert "does not exist" in capsys.readouterr().err
-    assert main(["report", "merge", str(tmp_path / "r.html"), str(one), "--junit-xml", str(one)]) == 2
-    assert "must not overwrite an input" in capsys.readouterr().err
+    assert f"the JUnit file {tmp_path}/nope.xml does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:
         main(["report", "merge", str(tmp_path / "r.html")])
-    assert exited.value.code == 2
+    assert exited.value.code == 2 and "the following arguments are required: JUNIT.xml" in capsys.readouterr().err
+    (tmp_path / "sub").mkdir()
+    assert main(["report", "merge", str(tmp_path / "r.html"), str(one), f"{tmp_path}/sub/../a.xml"]) == 2
+    assert f"{tmp_path}/sub/../a.xml is given twice (also as {one}); give each file once" in capsys.readouterr().err
+
+
+def test_the_files_of_different_splits_are_named_with_their_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unsharded run says so (it was the cryptic "/1" once); each split lists its files."""
+    unsharded = shard_file(tmp_path / "full.xml", None, [], {})
+    halves = [shard_file(tmp_path / f"half-{i}.xml", f"{i}/2", [], {}) for i in (1, 2)]
+    third = shard_file(tmp_path / "third.xml", "1/3", [], {})
+    assert main(["report", "merge", str(tmp_path / "r.html"), str(unsharded), *map(str, halves)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"different splits, unsharded (no --shard): {unsharded}; shards of 2 (--shard I/2): {halves[0]}, {halves[1]}"
+        in err
+    )
+    assert "merge the files of one campaign, all unsharded or all with the same N" in err and "/1" not in err
+    assert main(["report", "merge", str(tmp_path / "r.html"), str(halves[0]), str(third)]) == 2
+    assert f"shards of 2 (--shard I/2): {halves[0]}; shards of 3 (--shard I/3): {third}" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("output", "junit", "problem"),
+    [
+        ("r.xml", None, "the report {tmp}/r.xml must end in .html: the first argument is the HTML page to write"),
+        ("report", None, "the report {tmp}/report must end in .html"),
+        (
+            "a.html",
+            None,
+            "the merged JUnit file {tmp}/a.xml would overwrite the input {tmp}/a.xml (the merged JUnit "
+            "file is OUT.html with .xml): pass --junit-xml with another path",
+        ),
+        (
+            "r.html",
+            "a.xml",
+            "the merged JUnit file {tmp}/a.xml would overwrite the input {tmp}/a.xml (--junit-xml names an input)",
+        ),
+    ],
+)
+def test_each_bad_output_says_what_is_wrong(
+    tmp_path: Path, output: str, junit: str | None, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = shard_file(tmp_path / "a.xml", "1/2", [], {})
+    before = one.read_bytes()
+    extra = ["--junit-xml", str(tmp_path / junit)] if junit else []
+    assert main(["report", "merge", str(tmp_path / output), str(one), *extra]) == 2
+    assert problem.format(tmp=tmp_path) in capsys.readouterr().err
+    assert one.read_bytes() == before
+
+
+def test_a_directory_input_points_at_its_junit_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    campaign = tmp_path / "fuzz-1"
+    campaign.mkdir()
+    assert main(["report", "merge", str(tmp_path / "r.html"), str(campaign)]) == 2
+    assert f"{campaign} is a directory: give the JUnit files in it" in capsys.readouterr().err
+    shard_file(campaign / "junit.xml", "1/1", [], {})
+    assert main(["report", "merge", str(tmp_path / "r.html"), str(campaign)]) == 2
+    assert f"{campaign} is a directory: give its JUnit file, {campaign}/junit.xml" in capsys.readouterr().err
+
+
+def test_sources_are_labelled_by_shard_else_by_their_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Shard files say "shard 2/2" whatever their names; unsharded campaigns (every one a ``junit.xml``) by path."""
+    for index in (1, 2):
+        (tmp_path / f"fuzz-{index}").mkdir()
+        shard_file(
+            tmp_path / f"fuzz-{index}" / "junit.xml", None, [failure("createPlan", "status_code_conformance")], {}
+        )
+    out = tmp_path / "r.html"
+    paths = [str(tmp_path / f"fuzz-{index}" / "junit.xml") for index in (1, 2)]
+    assert main(["report", "merge", str(out), *paths]) == 1
+    found_in = f"found in {paths[0]} (seed 7), {paths[1]} (seed 7)"
+    assert found_in in out.read_text() and f"from: {paths[0]}, {paths[1]}" in capsys.readouterr().out
+    sharded = [shard_file(tmp_path / name, f"{i}/2", [], {}) for i, name in ((1, "x.xml"), (2, "y.xml"))]
+    assert main(["report", "merge", str(out), *map(str, sharded)]) == 0
+    assert "from: shard 1/2, shard 2/2" in capsys.readouterr().out
+
+
+def test_inputs_worth_a_word_are_merged_with_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = shard_file(tmp_path / "a.xml", "1/2", [], {"getQuote": {"passed": 1}})
+    again = shard_file(tmp_path / "a-rerun.xml", "1/2", [], {"getQuote": {"passed": 1}})
+    second = shard_file(tmp_path / "b.xml", "2/2", [], {"getQuote": {"passed": 1}})
+    plain = tmp_path / "plain.xml"
+    plain.write_text('<testsuite name="pytest" tests="1"><testcase name="test_x"/></testsuite>')
+    out = tmp_path / "r.html"
+    assert main(["report", "merge", str(out), str(first), str(again), str(second), str(plain)]) == 0
+    text = capsys.readouterr().out
+    assert f"note: shard 1/2 comes from 2 files ({first}, {again}): each is counted" in text
+    assert f"note: no sales-contract results in {plain} (not written by sales-contract check or fuzz)" in text
+    assert 'id="notes"' in out.read_text() and "shard 1/2 comes from 2 files" in out.read_text()
 
 
 def test_the_page_has_a_table_per_check(shards: list[Path], tmp_path: Path) -> None:
@@ -151,7 +240,7 @@ def test_the_page_has_a_table_per_check(shards: list[Path], tmp_path: Path) -> N
 def test_a_malformed_shard_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = shard_file(tmp_path / "a.xml", "3/2", [], {})
     assert main(["report", "merge", str(tmp_path / "r.html"), str(bad)]) == 2
-    assert "not a shard" in capsys.readouterr().err
+    assert f"{bad} says it is shard '3/2', which is not a shard I/N (1 <= I <= N)" in capsys.readouterr().err
 
 
 def test_fuzz_rounds_become_one_junit_file_with_the_stopped_rounds_failures(tmp_path: Path) -> None:

@@ -31,13 +31,6 @@ def test_usage_error_is_2() -> None:
     assert run("check", "--no-such-option").returncode == 2
 
 
-def test_url_without_credentials_is_2(mock_url: str) -> None:
-    result = subprocess.run(
-        [*CLI, "check", "--target", mock_url], capture_output=True, text=True, env={"PATH": ""}, check=False
-    )
-    assert result.returncode == 2 and "API key" in result.stderr
-
-
 def test_unreachable_target_is_2() -> None:
     result = run("check", "--target", f"http://127.0.0.1:{free_port()}", "--api-key", "ak_x", *DEMO)
     assert result.returncode == 2 and "unreachable" in result.stderr

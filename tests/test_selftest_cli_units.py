@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,33 +17,90 @@ from contract_tests.client import SalesApi
 from contract_tests.replay import Recording, _fill, _path_parameters
 from contract_tests.target import Target
 
-SHARED = ("--target", "--api-key", "--entity-id", "--admin-token", "--timeout", "--junit-xml")
-READS_FILES_ONLY = {"report"}  # sales-contract report merge: JUnit files in, JUnit + HTML out
+SHARED = ("--target", "--api-key", "--entity-id", "--admin-token", "--timeout", "--spec")
+GENERATE = ("--seed", "--operations", "--read-only", "--allow-writes", "--junit-xml")
+CAMPAIGN = ("--shard", "--example-db", "--max-examples")
+OWN_OPTIONS = {
+    "check": {*SHARED, *GENERATE, *CAMPAIGN, "--profile", "--failures-dir", "--budget", "--verbose"},
+    "fuzz": {*SHARED, *GENERATE, *CAMPAIGN, "--duration", "--output"},
+    "replay": {*SHARED, "--junit-xml"},  # replays a saved chain: no generator, no selection, always writes
+    "proxy": {"--upstream", "--target", "--host", "--port", "--upstream-timeout", "--timeout", "--junit"}
+    | {"--junit-xml", "--report", "--record", "--fail-on-violation"},
+    "report merge": {"--junit-xml"},
+}
+OPTION_LINE = re.compile(r"^  (-.*?)(?:  |$)", re.M)  # "  --timeout DURATION  help ..."
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
-    parser = cli.build_parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
+    """Every subcommand's parser by its name as typed (``report merge`` included)."""
+    found: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    found[f"{prefix}{name}"] = child
+                    walk(child, f"{prefix}{name} ")
+
+    walk(cli.build_parser(), "")
+    return found
 
 
-def test_every_command_takes_the_shared_options_and_documents_env_and_exit_codes() -> None:
+def listed_options(text: str) -> set[str]:
+    """The long options a ``--help`` text lists, one per option line (aliases included)."""
+    listed = set()
+    for line in OPTION_LINE.findall(text):
+        listed |= {part.split()[0] for part in line.split(", ") if part.startswith("--")}
+    return listed - {"--help"}
+
+
+def test_each_command_help_lists_only_its_own_options() -> None:
     commands = subparsers()
-    assert {"check", "fuzz", "replay", "proxy"} <= set(commands)
+    for name, own in OWN_OPTIONS.items():
+        text = commands[name].format_help()
+        assert listed_options(text) == own, f"{name} --help lists {sorted(listed_options(text) ^ own)} wrongly"
+        assert "--version" not in text and "%(" not in text and "None" not in text, name
+    assert "--duration" not in commands["check"].format_help() and "--budget" not in commands["fuzz"].format_help()
+
+
+def test_each_command_help_marks_its_defaults_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every option with a default says it as ``(default: ...)``; no other wording of a default is left."""
+    monkeypatch.setenv("COLUMNS", "400")  # one line per option: no hyphenated value broken across lines
+    for name, parser in subparsers().items():
+        for action in parser._actions:
+            if not action.option_strings or action.help == argparse.SUPPRESS or action.dest == "help":
+                continue
+            text = parser._get_formatter()._expand_help(action)
+            where = f"{name} {action.option_strings[0]}: {text!r}"
+            if action.default not in (None, False):
+                assert "(default: " in text, where
+            rest = re.sub(r"\(default: [^)]*\)", "", text)  # what is left must not word a default otherwise
+            assert not re.search(r"\(default|default\)|default \$|default \d|(URL|mock) default", rest), where
+    help_of = {name: parser.format_help() for name, parser in subparsers().items()}
+    assert "(default: 20250301)" in help_of["check"] and "(default: a random one)" in help_of["fuzz"]
+    assert "--duration DURATION" in help_of["fuzz"] and "(default: 10m)" in help_of["fuzz"]
+    assert "(default: sales-fuzz-report)" in help_of["fuzz"] and "(default: default)" in help_of["check"]
+    assert "(default: 4011)" in help_of["proxy"] and "(default: OUT.html with .xml)" in help_of["report merge"]
+
+
+def test_every_command_documents_its_environment_and_exit_codes() -> None:
+    commands = subparsers()
     specs = {command.name: command for command in cli.commands()}
     for name, parser in commands.items():
+        spec = specs[name.split()[0]]
         text = parser.format_help()
-        # A command that names no API credentials of its own (the proxy forwards its clients') still
-        # takes the target, the timeout and the JUnit file under the shared names; one that only reads
-        # files (report merge) takes the JUnit file.
-        network = ("--target", "--timeout", "--junit-xml") if name not in READS_FILES_ONLY else ("--junit-xml",)
-        wanted = SHARED if specs[name].target else network
-        missing = [option for option in wanted if option not in text]
-        assert not missing, f"{name} lacks {missing}"
-        for variable in cli_common.ENVIRONMENT if specs[name].target else ["SALES_API_SPEC"]:
+        if name == "report":
+            continue  # the group; its one subcommand documents itself
+        wanted = [v for v in cli_common.ENVIRONMENT if spec.writes or v != "SALES_API_ALLOW_WRITES"]
+        for variable in wanted if spec.target else (spec.environment or {}):
             assert variable in text, f"{name} --help does not name ${variable}"
-        for code in ("0  no contract violation", "1  a contract violation", "2  usage or target problem"):
-            assert code in text, f"{name} --help does not explain exit {code[0]}"
+        for code, meaning in spec.exit_codes.items():
+            assert f"  {code}  {meaning}" in text, f"{name} --help does not explain exit {code}"
+        assert ("durations:" in text) == ("DURATION" in text), name
+    assert "environment variables" not in commands["report merge"].format_help()
+    assert "SALES_API_ALLOW_WRITES" not in commands["replay"].format_help()
+    assert "1  the failure reproduces" in commands["replay"].format_help()
+    assert "reproduces" not in commands["check"].format_help()
 
 
 def test_durations_are_one_format_everywhere() -> None:

@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from livemock import answering
 
 from mock_server.cli import main
 from mock_server.wait import probe_url
 
 
-class _Answer(BaseHTTPRequestHandler):
-    status = 200
-
-    def do_GET(self) -> None:
-        self.send_response(self.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator[str]:
-    handler = type("Handler", (_Answer,), {"status": getattr(request, "param", 200)})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with answering(getattr(request, "param", 200)) as url:
+        yield url
 
 
 def test_probe_url() -> None:

@@ -43,24 +43,32 @@ def configure(proxy: argparse.ArgumentParser) -> None:
         "--target",
         dest="upstream",
         default=None,
+        metavar="URL|mock",
         help=(
             "the server to check, e.g. https://staging.example.com, or 'mock' (a local mock the proxy "
-            f"starts); default ${ENV_VARS['base_url']}, else mock"
+            f"starts) (default: ${ENV_VARS['base_url']}, else mock)"
         ),
     )
-    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    proxy.add_argument("--port", type=int, default=4011, help="port to listen on (default 4011; 0 picks a free one)")
+    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    proxy.add_argument("--port", type=int, default=4011, help="port to listen on; 0 picks a free one")
     proxy.add_argument(
         "--upstream-timeout",
         "--timeout",
         dest="upstream_timeout",
         type=cli_common.parse_duration,
         default=30.0,
-        help="time before a 504, e.g. 30s (default 30s)",
+        metavar="DURATION",
+        help="time before a 504, e.g. 30s (default: 30s)",
     )
-    proxy.add_argument("--junit", "--junit-xml", dest="junit", default=None, help="write a JUnit XML report on exit")
-    proxy.add_argument("--report", default=None, help="write a self-contained HTML report here on exit")
-    proxy.add_argument("--record", default=None, help="write the resources seen as a fixtures YAML file on exit")
+    proxy.add_argument(
+        "--junit", "--junit-xml", dest="junit", default=None, metavar="PATH", help="write a JUnit XML report on exit"
+    )
+    proxy.add_argument(
+        "--report", default=None, metavar="PATH.html", help="write a self-contained HTML report here on exit"
+    )
+    proxy.add_argument(
+        "--record", default=None, metavar="PATH.yaml", help="write the resources seen as a fixtures file on exit"
+    )
     proxy.add_argument("--fail-on-violation", action="store_true", help="exit 1 when any violation was found")
 
 
@@ -207,5 +215,13 @@ COMMAND = Command(
     run_proxy,
     target=False,
     junit=False,
-    environment={ENV_VARS["base_url"]: "default --target (else: mock, a local mock the proxy starts)"},
+    environment={
+        ENV_VARS["base_url"]: "default --target (else: mock, a local mock the proxy starts)",
+        "SALES_API_SPEC": cli_common.ENVIRONMENT["SALES_API_SPEC"],
+    },
+    exit_codes={
+        cli_common.EXIT_OK: "no violation (or violations without --fail-on-violation)",
+        cli_common.EXIT_VIOLATION: "a violation was found, with --fail-on-violation",
+        cli_common.EXIT_USAGE: "usage problem, or the upstream did not answer at start",
+    },
 )
