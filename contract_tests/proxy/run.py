@@ -170,8 +170,9 @@ def _proxy(args: argparse.Namespace, contract: Contract, sock: socket.socket) ->
 
 
 MAX_REQUEST_HEAD = 256 * 1024
-"""The HTTP layer's bound on a request line and headers; the app answers 431 above its own, smaller
-limits (``upstream.MAX_HEADER_BYTES``), so only a head beyond this one gets the HTTP layer's plain 400."""
+"""What the HTTP layer buffers of an incomplete request head (its default is 16 KiB): room for the
+app to answer 431 ``{"error"}`` above its own, smaller limits (``upstream.MAX_HEADER_BYTES``); only a
+head that arrives beyond this one can get the HTTP layer's plain-text 400."""
 
 
 def http_server(app: ProxyApp) -> uvicorn.Server:

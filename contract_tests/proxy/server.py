@@ -323,15 +323,15 @@ class ProxyApp:
             timed_out = isinstance(error, UpstreamError) and error.kind == "timeout"
             reason = str(error) if isinstance(error, UpstreamError) else f"the upstream failed ({type(error).__name__})"
             exchange.proxy_error = reason
+            described = redact.text(f"{exchange.method} {exchange.path}: {reason}")
             if response_started:
                 # no end of body: the server closes the client's connection, which cannot take the answer as whole
-                self.findings.upstream_fault("aborted", f"{exchange.method} {exchange.path}: {reason}")
-                self.log(f"proxy: upstream failed mid-answer ({reason}); client connection aborted")
+                self.findings.upstream_fault("aborted", described)
+                self.log(f"proxy: upstream failed mid-answer, client connection aborted: {described}")
             else:
-                self.findings.upstream_fault(
-                    "timeout" if timed_out else "refused", f"{exchange.method} {exchange.path}: {reason}"
-                )
                 exchange.status = 504 if timed_out else 502
+                self.findings.upstream_fault("timeout" if timed_out else "refused", described)
+                self.log(f"proxy: upstream fault, answered {exchange.status}: {described}")
                 await _reply(send, _error(exchange.status, reason))
         exchange.seconds = time.perf_counter() - started
         self._check(exchange, sent_request, kept)

@@ -4,13 +4,14 @@ Written for the proxy because it must send the request exactly as received (any 
 raw request target byte for byte) and because it sits on every request's path: measured against
 httpcore on this workload it costs a tenth of the CPU per request (``benchmarks/bench_proxy.py``).
 
-The timeout bounds the whole exchange with the upstream: connecting, sending and every read of the
-answer draw on one budget, so an upstream that trickles its answer a byte at a time is cut off like
-a silent one. A failure is an :class:`UpstreamError` ("timeout" or "refused") that the proxy answers
-as 504 or 502, or, once the answer has started, by aborting the client's connection. An answer is
-refused when its status is outside 200-599 (after 1xx interim answers), when its headers exceed
-``MAX_HEADER_BYTES`` or ``MAX_HEADERS``, and when the connection ends before its framing
-(Content-Length or chunked) is complete.
+The timeout bounds the whole exchange with the upstream: the time spent waiting on it to connect,
+take the request and send every part of the answer draws on one budget, so an upstream that
+trickles its answer a byte at a time is cut off like a silent one. A failure is an
+:class:`UpstreamError` ("timeout" or "refused") that the proxy answers as 504 or 502, or, once the
+answer has started, by aborting the client's connection. An answer is refused when its status is
+outside 200-599 (after 1xx interim answers), when its headers exceed ``MAX_HEADER_BYTES`` or
+``MAX_HEADERS``, and when the connection ends before its framing (Content-Length or chunked) is
+complete.
 
 A pooled connection is reused only while it is in step: one that received anything (bytes or the
 end of the stream) while idle, or that had bytes after the end of the answer it carried, is
@@ -74,14 +75,23 @@ class _Conn:
 
 
 class _Budget:
-    """The seconds left for one exchange with the upstream (connect, send, every read)."""
+    """The seconds the upstream has for one exchange, spent while the proxy waits on it: ``async with
+    budget:`` around connecting, sending and each read (time spent on a slow client does not count)."""
 
     def __init__(self, seconds: float) -> None:
-        self.total = seconds
-        self.end = asyncio.get_running_loop().time() + seconds
+        self.total = self.left = seconds
+        self._loop = asyncio.get_running_loop()
+        self._started = 0.0
+        self._timeout = asyncio.timeout(None)
 
-    def left(self) -> float:
-        return self.end - asyncio.get_running_loop().time()
+    async def __aenter__(self) -> None:
+        self._started = self._loop.time()
+        self._timeout = asyncio.timeout(self.left)
+        await self._timeout.__aenter__()
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        self.left -= self._loop.time() - self._started
+        await self._timeout.__aexit__(kind, error, trace)
 
 
 @dataclass
@@ -182,7 +192,7 @@ class Response:
             if parsed.done:
                 self._finish(reusable=parsed.keep_alive and not parsed.extra)
                 return
-            data = await self._upstream.read(reader, self._budget)
+            data = await self._upstream.read(reader, self._budget, "finish its answer")
             if not data:
                 if parsed.framed:
                     raise UpstreamError(
@@ -232,12 +242,12 @@ class Upstream:
         self._ssl = ssl.create_default_context() if scheme == "https" else None
         self._idle: deque[_Conn] = deque()
 
-    async def read(self, reader: _Reader, budget: _Budget) -> bytes:
+    async def read(self, reader: _Reader, budget: _Budget, what: str = "answer") -> bytes:
         try:
-            async with asyncio.timeout(budget.left()):
+            async with budget:
                 return await reader.read(READ_SIZE)
         except TimeoutError:
-            raise UpstreamError("timeout", f"the upstream did not answer within {budget.total:g} s") from None
+            raise UpstreamError("timeout", f"the upstream did not {what} within {budget.total:g} s") from None
         except OSError as error:
             raise UpstreamError("refused", f"the upstream broke the connection ({error.strerror or error})") from None
 
@@ -246,7 +256,7 @@ class Upstream:
         reader = _Reader(READ_SIZE, loop)
         protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
         try:
-            async with asyncio.timeout(budget.left()):
+            async with budget:
                 transport, _ = await loop.create_connection(
                     lambda: protocol,
                     self.host,
@@ -318,7 +328,7 @@ class Upstream:
         self, conn: _Conn, head: bytes, body: bytes | AsyncIterator[bytes], chunked: bool, budget: _Budget
     ) -> None:
         try:
-            async with asyncio.timeout(budget.left()):
+            async with budget:
                 if isinstance(body, bytes):
                     conn.writer.write(head + body)
                     await conn.writer.drain()
