@@ -238,6 +238,10 @@ class _CountingDecoder:
     def eof(self) -> bool:
         return bool(self.inner.eof)
 
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self.inner.unused_data)
+
     def decompress(self, data: bytes, max_length: int = 0) -> bytes:
         out: bytes = self.inner.decompress(data, max_length)
         self.produced += len(out)
@@ -287,6 +291,10 @@ def test_small_compressed_bodies_are_still_checked(echoed: tuple[str, _Watched, 
     cut = proxy_server._Kept(1024, "gzip")
     cut.add(packed[:-9])
     assert proxy_server._parse(cut, "application/json") is proxy_server.NOT_JSON
+    two_members = proxy_server._Kept(1024, "gzip")
+    two_members.add(packed)
+    two_members.add(gzip.compress(b"[]"))
+    assert proxy_server._parse(two_members, "application/json") is proxy_server.UNCHECKED
     url, app, _ = echoed
     before = _before(app)
     headers = {"content-type": "application/json", "content-encoding": "gzip"}

@@ -89,13 +89,13 @@ class _Kept:
             self._drop()
             return
         if self._decoder is not None:
-            if self._decoder.eof:
-                self.opaque = True  # another gzip member, or bytes after the end: not what is checked
-                return
             try:
                 chunk = self._decoder.decompress(chunk, self.limit - self.decoded + 1)
             except zlib.error:
                 self.broken, self.parts = True, []
+                return
+            if self._decoder.unused_data:  # another gzip member, or bytes after the end: not what is checked
+                self.opaque, self.parts = True, []
                 return
         self.decoded += len(chunk)
         if self.decoded > self.limit:
@@ -141,8 +141,8 @@ async def _reply(send: Send, answer: Answer) -> None:
 
 
 def _hop_by_hop(headers: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
-    """The header names not to forward: the fixed hop-by-hop ones and those ``Connection`` names
-    (RFC 9110 7.6.1); ``Host`` is always rewritten, never dropped."""
+    """The header names not to forward: the fixed hop-by-hop ones and those a ``Connection`` header
+    lists (RFC 9110 7.6.1); ``Host`` is always rewritten, never dropped."""
     named = {
         token.strip().lower() for name, value in headers if name.lower() == b"connection" for token in value.split(b",")
     }
