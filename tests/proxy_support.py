@@ -203,9 +203,13 @@ def _plain(target: bytes) -> bytes:
 
 class _HostileHandler(socketserver.StreamRequestHandler):
     """Keep-alive HTTP/1.1: per request, the bytes its path names (``HOSTILE``); any other path is a
-    well-formed JSON answer naming the request target."""
+    well-formed JSON answer naming the request target.
+
+    A script that sent stray bytes sets ``out_of_step``: a request that still comes on that connection
+    is one the proxy sent on a connection it should have closed (``server.reused``)."""
 
     timeout = 10
+    out_of_step = False
 
     def handle(self) -> None:
         with contextlib.suppress(OSError):
@@ -217,6 +221,8 @@ class _HostileHandler(socketserver.StreamRequestHandler):
                     pass  # the proxy's requests in these tests have no body
                 target = request_line.split(b" ")[1]
                 self.server.seen.append(target)  # type: ignore[attr-defined]
+                if self.out_of_step:
+                    self.server.reused.append(target)  # type: ignore[attr-defined]
                 script = HOSTILE.get(target.split(b"?")[0].decode("latin-1"))
                 if script is None:
                     self.wfile.write(_plain(target))
@@ -231,6 +237,7 @@ class _HostileHandler(socketserver.StreamRequestHandler):
 
 def _extra(handler: _HostileHandler, target: bytes) -> bool:
     handler.wfile.write(_plain(target) + STRAY)  # one write: the stray answer right behind the real one
+    handler.out_of_step = True
     return True
 
 
@@ -238,6 +245,7 @@ def _idle_extra(handler: _HostileHandler, target: bytes) -> bool:
     handler.wfile.write(_plain(target))
     time.sleep(0.05)  # the proxy has the answer and pools the connection; then, while it is idle:
     handler.wfile.write(STRAY)
+    handler.out_of_step = True
     handler.server.stray_sent.set()  # type: ignore[attr-defined]
     return True
 
@@ -317,6 +325,8 @@ HOSTILE: dict[str, Callable[[_HostileHandler, bytes], bool]] = {
 class Hostile:
     url: str
     seen: list[bytes]
+    reused: list[bytes]
+    """Requests the proxy sent on a connection after the upstream had sent it stray bytes."""
     stray_sent: threading.Event
     bomb: bytes
 
@@ -325,8 +335,9 @@ class Hostile:
 def hostile_upstream() -> Iterator[Hostile]:
     """The hostile upstream on a free port."""
     server = _Server((HOST, 0), _HostileHandler)
-    hostile = Hostile(f"http://{HOST}:{server.server_address[1]}", [], threading.Event(), _bomb())
-    server.seen, server.stray_sent, server.bomb = hostile.seen, hostile.stray_sent, hostile.bomb  # type: ignore[attr-defined]
+    hostile = Hostile(f"http://{HOST}:{server.server_address[1]}", [], [], threading.Event(), _bomb())
+    server.seen, server.reused = hostile.seen, hostile.reused  # type: ignore[attr-defined]
+    server.stray_sent, server.bomb = hostile.stray_sent, hostile.bomb  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

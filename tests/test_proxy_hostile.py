@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import time
 import zlib
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import pytest
 from proxy_support import BOMB_SIZE, Hostile, echo_upstream, hostile_upstream, raw_exchange, served
 
 from contract_tests.proxy import server as proxy_server
-from contract_tests.proxy.server import CHECK_LIMIT, ProxyApp
+from contract_tests.proxy.server import BUFFER_LIMIT, CHECK_LIMIT, ProxyApp
 from contract_tests.proxy.spec import Contract
 from mock_server.resources import spec_path
 
@@ -95,22 +96,31 @@ def _still_answers(url: str) -> None:
 # --------------------------------------------------------------------------- answers never mixed up
 
 
-def test_an_extra_answer_behind_the_real_one_never_reaches_the_next_request(proxied: tuple[str, _Watched]) -> None:
+def test_an_extra_answer_behind_the_real_one_never_reaches_the_next_request(
+    hostile: Hostile, proxied: tuple[str, _Watched]
+) -> None:
     url, _ = proxied
+    reused = len(hostile.reused)
     first = _get(url, "/extra?n=1")
     assert first.json() == {"target": "/extra?n=1"}
     for n in range(2, 5):
         assert _get(url, f"/plain?n={n}").json() == {"target": f"/plain?n={n}"}
+    assert hostile.reused[reused:] == [], "the connection that carried the extra answer is closed, never reused"
 
 
 def test_bytes_on_an_idle_pooled_connection_discard_it(hostile: Hostile, proxied: tuple[str, _Watched]) -> None:
-    url, _ = proxied
+    url, app = proxied
+    reused = len(hostile.reused)
     hostile.stray_sent.clear()
     assert _get(url, "/idle-extra").json() == {"target": "/idle-extra"}
     assert hostile.stray_sent.wait(10), "the upstream sent its stray answer"
-    time.sleep(0.1)  # loopback delivery to the proxy's idle connection (ordering, not a timing assertion)
+    pool = app._upstream_client._idle
+    deadline = time.monotonic() + 10
+    while not any(conn.reader.fed > conn.reader.taken for conn in pool) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the stray bytes sit in the pooled connection (ordering, not a timing assertion)
     for n in range(1, 4):
         assert _get(url, f"/plain?after={n}").json() == {"target": f"/plain?after={n}"}
+    assert hostile.reused[reused:] == [], "the connection that got stray bytes while idle is closed, never reused"
 
 
 # --------------------------------------------------------------------------- cut-short answers
@@ -182,12 +192,13 @@ def test_hop_by_hop_headers_named_in_connection_are_not_forwarded(
 # --------------------------------------------------------------------------- ambiguous requests
 
 
+@pytest.mark.parametrize("path", [b"/smuggle", b"/__proxy/violations"])
 def test_content_length_with_transfer_encoding_is_refused_and_the_connection_closed(
-    echoed: tuple[str, _Watched, list[Any]],
+    path: bytes, echoed: tuple[str, _Watched, list[Any]]
 ) -> None:
     url, _, seen = echoed
     before = len(seen)
-    request = b"POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+    request = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" % path
     request += b"0\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n"
     answer = raw_exchange(url, request)  # returns only because the proxy closes the connection
     assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 400")
@@ -332,6 +343,25 @@ def test_an_answer_body_trickled_past_the_timeout_aborts_the_client_connection(
     assert head.startswith(b"HTTP/1.1 200") and len(body) < 100
     messages = _settled(app, before)["upstreamFaults"]["aborted"]
     assert any("GET /trickle-body" in m and "within 1 s" in m for m in messages), messages
+
+
+def test_a_slow_client_body_does_not_use_the_upstream_timeout(contract: Contract) -> None:
+    """The timeout is the upstream's time: a streamed request body the client takes longer than the
+    timeout to send (1.8 s against 1 s) still goes through whole."""
+    body = b"x" * (BUFFER_LIMIT + 1024)
+    head = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    with echo_upstream() as (upstream, seen):
+        app = _Watched(upstream, contract, timeout=1, log=lambda _line: None)
+        with served(app) as url, socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), 15) as sock:
+            sock.sendall(head + body[: BUFFER_LIMIT + 1])  # past BUFFER_LIMIT: the body streams upstream
+            for part in (body[BUFFER_LIMIT + 1 : -2], body[-2:-1], body[-1:]):
+                time.sleep(0.6)
+                sock.sendall(part)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 299"), answer[:200]
+    assert seen[-1][3] == body
 
 
 # --------------------------------------------------------------------------- the reports name the faults

@@ -60,7 +60,7 @@ def configure(proxy: argparse.ArgumentParser) -> None:
         dest="upstream_timeout",
         type=cli_common.parse_duration,
         default=30.0,
-        help="time the upstream has for a whole answer (504 before it starts, an abort after), e.g. 30s (default 30s)",
+        help="time the upstream has for a whole answer (504 before it starts, an abort after), e.g. 30s (default: 30s)",
     )
     proxy.add_argument("--junit", "--junit-xml", dest="junit", default=None, help="write a JUnit XML report on exit")
     proxy.add_argument("--report", default=None, help="write a self-contained HTML report here on exit")

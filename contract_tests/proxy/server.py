@@ -215,6 +215,10 @@ class ProxyApp:
             return
         if scope["type"] != "http":
             return
+        refusal = _refusal(scope["headers"])  # whatever the path: an ambiguous length closes the connection
+        if refusal is not None:
+            await _reply(send, refusal)
+            return
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         if not raw_path.startswith(b"/"):
             origin = _origin_form(raw_path)
@@ -277,10 +281,6 @@ class ProxyApp:
         return headers
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = _refusal(scope["headers"])
-        if refusal is not None:
-            await _reply(send, refusal)
-            return
         started = time.perf_counter()
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string", b"")

@@ -15,7 +15,8 @@ complete.
 
 A pooled connection is reused only while it is in step: one that received anything (bytes or the
 end of the stream) while idle, or that had bytes after the end of the answer it carried, is
-closed, so a stray or extra answer can never be handed to the next request.
+closed, so a stray or extra answer can never be handed to the next request. (Empty lines right
+behind an answer are skipped by the parser, as RFC 9112 2.2 lets a recipient do; they carry nothing.)
 """
 
 from __future__ import annotations
@@ -328,18 +329,20 @@ class Upstream:
         self, conn: _Conn, head: bytes, body: bytes | AsyncIterator[bytes], chunked: bool, budget: _Budget
     ) -> None:
         try:
-            async with budget:
-                if isinstance(body, bytes):
-                    conn.writer.write(head + body)
+            if isinstance(body, bytes):
+                conn.writer.write(head + body)
+                async with budget:
                     await conn.writer.drain()
-                    return
-                conn.writer.write(head)
-                async for chunk in body:
-                    if chunk:
-                        conn.writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                return
+            conn.writer.write(head)
+            async for chunk in body:  # waiting on the client here: not the upstream's time
+                if chunk:
+                    conn.writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                    async with budget:
                         await conn.writer.drain()
-                if chunked:
-                    conn.writer.write(b"0\r\n\r\n")
+            if chunked:
+                conn.writer.write(b"0\r\n\r\n")
+            async with budget:
                 await conn.writer.drain()
         except TimeoutError:
             raise UpstreamError("timeout", f"the upstream did not take the request within {self.timeout:g} s") from None
