@@ -46,6 +46,8 @@ _hypothesis_internal_add_digest  # noqa: B018, F821
 on_header  # noqa: B018, F821
 on_headers_complete  # noqa: B018, F821
 on_body  # noqa: B018, F821
+on_message_begin  # noqa: B018, F821
+on_chunk_header  # noqa: B018, F821
 on_message_complete  # noqa: B018, F821
 
 SNAPSHOT_VERSION  # noqa: B018, F821

@@ -20,16 +20,23 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _faults(snapshot: dict[str, Any]) -> list[tuple[str, int]]:
+def _faults(snapshot: dict[str, Any]) -> list[tuple[str, int, list[str]]]:
+    """(name, count, the first messages) per kind of upstream fault."""
+    samples = snapshot["upstreamFaults"]
     return [
-        ("upstream refused (answered 502)", snapshot["upstreamRefused"]),
-        ("upstream timed out (answered 504)", snapshot["upstreamTimeouts"]),
+        ("upstream refused (answered 502)", snapshot["upstreamRefused"], samples.get("refused", [])),
+        ("upstream timed out (answered 504)", snapshot["upstreamTimeouts"], samples.get("timeout", [])),
+        (
+            "upstream failed mid-answer (client connection aborted)",
+            snapshot["upstreamAborted"],
+            samples.get("aborted", []),
+        ),
     ]
 
 
 def write_junit(path: Path, snapshot: dict[str, Any], upstream: str, seconds: float) -> None:
     operations = snapshot["operations"]
-    faults = [(name, count) for name, count in _faults(snapshot) if count]
+    faults = [fault for fault in _faults(snapshot) if fault[1]]
     suite = ET.Element(
         "testsuite",
         name="sales-contract proxy",
@@ -52,9 +59,9 @@ def write_junit(path: Path, snapshot: dict[str, Any], upstream: str, seconds: fl
                 case, "failure", message=f"{op['violations']} violating exchanges: {first['problems'][0]}"[:1000]
             )
             failure.text = "\n\n".join(_sample_text(sample) for sample in op["samples"])
-    for name, count in faults:
+    for name, count, messages in faults:
         case = ET.SubElement(suite, "testcase", classname="proxy.upstream", name=name)
-        ET.SubElement(case, "error", message=f"{count} exchanges").text = f"{name}: {count}"
+        ET.SubElement(case, "error", message=f"{count} exchanges").text = "\n".join([f"{name}: {count}", *messages])
     ET.indent(suite)
     _atomic_write(path, ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n")
 
@@ -89,7 +96,10 @@ def write_html(path: Path, snapshot: dict[str, Any], upstream: str, seconds: flo
         if op["samples"]:
             details.append(f"<h3>{e(name)}</h3>")
             details += [f"<pre>{e(_sample_text(sample))}</pre>" for sample in op["samples"]]
-    faults = "".join(f"<li>{e(name)}: {count}</li>" for name, count in _faults(snapshot))
+    faults = "".join(
+        f"<li>{e(name)}: {count}{''.join(f'<br><code>{e(m)}</code>' for m in messages)}</li>"
+        for name, count, messages in _faults(snapshot)
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>sales-contract proxy report</title><style>{_STYLE}</style></head>
 <body>

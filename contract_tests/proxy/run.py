@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -33,6 +34,9 @@ from contract_tests.proxy.server import ProxyApp
 from contract_tests.proxy.spec import Contract
 from contract_tests.proxy.violations import Findings
 from contract_tests.target import ENV_VARS, UsageError, spec_path
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def configure(proxy: argparse.ArgumentParser) -> None:
@@ -58,7 +62,7 @@ def configure(proxy: argparse.ArgumentParser) -> None:
         type=cli_common.parse_duration,
         default=30.0,
         metavar="DURATION",
-        help="time before a 504, e.g. 30s (default: 30s)",
+        help="time the upstream has for a whole answer (504 before it starts, an abort after), e.g. 30s (default: 30s)",
     )
     proxy.add_argument(
         "--junit", "--junit-xml", dest="junit", default=None, metavar="PATH", help="write a JUnit XML report on exit"
@@ -166,13 +170,21 @@ def _proxy(args: argparse.Namespace, contract: Contract, sock: socket.socket) ->
     snapshot = findings.snapshot()
     print(
         f"sales-contract proxy: {snapshot['exchanges']} exchanges, {snapshot['violations']} violating; "
-        f"upstream refused {snapshot['upstreamRefused']}, timed out {snapshot['upstreamTimeouts']}",
+        f"upstream refused {snapshot['upstreamRefused']}, timed out {snapshot['upstreamTimeouts']}, "
+        f"failed mid-answer {snapshot['upstreamAborted']}",
         file=sys.stderr,
     )
     return EXIT_VIOLATION if args.fail_on_violation and snapshot["violations"] else EXIT_OK
 
 
-def _serve(app: ProxyApp, sock: socket.socket) -> None:
+MAX_REQUEST_HEAD = 256 * 1024
+"""What the HTTP layer buffers of an incomplete request head (its default is 16 KiB): room for the
+app to answer 431 ``{"error"}`` above its own, smaller limits (``upstream.MAX_HEADER_BYTES``); only a
+head that arrives beyond this one can get the HTTP layer's plain-text 400."""
+
+
+def http_server(app: ProxyApp) -> uvicorn.Server:
+    """The HTTP server the command runs ``app`` in."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -184,8 +196,13 @@ def _serve(app: ProxyApp, sock: socket.socket) -> None:
         timeout_graceful_shutdown=5,
         server_header=False,
         date_header=False,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
     )
-    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    return uvicorn.Server(config)
+
+
+def _serve(app: ProxyApp, sock: socket.socket) -> None:
+    asyncio.run(http_server(app).serve(sockets=[sock]))
 
 
 def _write_outputs(

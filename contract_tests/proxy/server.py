@@ -2,18 +2,27 @@
 
 Forwarding uses the proxy's own client (``upstream.py``), which sends the request target and the
 method exactly as given: ``scope["raw_path"]`` keeps odd percent-escapes, and any method name is
-passed on. Bodies stream in both directions; up to ``check_limit`` bytes of each
-are kept for checking, a larger body is streamed through and counted as unchecked.
+passed on. Bodies stream in both directions; up to ``check_limit`` bytes of each (decoded, for a
+gzip or deflate body) are kept for checking, a larger body is streamed through and counted as
+unchecked.
+
+What the proxy refuses itself: a request whose headers exceed the limits of ``upstream.py`` (431),
+one with both Content-Length and Transfer-Encoding (400, and the connection is closed: RFC 9112
+6.1), and a request target that is neither a path nor an absolute URL (400; an absolute URL, as
+sent to a forward proxy, is forwarded as its path). An upstream that fails before its answer
+starts is a 502 or 504; one that fails after (cut short, too slow, malformed) has the client's
+connection aborted, and each is recorded as an upstream fault.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
 
@@ -22,7 +31,7 @@ from contract_tests.proxy.exchange import Exchange
 from contract_tests.proxy.invariants import Observer, resources_of
 from contract_tests.proxy.record import Recorder
 from contract_tests.proxy.spec import NOT_JSON, UNCHECKED, Contract
-from contract_tests.proxy.upstream import Upstream, UpstreamError
+from contract_tests.proxy.upstream import MAX_HEADER_BYTES, MAX_HEADERS, Upstream, UpstreamError
 from contract_tests.proxy.violations import Findings
 
 CHECK_LIMIT = 4 * 1024 * 1024
@@ -33,9 +42,11 @@ HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade", b"proxy-authenticate"}
     | {b"transfer-encoding", b"expect"}  # framing is redone on each side; 100-continue is answered by the server
 )
+_ABSOLUTE_FORM = re.compile(rb"(?i)https?://[^/]*")
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class ClientGone(Exception):
@@ -43,44 +54,73 @@ class ClientGone(Exception):
 
 
 class _Kept:
-    """Up to ``limit`` bytes of a streamed body, for checking after it went through."""
+    """Up to ``limit`` bytes of a streamed body, decoded (gzip, deflate) as it arrives, for checking
+    after it went through.
 
-    def __init__(self, limit: int) -> None:
+    A body larger than ``limit`` on the wire or once decoded is dropped and marked unchecked: the
+    decoder never produces more than ``limit + 1`` bytes, whatever the ratio of a compressed body.
+    """
+
+    def __init__(self, limit: int, encoding: str = "") -> None:
         self.limit = limit
         self.parts: list[bytes] = []
         self.size = 0
+        """Bytes as sent (encoded)."""
+        self.decoded = 0
         self.overflow = False
+        self.broken = False
+        """Not valid gzip/deflate data."""
+        coding = encoding.strip().lower()
+        self.opaque = coding not in ("", "identity", "gzip", "deflate")
+        """In an encoding the proxy does not decode: unchecked."""
+        self._decoder = (
+            zlib.decompressobj(16 + zlib.MAX_WBITS if coding == "gzip" else zlib.MAX_WBITS)
+            if coding in ("gzip", "deflate")
+            else None
+        )
 
     def add(self, chunk: bytes) -> None:
+        if not chunk:
+            return
         self.size += len(chunk)
-        if self.overflow:
+        if self.overflow or self.broken or self.opaque:
             return
         if self.size > self.limit:
-            self.overflow, self.parts = True, []
+            self._drop()
+            return
+        if self._decoder is not None:
+            try:
+                chunk = self._decoder.decompress(chunk, self.limit - self.decoded + 1)
+            except zlib.error:
+                self.broken, self.parts = True, []
+                return
+            if self._decoder.unused_data:  # another gzip member, or bytes after the end: not what is checked
+                self.opaque, self.parts = True, []
+                return
+        self.decoded += len(chunk)
+        if self.decoded > self.limit:
+            self._drop()
         else:
             self.parts.append(chunk)
 
-    def data(self) -> bytes:
+    def _drop(self) -> None:
+        self.overflow, self.parts, self._decoder = True, [], None
+
+    def data(self) -> bytes | None:
+        """The decoded body, or None when its encoding is broken or cut short."""
+        if self.broken or (self._decoder is not None and not self._decoder.eof):
+            return None
         return b"".join(self.parts)
 
 
-def _parse(kept: _Kept, content_type: str, encoding: str) -> Any:
+def _parse(kept: _Kept, content_type: str) -> Any:
     """None (no body), the parsed JSON, NOT_JSON, or UNCHECKED (too large or in an encoding not decoded)."""
     if kept.size == 0:
         return None
-    if kept.overflow:
+    if kept.overflow or kept.opaque:
         return UNCHECKED
     raw = kept.data()
-    if encoding in ("gzip", "deflate"):
-        try:
-            raw = zlib.decompress(raw, 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
-        except zlib.error:
-            return NOT_JSON
-        if len(raw) > kept.limit:
-            return UNCHECKED
-    elif encoding not in ("", "identity"):
-        return UNCHECKED
-    if "json" not in content_type:
+    if raw is None or "json" not in content_type:
         return NOT_JSON
     try:
         return orjson.loads(raw)
@@ -88,10 +128,52 @@ def _parse(kept: _Kept, content_type: str, encoding: str) -> Any:
         return NOT_JSON
 
 
-def _error(status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None) -> tuple[int, list[Any], bytes]:
+def _error(status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None) -> Answer:
     body = orjson.dumps({"error": message})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(extra or [])]
     return status, headers, body
+
+
+async def _reply(send: Send, answer: Answer) -> None:
+    status, headers, body = answer
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _hop_by_hop(headers: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """The header names not to forward: the fixed hop-by-hop ones and those a ``Connection`` header
+    lists (RFC 9110 7.6.1); ``Host`` is always rewritten, never dropped."""
+    named = {
+        token.strip().lower() for name, value in headers if name.lower() == b"connection" for token in value.split(b",")
+    }
+    return HOP_BY_HOP if named <= HOP_BY_HOP else HOP_BY_HOP | (named - {b"host"})
+
+
+def _refusal(headers: list[tuple[bytes, bytes]]) -> Answer | None:
+    """What the proxy answers itself to a request it must not forward (None: forward it)."""
+    if len(headers) > MAX_HEADERS:
+        return _error(431, f"the request has {len(headers)} header fields; the proxy forwards at most {MAX_HEADERS}")
+    size = sum(len(name) + len(value) + 4 for name, value in headers)
+    if size > MAX_HEADER_BYTES:
+        limit = MAX_HEADER_BYTES // 1024
+        return _error(431, f"the request's headers take {size} bytes; the proxy forwards at most {limit} KiB")
+    names = {name.lower() for name, _ in headers}
+    if b"content-length" in names and b"transfer-encoding" in names:
+        message = "the request has both Content-Length and Transfer-Encoding; its length is ambiguous (RFC 9112 6.1)"
+        return _error(400, message, [(b"connection", b"close")])
+    return None
+
+
+def _origin_form(target: bytes) -> bytes | None:
+    """The path (origin-form) to forward for a request target: an absolute URL (as sent to a forward
+    proxy) becomes its path, since the proxy only ever talks to its upstream; None for the other forms
+    (``host:port``, ``*``)."""
+    if target.startswith(b"/"):
+        return target
+    absolute = _ABSOLUTE_FORM.match(target)
+    if absolute is None:
+        return None
+    return target[absolute.end() :] or b"/"
 
 
 class ProxyApp:
@@ -133,6 +215,17 @@ class ProxyApp:
             return
         if scope["type"] != "http":
             return
+        refusal = _refusal(scope["headers"])  # whatever the path: an ambiguous length closes the connection
+        if refusal is not None:
+            await _reply(send, refusal)
+            return
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        if not raw_path.startswith(b"/"):
+            origin = _origin_form(raw_path)
+            if origin is None:
+                await _reply(send, _error(400, "the request target must be a path or an absolute http(s) URL"))
+                return
+            scope = {**scope, "raw_path": origin, "path": unquote(origin.decode("latin-1"))}
         path: str = scope["path"]
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             await self._control(scope, send)
@@ -171,17 +264,16 @@ class ProxyApp:
             answer = 200, [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))], body
         else:
             answer = _error(404, f"no such proxy endpoint: {path} (see /__proxy/violations)")
-        status, headers, body = answer
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _reply(send, answer)
 
     # ------------------------------------------------------------------ forwarding
 
     def _request_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         headers = []
+        drop = _hop_by_hop(scope["headers"])
         for name, value in scope["headers"]:
             lower = name.lower()
-            if lower in HOP_BY_HOP:
+            if lower in drop:
                 continue
             if lower == b"host":
                 value = self._host_header
@@ -202,7 +294,7 @@ class ProxyApp:
             query_string=query,
             request_headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
         )
-        sent_request = _Kept(self.check_limit)
+        sent_request = _Kept(self.check_limit, exchange.header("content-encoding") or "")
         try:
             content = await self._request_body(receive, sent_request)
         except ClientGone:
@@ -212,11 +304,13 @@ class ProxyApp:
         try:
             response = await self._upstream_client.request(scope["method"].encode("latin-1"), target, headers, content)
             try:
-                out_headers = [(k, v) for k, v in response.headers if k.lower() not in HOP_BY_HOP]
+                drop = _hop_by_hop(response.headers)
+                out_headers = [(k, v) for k, v in response.headers if k.lower() not in drop]
                 await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
                 response_started = True
                 exchange.status = response.status
                 exchange.response_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in out_headers}
+                kept = _Kept(self.check_limit, exchange.response_headers.get("content-encoding", ""))
                 async for chunk in response.stream():
                     kept.add(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -225,18 +319,20 @@ class ProxyApp:
                 response.abort()  # no-op when the answer was read to its end (the connection is kept then)
         except ClientGone:
             return  # the client left mid-body: the upstream got a cut-short request it will not act on
-        except Exception as error:  # every upstream failure is the proxy's 502/504, never a 500 or a hang
+        except Exception as error:  # every upstream failure is the proxy's 502/504 or an abort, never a 500 or a hang
             timed_out = isinstance(error, UpstreamError) and error.kind == "timeout"
-            self.findings.upstream_fault("timeout" if timed_out else "refused")
-            if response_started:
-                self.log(f"proxy: upstream failed mid-answer ({error}); connection closed")
-                raise
-            status = 504 if timed_out else 502
             reason = str(error) if isinstance(error, UpstreamError) else f"the upstream failed ({type(error).__name__})"
-            code, error_headers, body = _error(status, reason)
-            await send({"type": "http.response.start", "status": code, "headers": error_headers})
-            await send({"type": "http.response.body", "body": body})
-            exchange.status, exchange.proxy_error = status, reason
+            exchange.proxy_error = reason
+            described = redact.text(f"{exchange.method} {exchange.path}: {reason}")
+            if response_started:
+                # no end of body: the server closes the client's connection, which cannot take the answer as whole
+                self.findings.upstream_fault("aborted", described)
+                self.log(f"proxy: upstream failed mid-answer, client connection aborted: {described}")
+            else:
+                exchange.status = 504 if timed_out else 502
+                self.findings.upstream_fault("timeout" if timed_out else "refused", described)
+                self.log(f"proxy: upstream fault, answered {exchange.status}: {described}")
+                await _reply(send, _error(exchange.status, reason))
         exchange.seconds = time.perf_counter() - started
         self._check(exchange, sent_request, kept)
 
@@ -276,13 +372,8 @@ class ProxyApp:
 
     def _check(self, exchange: Exchange, request: _Kept, response: _Kept) -> None:
         exchange.number = self.findings.next_exchange()
-        request_type = exchange.header("content-type") or ""
-        exchange.request_body = _parse(request, request_type, exchange.header("content-encoding") or "")
-        exchange.response_body = _parse(
-            response,
-            exchange.response_headers.get("content-type", ""),
-            exchange.response_headers.get("content-encoding", ""),
-        )
+        exchange.request_body = _parse(request, exchange.header("content-type") or "")
+        exchange.response_body = _parse(response, exchange.response_headers.get("content-type", ""))
         exchange.response_bytes = response.size
         if UNCHECKED in (exchange.request_body, exchange.response_body):
             self.findings.unchecked()

@@ -1,4 +1,5 @@
-"""What the proxy found: violations (newest last), per-operation tallies, and upstream faults.
+"""What the proxy found: violations (newest last), per-operation tallies, and upstream faults (counted
+per kind, the first of each kind kept with its message).
 
 Everything stored here is already redacted: it is what ``/__proxy/violations``, stderr and the
 reports show.
@@ -36,6 +37,8 @@ class Findings:
         self.operations: dict[str, OperationTally] = {}
         self.upstream_refused = 0
         self.upstream_timeouts = 0
+        self.upstream_aborted = 0
+        self.fault_samples: dict[str, list[str]] = {}
         self.unchecked_bodies = 0
 
     def next_exchange(self) -> int:
@@ -55,12 +58,19 @@ class Findings:
                 if len(tally.samples) < MAX_SAMPLES:
                     tally.samples.append(violation)
 
-    def upstream_fault(self, kind: str) -> None:
+    def upstream_fault(self, kind: str, message: str) -> None:
+        """``kind``: "refused" (answered 502), "timeout" (504) or "aborted" (failed mid-answer: the
+        client's connection was aborted); ``message`` says which request and what went wrong."""
         with self._lock:
             if kind == "timeout":
                 self.upstream_timeouts += 1
+            elif kind == "aborted":
+                self.upstream_aborted += 1
             else:
                 self.upstream_refused += 1
+            samples = self.fault_samples.setdefault(kind, [])
+            if len(samples) < MAX_SAMPLES:
+                samples.append(message)
 
     def unchecked(self) -> None:
         with self._lock:
@@ -86,6 +96,8 @@ class Findings:
                 "violations": self.violation_count,
                 "upstreamRefused": self.upstream_refused,
                 "upstreamTimeouts": self.upstream_timeouts,
+                "upstreamAborted": self.upstream_aborted,
+                "upstreamFaults": {kind: list(samples) for kind, samples in sorted(self.fault_samples.items())},
                 "uncheckedBodies": self.unchecked_bodies,
                 "operations": {
                     name: {
