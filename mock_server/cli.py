@@ -37,14 +37,17 @@ def _positive(text: str) -> int:
 def _clock(text: str) -> str:
     if text == "now":
         return text
+    from mock_server.clock import RANGE_TEXT, in_range
     from mock_server.domain.periods import parse_instant
 
     try:
-        parse_instant(text)
+        moment = parse_instant(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid clock {text!r}: use 'now' or an instant like 2025-03-01T00:00:00Z"
         ) from None
+    if not in_range(moment.replace(microsecond=0)):
+        raise argparse.ArgumentTypeError(f"invalid clock {text!r}: an instant within {RANGE_TEXT}")
     return text
 
 

@@ -28,9 +28,9 @@ from typing import Any
 
 import orjson
 
-from mock_server.clock import EntityClock
+from mock_server.clock import EARLIEST, LATEST, RANGE_TEXT, EntityClock, in_range
 from mock_server.domain.errors import InvalidInput
-from mock_server.domain.periods import format_instant, parse_instant
+from mock_server.domain.periods import format_instant, parse_date, parse_instant
 from mock_server.packed import encode
 from mock_server.store import KINDS, NUMBER_PREFIX, EntityState, Store
 
@@ -335,6 +335,37 @@ _REQUIRED_TEXT = {
 
 _REQUIRED_FIELDS = {kind: ("id", *names) for kind, names in _REQUIRED_TEXT.items()}
 
+_DATES = {
+    "quotes": ("issueDate", "validUntil"),
+    "orders": ("orderDate",),
+    "subscriptions": ("startDate", "trialEnd", "billingCycleAnchor", "currentPeriodStart", "currentPeriodEnd"),
+    "invoices": ("dueDate",),
+}
+_INSTANTS = {"subscriptions": ("canceledAt", "updatedAt")}
+"""The dates and instants of each kind the services read back (null or absent: not set)."""
+
+
+def _check_times(resource: dict[str, Any], kind: str, where: str) -> None:
+    """A date or instant the services would read must be one the server can hold (not 0000-01-01)."""
+    for name in _DATES.get(kind, ()):
+        value = resource.get(name)
+        if value is not None:
+            _readable(parse_date, value, f"{where}.{name}")
+    for name in _INSTANTS.get(kind, ()):
+        value = resource.get(name)
+        if value is not None:
+            _readable(parse_instant, value, f"{where}.{name}")
+    dunning = resource.get("dunning") if kind == "subscriptions" else None
+    if type(dunning) is dict and dunning.get("gracePeriodEndsAt") is not None:
+        _readable(parse_instant, dunning["gracePeriodEndsAt"], f"{where}.dunning.gracePeriodEndsAt")
+
+
+def _readable(parse: Any, value: Any, where: str) -> None:
+    try:
+        parse(value)
+    except (ValueError, TypeError, AttributeError):  # not text, or text that is no date
+        raise InvalidInput(f"state: {where} is not a date or instant the server can hold: {str(value)[:40]!r}") from None
+
 
 def _plain(resource: Any, required: tuple[str, ...]) -> bool:
     """Whether ``resource`` is an object whose ``required`` fields are non-empty text."""
@@ -355,6 +386,7 @@ def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, enc
         _obj(resource, where)
         for name in _REQUIRED_FIELDS[kind]:
             _str(resource, name, where)
+    _check_times(resource, kind, where)
     if resource["id"] in entity.collection(kind):
         raise InvalidInput(f"state: {where}: duplicate id {resource['id']}")
     if kind == "plans" and resource["code"] in entity.plan_codes:
@@ -363,21 +395,32 @@ def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, enc
 
 
 def _load_clock(raw: Any, where: str) -> EntityClock:
+    """A clock that shows an instant within ``clock.RANGE_TEXT`` (and a frozen one an offset that could)."""
     if raw is None:
         return EntityClock()
     item = _obj(raw, where)
     frozen = item.get("frozenAt")
     offset = item.get("offsetSeconds", 0)
-    if not isinstance(offset, int) or isinstance(offset, bool):
-        raise InvalidInput(f"state: {where}.offsetSeconds must be an integer")
+    if not isinstance(offset, int) or isinstance(offset, bool) or abs(offset) > _LONGEST_OFFSET:
+        raise InvalidInput(f"state: {where}.offsetSeconds must be an integer of at most {_LONGEST_OFFSET} seconds")
+    shift = timedelta(seconds=offset)
     if frozen is None:
-        return EntityClock(offset=timedelta(seconds=offset))
+        clock = EntityClock(offset=shift)
+        if not in_range(clock.now()):
+            raise InvalidInput(f"state: {where}.offsetSeconds puts the clock outside {RANGE_TEXT}")
+        return clock
     if not isinstance(frozen, str):
         raise InvalidInput(f"state: {where}.frozenAt must be an RFC 3339 instant or null")
     try:
-        return EntityClock(frozen_at=parse_instant(frozen).replace(microsecond=0), offset=timedelta(seconds=offset))
+        moment = parse_instant(frozen).replace(microsecond=0)
     except ValueError:
-        raise InvalidInput(f"state: {where}.frozenAt is not an RFC 3339 instant: {frozen!r}") from None
+        raise InvalidInput(f"state: {where}.frozenAt is not an RFC 3339 instant: {frozen[:40]!r}") from None
+    if not in_range(moment):
+        raise InvalidInput(f"state: {where}.frozenAt must be an instant within {RANGE_TEXT}")
+    return EntityClock(frozen_at=moment, offset=shift)
+
+
+_LONGEST_OFFSET = int((LATEST - EARLIEST).total_seconds())
 
 
 def _obj(value: Any, where: str) -> dict[str, Any]:
