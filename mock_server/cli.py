@@ -1,8 +1,9 @@
 """``sales-mock serve``: run the stateful Sales API mock with uvicorn; ``sales-mock wait URL``: wait for it.
 
 Exit codes of ``serve``: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec or fixture file
-(one line on stderr), 1 when the server cannot start (e.g. the port is taken). ``wait``: 0 once
-the URL answers, 1 after the timeout. ``--version`` prints the package version.
+(one line on stderr), 1 when the server cannot start (e.g. the port is taken) or its last save to
+``--state-file`` failed. ``wait``: 0 once the URL answers, 1 after the timeout. ``--version``
+prints the package version.
 """
 
 from __future__ import annotations
@@ -179,6 +180,9 @@ def _serve(app: Any, config: Any) -> int:
     )
     server = _Server(uv_config, config)
     server.run()
+    keeper = app.state.runtime.control.keeper
+    if keeper is not None and keeper.final_save_failed:  # the reason is on stderr already
+        return 1
     return 0 if server.started else 1
 
 
@@ -224,14 +228,18 @@ class _Server:
         previous = signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
             self._server.run()
-        except KeyboardInterrupt:  # pragma: no cover - uvicorn normally handles SIGINT itself
+        except (KeyboardInterrupt, _Stopped):  # uvicorn normally handles SIGINT itself
             pass
         finally:
             signal.signal(signal.SIGTERM, previous)
 
 
+class _Stopped(Exception):
+    """SIGTERM, re-raised by uvicorn once it has shut down (``main`` then works out the exit code)."""
+
+
 def _exit_cleanly(_signum: int, _frame: Any) -> None:
-    raise SystemExit(0)
+    raise _Stopped
 
 
 def _bound_port(server: Any, default: int) -> int:
