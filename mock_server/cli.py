@@ -9,6 +9,7 @@ prints the package version.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import signal
@@ -33,6 +34,16 @@ def _positive(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
         raise argparse.ArgumentTypeError(f"invalid size {text!r}: a whole number in 1..1000000")
     return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: seconds in 0.1..3600")
+    return value
 
 
 def _clock(text: str) -> str:
@@ -98,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--journal-size", type=_positive, default=1000, metavar="N", help="requests the journal keeps (default 1000)"
     )
+    serve.add_argument(
+        "--read-timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="a connection's time for a request's headers, then for its body, before a 408 (default 10)",
+    )
     from mock_server.wait import add_wait_parser
 
     add_wait_parser(commands)
@@ -129,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "state_file": args.state_file,
         "allowed_hosts": tuple(args.allowed_host),
         "journal_size": args.journal_size,
+        "read_timeout": args.read_timeout,
     }
     if args.cors_origin is not None:
         from mock_server.origins import check_patterns
@@ -163,8 +182,11 @@ def _serve(app: Any, config: Any) -> int:
 
     import uvicorn
 
-    from mock_server.http_protocol import protocol_class
+    from mock_server.http_protocol import ConnectionLimits, protocol_class
 
+    files = raise_file_limit()
+    waiting = ConnectionLimits.waiting if files is None else max(16, min(ConnectionLimits.waiting, files - 64))
+    limits = ConnectionLimits(read_timeout=config.read_timeout, waiting=waiting)
     debug = config.log_level == "debug"
     uv_config = uvicorn.Config(
         app,
@@ -172,7 +194,8 @@ def _serve(app: Any, config: Any) -> int:
         port=config.port,
         log_level="debug" if debug else "warning",
         access_log=debug,
-        http=protocol_class(),
+        http=protocol_class(limits),
+        h11_max_incomplete_event_size=limits.header_bytes,  # the h11 fallback's bound on a request's head
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         lifespan="on",
         server_header=False,
@@ -184,6 +207,24 @@ def _serve(app: Any, config: Any) -> int:
     if keeper is not None and keeper.final_save_failed:  # the reason is on stderr already
         return 1
     return 0 if server.started else 1
+
+
+def raise_file_limit() -> int | None:
+    """Raise the soft limit on open files to the hard one (each connection is a file); the limit now in
+    force, or None where there is none to read (Windows)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    target = max(soft, 65536) if hard == resource.RLIM_INFINITY else hard
+    if soft < target:
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return soft
 
 
 def tune_gc() -> None:
