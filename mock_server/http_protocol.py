@@ -149,7 +149,7 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
         """Some of the next request has been received."""
         _oversized = False
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             watch.arrive(self, self.loop.time())
 
@@ -172,7 +172,9 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
             self._begun = True
 
         def on_headers_complete(self) -> None:
-            if (self._head_bytes > bounds.header_bytes or not self._counted) and self._head_size() > bounds.header_bytes:
+            if (
+                self._head_bytes > bounds.header_bytes or not self._counted
+            ) and self._head_size() > bounds.header_bytes:
                 self._oversized = True
                 raise _HeadTooLarge
             if len(self.headers) > bounds.header_count:

@@ -287,7 +287,9 @@ class StateFileKeeper:
             self.last_saved_at = _wall_now()
             return True
         detail = message.decode("utf-8", "replace").strip()
-        self._failed(detail or (f"the saving process was killed by signal {-code}" if code < 0 else f"exit status {code}"))
+        self._failed(
+            detail or (f"the saving process was killed by signal {-code}" if code < 0 else f"exit status {code}")
+        )
         return False
 
     def status(self) -> dict[str, Any]:

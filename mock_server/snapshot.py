@@ -364,7 +364,9 @@ def _readable(parse: Any, value: Any, where: str) -> None:
     try:
         parse(value)
     except (ValueError, TypeError, AttributeError):  # not text, or text that is no date
-        raise InvalidInput(f"state: {where} is not a date or instant the server can hold: {str(value)[:40]!r}") from None
+        raise InvalidInput(
+            f"state: {where} is not a date or instant the server can hold: {str(value)[:40]!r}"
+        ) from None
 
 
 def _plain(resource: Any, required: tuple[str, ...]) -> bool:

@@ -4,12 +4,11 @@ and, with ``--admin-token``, only holders of the token. See ``mock_server.origin
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 
 from starlette.requests import Request
 
 from mock_server.errors import Forbidden, MisdirectedRequest, Unauthorized, UnsupportedMediaType
-from collections.abc import Iterable
-
 from mock_server.origins import OriginPolicy, admits_any_host, is_loopback
 
 TOKEN_HEADER = "x-admin-token"
