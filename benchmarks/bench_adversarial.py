@@ -1,4 +1,4 @@
-"""Normal requests under attack: a slowloris and a header flood against ``sales-mock serve``, a gzip
+"""Paced requests under attack: a slowloris and a header flood against ``sales-mock serve``, a gzip
 bomb through ``sales-contract proxy``; p50/p99 of a paced normal load and the server's peak RSS.
 
 ``.venv/bin/python benchmarks/bench_adversarial.py`` (about 2 minutes; ``--quick``: about 40 s)
@@ -34,11 +34,12 @@ import sys
 import tempfile
 import time
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import HOST, Processes, free_port, log, process_tree_rss_mib, wait_ready
+from harness import HOST, Paced, Processes, free_port, log, paced_load, process_tree_rss_mib, read_answer, wait_ready
 
 CLOCK = "2025-03-01T00:00:00Z"
 DEMO_ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
@@ -56,22 +57,10 @@ TIMEOUT = 10.0
 
 
 @dataclass
-class Normal:
-    """What the paced normal load saw."""
-
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-
-    def pick(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else float("nan")
-
-
-@dataclass
 class Row:
     case: str
     server: str
-    normal: Normal
+    normal: Paced
     seconds: float
     peak_mib: float
     before_mib: float
@@ -79,54 +68,16 @@ class Row:
     attack: str
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """(status, body) of one HTTP/1.1 answer with a Content-Length (every read bounded by TIMEOUT)."""
-    status_line = await asyncio.wait_for(reader.readline(), TIMEOUT)
-    if not status_line:
-        raise ConnectionResetError("closed")
-    length = 0
-    while (line := await asyncio.wait_for(reader.readline(), TIMEOUT)) not in (b"\r\n", b""):
-        name, _, value = line.decode("latin-1").partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value)
-    body = await asyncio.wait_for(reader.readexactly(length), TIMEOUT)
-    return int(status_line.split()[1]), body
-
-
-async def paced_load(port: int, path: str, seconds: float, rate: float, result: Normal) -> None:
-    """``rate`` requests/s in total over NORMAL_CONNECTIONS keep-alive connections, for ``seconds``; a
-    failed request (an error status, a reset, a timeout) is counted and its connection opened again."""
-    interval = NORMAL_CONNECTIONS / rate
-    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {DEMO_KEY}\r\n\r\n".encode()
-    start = time.perf_counter() + 0.1
-    deadline = start + seconds
-
-    async def connection(offset: float) -> None:
-        stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        for k in range(int(seconds / interval) + 1):
-            due = start + offset + k * interval
-            if due > deadline:
-                break
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            sent = time.perf_counter()
-            try:
-                if stream is None:
-                    stream = await asyncio.wait_for(asyncio.open_connection(HOST, port), TIMEOUT)
-                stream[1].write(request)
-                status, _body = await _read_answer(stream[0])
-            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-                result.errors += 1
-                if stream is not None:
-                    stream[1].close()
-                stream = None
-                continue
-            result.latencies.append(time.perf_counter() - sent)
-            if status >= 400:
-                result.errors += 1
-        if stream is not None:
-            stream[1].close()
-
-    await asyncio.gather(*(connection(interval * n / NORMAL_CONNECTIONS) for n in range(NORMAL_CONNECTIONS)))
+async def _connect(
+    port: int, stats: Counter[str], failure: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    """A connection to ``port``, or None (counted as ``failure``, after a pause) when none is made."""
+    try:
+        return await asyncio.wait_for(asyncio.open_connection(HOST, port), TIMEOUT)
+    except (TimeoutError, OSError):
+        stats[failure] += 1
+        await asyncio.sleep(0.2)
+        return None
 
 
 async def sample_rss(pid: int, deadline: float, peak: list[float], guard: Callable[[float], None] | None) -> None:
@@ -139,17 +90,7 @@ async def sample_rss(pid: int, deadline: float, peak: list[float], guard: Callab
         await asyncio.sleep(0.1)
 
 
-@dataclass
-class Slowloris:
-    opened: int = 0
-    answered_408: int = 0
-    closed: int = 0
-    failed_connects: int = 0
-    open_now: int = 0
-    most_open: int = 0
-
-
-async def slowloris(port: int, connections: int, deadline: float, stats: Slowloris) -> None:
+async def slowloris(port: int, connections: int, deadline: float, stats: Counter[str]) -> None:
     """``connections`` half-open requests, each trickling a header line every TRICKLE_SECONDS, reopened
     when the server closes them; at most 100 openings per connection."""
     head = f"GET /api/sales/quotes?entityId={DEMO_ENTITY} HTTP/1.1\r\nHost: {HOST}\r\n".encode()
@@ -158,15 +99,13 @@ async def slowloris(port: int, connections: int, deadline: float, stats: Slowlor
         for _attempt in range(100):
             if time.perf_counter() >= deadline:
                 return
-            try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), TIMEOUT)
-            except (TimeoutError, OSError):
-                stats.failed_connects += 1
-                await asyncio.sleep(0.5)
+            stream = await _connect(port, stats, "failed_connects")
+            if stream is None:
                 continue
-            stats.opened += 1
-            stats.open_now += 1
-            stats.most_open = max(stats.most_open, stats.open_now)
+            reader, writer = stream
+            stats["opened"] += 1
+            stats["open_now"] += 1
+            stats["most_open"] = max(stats["most_open"], stats["open_now"])
             try:
                 writer.write(head)
                 while (left := deadline - time.perf_counter()) > 0:
@@ -176,42 +115,32 @@ async def slowloris(port: int, connections: int, deadline: float, stats: Slowlor
                         writer.write(b"X-Slow: 1\r\n")
                         continue
                     if data.startswith(b"HTTP/1.1 408 "):
-                        stats.answered_408 += 1
+                        stats["answered_408"] += 1
                     else:
-                        stats.closed += 1
+                        stats["closed"] += 1
                     break
             except OSError:
-                stats.closed += 1
+                stats["closed"] += 1
             finally:
-                stats.open_now -= 1
+                stats["open_now"] -= 1
                 writer.close()
 
     await asyncio.gather(*(one() for _ in range(connections)))
 
 
-@dataclass
-class Flood:
-    sent: int = 0
-    answered_431: int = 0
-    reset: int = 0
-    bytes_sent: int = 0
-
-
-async def header_flood(port: int, deadline: float, stats: Flood) -> None:
+async def header_flood(port: int, deadline: float, stats: Counter[str]) -> None:
     """FLOOD_CLIENTS clients sending unauthenticated requests with an 8 MiB header, 64 KiB at a time,
     until the server answers or closes; at most 100,000 requests in all."""
     chunk = b"a" * 65536
     head = f"GET /api/sales/quotes?entityId={DEMO_ENTITY} HTTP/1.1\r\nHost: {HOST}\r\nX-Flood: ".encode()
 
     async def one() -> None:
-        while time.perf_counter() < deadline and stats.sent < 100_000:
-            stats.sent += 1
-            try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), TIMEOUT)
-            except (TimeoutError, OSError):
-                stats.reset += 1
-                await asyncio.sleep(0.1)
+        while time.perf_counter() < deadline and stats["sent"] < 100_000:
+            stats["sent"] += 1
+            stream = await _connect(port, stats, "reset")
+            if stream is None:
                 continue
+            reader, writer = stream
             answer = asyncio.ensure_future(reader.read(64))  # the server may answer before the head is sent
             try:
                 writer.write(head)
@@ -220,15 +149,15 @@ async def header_flood(port: int, deadline: float, stats: Flood) -> None:
                         break
                     writer.write(chunk)
                     await asyncio.wait_for(writer.drain(), TIMEOUT)
-                    stats.bytes_sent += len(chunk)
+                    stats["bytes_sent"] += len(chunk)
                 else:
                     writer.write(b"\r\n\r\n")
                 if (await asyncio.wait_for(answer, TIMEOUT)).startswith(b"HTTP/1.1 431 "):
-                    stats.answered_431 += 1
+                    stats["answered_431"] += 1
                 else:
-                    stats.reset += 1
+                    stats["reset"] += 1
             except (TimeoutError, OSError):
-                stats.reset += 1
+                stats["reset"] += 1
             finally:
                 if not answer.done():
                     answer.cancel()
@@ -306,7 +235,7 @@ async def bomb_clients(port: int, deadline: float, stats: Bomb) -> None:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), TIMEOUT)
                 try:
                     writer.write(request)
-                    status, _body = await asyncio.wait_for(_read_answer(reader), 60)
+                    status, _body = await asyncio.wait_for(read_answer(reader), 60)
                     stats.answers[status] = stats.answers.get(status, 0) + 1
                 finally:
                     writer.close()
@@ -324,11 +253,12 @@ async def measure(
     rate: float,
     attack: Callable[[float], Awaitable[None]] | None,
     guard: Callable[[float], None] | None = None,
-) -> tuple[Normal, float]:
+) -> tuple[Paced, float]:
     """The normal load for ``seconds`` beside ``attack(deadline)``; (what it saw, the peak RSS of ``pid``)."""
-    normal, peak = Normal(), [process_tree_rss_mib(pid)]
+    normal, peak = Paced(), [process_tree_rss_mib(pid)]
     deadline = time.perf_counter() + seconds + 0.2
-    tasks: list[Awaitable[None]] = [paced_load(port, NORMAL_PATH, seconds, rate, normal)]
+    request = f"GET {NORMAL_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {DEMO_KEY}\r\n\r\n"
+    tasks: list[Awaitable[None]] = [paced_load(port, request.encode(), seconds, rate, NORMAL_CONNECTIONS, normal)]
     tasks.append(sample_rss(pid, deadline, peak, guard))
     if attack is not None:
         tasks.append(attack(deadline))
@@ -371,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_ready(mock_port, NORMAL_PATH, DEMO_KEY, mock)
             pid = mock.pid
 
-            def run_case(case: str, attack: Callable[[float], Awaitable[None]] | None, seconds: float) -> Normal:
+            def run_case(case: str, attack: Callable[[float], Awaitable[None]] | None, seconds: float) -> Paced:
                 log(f"mock, {case}: {seconds:.0f} s at {args.rate:.0f} normal requests/s")
                 before = process_tree_rss_mib(pid)
                 normal, peak = asyncio.run(measure(pid, mock_port, seconds, args.rate, attack))
@@ -381,22 +311,23 @@ def main(argv: list[str] | None = None) -> int:
 
             run_case("quiet", None, quiet_seconds)
             if "slowloris" in cases:
-                loris = Slowloris()
+                loris: Counter[str] = Counter()
                 run_case(
                     f"slowloris, {args.connections} connections",
                     _bind(slowloris, mock_port, args.connections, loris),
                     args.seconds,
                 )
                 rows[-1].attack = (
-                    f"{loris.opened} opened (at most {loris.most_open} at once), {loris.answered_408} answered 408, "
-                    f"{loris.closed} closed without answer, {loris.failed_connects} connects failed"
+                    f"{loris['opened']} opened (at most {loris['most_open']} at once), "
+                    f"{loris['answered_408']} answered 408, {loris['closed']} closed without answer, "
+                    f"{loris['failed_connects']} connects failed"
                 )
             if "flood" in cases:
-                flood = Flood()
+                flood: Counter[str] = Counter()
                 run_case("header flood, 8 MiB headers", _bind(header_flood, mock_port, flood), args.seconds)
                 rows[-1].attack = (
-                    f"{flood.sent} requests, {flood.answered_431} answered 431, {flood.reset} reset/closed, "
-                    f"{flood.bytes_sent / 2**20:.0f} MiB of headers written in all"
+                    f"{flood['sent']} requests, {flood['answered_431']} answered 431, {flood['reset']} reset/closed, "
+                    f"{flood['bytes_sent'] / 2**20:.0f} MiB of headers written in all"
                 )
             if "bomb" in cases:
                 rows.extend(_bomb_case(procs, mock_port, args, quiet_seconds))

@@ -25,7 +25,7 @@ import itertools
 import json
 import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -353,12 +353,13 @@ def _check_times(resource: dict[str, Any], kind: str, where: str) -> None:
     """A date or instant the services would read must be one the server can hold (not 0000-01-01).
     Runs for every resource of a state file, so the common case stays in C (``map``); which field is
     bad is only worked out for a resource that has one."""
+    field: Callable[[str], Any] = resource.get
     try:
         dates = _DATES.get(kind)
         if dates is not None:
-            collections.deque(map(date.fromisoformat, filter(_SET, map(resource.get, dates))), 0)  # parse_date
+            collections.deque(map(date.fromisoformat, filter(_SET, map(field, dates))), 0)  # as parse_date
         if kind == "subscriptions":
-            for moment in map(datetime.fromisoformat, filter(_SET, map(resource.get, _INSTANTS[kind]))):
+            for moment in map(datetime.fromisoformat, filter(_SET, map(field, _INSTANTS[kind]))):
                 if moment.tzinfo is None or not 1 < moment.year < 9999:
                     raise ValueError  # not as the server writes it: the slow path decides
             dunning = resource.get("dunning")

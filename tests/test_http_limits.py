@@ -8,52 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import resource
 import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from livemock import DEMO_ENTITY, DEMO_KEY, HOST, LiveMock, Reply, _read_reply, serve_command
-
-from contract_tests.process import free_port, stop
+from livemock import DEMO_ENTITY, DEMO_KEY, HOST, LiveMock, Reply, _read_reply, live_mock
 
 pytestmark = [pytest.mark.live]
 
 PLANS = f"/api/sales/plans?entityId={DEMO_ENTITY}"
-
-
-@contextlib.contextmanager
-def _server(tmp_path: Path, *args: str, files: int | None = None) -> Iterator[LiveMock]:
-    """``sales-mock serve`` with ``args`` (and an open-file limit of ``files``, soft and hard)."""
-    port = free_port()
-    log_path = tmp_path / f"sales-mock-{port}.log"
-
-    def limit_files() -> None:
-        if files is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
-
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*serve_command(port), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=limit_files,
-        )
-    mock = LiveMock(port, process, log_path)
-    try:
-        deadline = time.monotonic() + 30
-        while not mock.alive():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"sales-mock did not start (exit {process.poll()}):\n{mock.log_tail()}")
-            time.sleep(0.05)
-        yield mock
-    finally:
-        stop(process, timeout=10)
 
 
 def _rss_kib(pid: int) -> int:
@@ -85,7 +49,7 @@ def _head(*lines: str) -> bytes:
 
 
 def test_oversized_heads_are_431_and_leave_nothing_behind(tmp_path: Path) -> None:
-    with _server(tmp_path, "--journal-size", "100") as mock:
+    with live_mock(tmp_path, ("--journal-size", "100")) as mock:
         _assert_json(_send(mock, _head("X-Pad: " + "a" * 70_000)), 431)
         _assert_json(_send(mock, _head(*(f"X-{n}: a" for n in range(101)))), 431)
         _assert_json(_send(mock, ("GET /api/sales/plans?x=" + "a" * 70_000 + " HTTP/1.1\r\n\r\n").encode()), 431)
@@ -104,7 +68,7 @@ def test_oversized_heads_are_431_and_leave_nothing_behind(tmp_path: Path) -> Non
 
 
 def test_slow_heads_and_bodies_are_408_and_change_nothing(tmp_path: Path) -> None:
-    with _server(tmp_path, "--read-timeout", "0.5") as mock:
+    with live_mock(tmp_path, ("--read-timeout", "0.5")) as mock:
         plans_before = len(mock.request("GET", PLANS).json["data"])
         body = json.dumps({"code": "slow", "name": "Slow", "currency": "USD", "amount": 100, "interval": "month"})
         head = (
@@ -127,7 +91,7 @@ def test_half_open_connections_do_not_starve_normal_requests(tmp_path: Path) -> 
     """300 half-open connections against a server allowed 200 open files: the ones waiting longest are
     closed to make room, normal requests are answered meanwhile, and every half-open one is closed by
     the read timeout (a 408 for those that sent part of a head)."""
-    with _server(tmp_path, "--read-timeout", "2", files=200) as mock:
+    with live_mock(tmp_path, ("--read-timeout", "2"), open_files=200) as mock:
         idle: list[socket.socket] = []
         try:
             for n in range(300):
