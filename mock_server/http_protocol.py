@@ -8,7 +8,7 @@ The httptools protocol (the one the mock runs on) also bounds what a client can 
 hold, before the app sees anything (:class:`ConnectionLimits`):
 
 - **Headers**: a request line and headers over 64 KiB, or more than 100 headers, are answered
-  ``431 {"error": ...}`` and the connection is closed, as soon as the bytes received show it (the
+  ``431 {"error": ...}`` (``414`` when the URL alone is over 64 KiB) and the connection is closed, as soon as the bytes received show it (the
   parser never buffers more than that and one read).
 - **Slow clients**: a connection must deliver a request's headers within ``read_timeout`` seconds
   of opening (or of the previous answer), and then its body within ``read_timeout`` seconds more;
@@ -128,6 +128,7 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
         "Request Header Fields Too Large",
         f"the request line and headers are over {bounds.header_bytes} bytes or {bounds.header_count} headers",
     )
+    too_long = _raw_answer(414, "URI Too Long", f"the request's URL is over {bounds.header_bytes} bytes")
     too_slow = _raw_answer(
         408,
         "Request Timeout",
@@ -148,6 +149,7 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
         _begun = False
         """Some of the next request has been received."""
         _oversized = False
+        """A parser callback found the head over the limits: the parser's error is then a 431."""
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -165,7 +167,7 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
             if self._in_head and not self._oversized and not self.transport.is_closing():
                 headers = self.headers if self._begun else None
                 if self._head_bytes > bounds.header_bytes or (headers and len(headers) > bounds.header_count):
-                    self._refuse(too_large)
+                    self._refuse(self._too_large())
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
@@ -202,10 +204,13 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
                 watch.owe(self, self.loop.time())  # the next request (or uvicorn's keep-alive timeout)
 
         def send_400_response(self, msg: str) -> None:
-            self._refuse(too_large if self._oversized else _400)
+            self._refuse(self._too_large() if self._oversized else _400)
+
+        def _too_large(self) -> bytes:
+            """414 when the URL alone is over the limit, else 431."""
+            return too_long if self._begun and len(self.url) > bounds.header_bytes else too_large
 
         def _refuse(self, answer: bytes) -> None:
-            self._oversized = True
             self.transport.write(answer)
             self.transport.close()
 

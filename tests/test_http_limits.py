@@ -52,7 +52,8 @@ def test_oversized_heads_are_431_and_leave_nothing_behind(tmp_path: Path) -> Non
     with live_mock(tmp_path, ("--journal-size", "100")) as mock:
         _assert_json(_send(mock, _head("X-Pad: " + "a" * 70_000)), 431)
         _assert_json(_send(mock, _head(*(f"X-{n}: a" for n in range(101)))), 431)
-        _assert_json(_send(mock, ("GET /api/sales/plans?x=" + "a" * 70_000 + " HTTP/1.1\r\n\r\n").encode()), 431)
+        _assert_json(_send(mock, ("GET /api/sales/plans?x=" + "a" * 70_000 + " HTTP/1.1\r\n\r\n").encode()), 414)
+        _assert_json(_send(mock, _head("X-Pad: " + "a" * 40_000).replace(b"?", b"?x=" + b"a" * 40_000 + b"&")), 431)
         ok = _send(mock, _head(f"Authorization: Bearer {DEMO_KEY}", "X-Pad: " + "a" * 60_000, "Connection: close"))
         assert ok is not None and ok.status == 200  # just under the limit: served
         before = _rss_kib(mock.process.pid)
