@@ -8,8 +8,8 @@ The httptools protocol (the one the mock runs on) also bounds what a client can 
 hold, before the app sees anything (:class:`ConnectionLimits`):
 
 - **Headers**: a request line and headers over 64 KiB, or more than 100 headers, are answered
-  ``431 {"error": ...}`` (``414`` when the URL alone is over 64 KiB) and the connection is closed, as soon as the bytes received show it (the
-  parser never buffers more than that and one read).
+  ``431 {"error": ...}`` (``414`` when the URL alone is over 64 KiB) and the connection is
+  closed, as soon as the bytes received show it (the parser never buffers more than that and one read).
 - **Slow clients**: a connection must deliver a request's headers within ``read_timeout`` seconds
   of opening (or of the previous answer), and then its body within ``read_timeout`` seconds more;
   otherwise it is answered ``408 {"error": ...}`` (closed without an answer when it sent nothing).
