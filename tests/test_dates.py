@@ -128,3 +128,44 @@ def test_a_state_import_with_a_date_the_server_cannot_hold_is_400(
         ).status_code
         == 200
     )
+
+
+def _active_with_open_invoice(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An active subscription of the first entity and one of its open invoices."""
+    entity = document["entities"][0]
+    active = {s["id"]: s for s in entity["subscriptions"] if s["status"] == "active"}
+    invoice = next(i for i in entity["invoices"] if i["status"] == "open" and i.get("subscriptionId") in active)
+    return active[invoice["subscriptionId"]], invoice
+
+
+def test_an_imported_period_at_the_end_of_the_calendar_is_a_422_naming_the_proration_date(http: httpx.Client) -> None:
+    """A new period ``[prorationDate, + interval)`` that would end after 9999-12-31 names prorationDate."""
+    document = _state(http)
+    subscription, _invoice = _active_with_open_invoice(document)
+    subscription.update(currentPeriodStart="9999-11-30", currentPeriodEnd="9999-12-31", billingCycleAnchor="9999-11-30")
+    assert http.put("/__admin/state", json=document).status_code == 204
+    sales = {"params": {"entityId": DEMO}, "headers": {"Authorization": "Bearer ak_demo_readwrite"}}
+    plans = http.get("/api/sales/plans", **sales).json()["data"]
+    before = _state(http)
+    other = next(
+        p
+        for p in plans
+        if p["active"] and p["currency"] == subscription["currency"] and p["interval"] != subscription["interval"]
+    )
+    path = f"/api/sales/subscriptions/{subscription['id']}/change-plan"
+    answer = http.post(path, json={"newPlanId": other["id"], "prorationDate": "9999-12-30"}, **sales)
+    assert answer.status_code == 422, answer.text
+    assert [d["path"] for d in answer.json()["details"]] == ["prorationDate"]
+    assert _state(http) == before
+
+
+def test_an_imported_invoice_due_on_the_last_day_of_the_calendar_never_falls_overdue(http: httpx.Client) -> None:
+    document = _state(http)
+    _subscription, invoice = _active_with_open_invoice(document)
+    invoice["dueDate"] = "9999-12-31"
+    answer = http.put("/__admin/state", json=document)
+    assert answer.status_code == 204, answer.text
+    sales = {"params": {"entityId": DEMO}, "headers": {"Authorization": "Bearer ak_demo_readwrite"}}
+    assert http.get("/api/sales/subscriptions", **sales).status_code == 200
+    moved = http.post(f"/__admin/entities/{DEMO}/clock/advance", json={"days": 1})
+    assert moved.status_code == 200, moved.text
