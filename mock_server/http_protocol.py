@@ -150,6 +150,8 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
         """Some of the next request has been received."""
         _oversized = False
         """A parser callback found the head over the limits: the parser's error is then a 431."""
+        _body_owed = False
+        """The request's body is owed (since the end of the read that completed its head)."""
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -164,10 +166,14 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
             if counted:
                 self._head_bytes += len(data)
             super().data_received(data)
-            if self._in_head and not self._oversized and not self.transport.is_closing():
-                headers = self.headers if self._begun else None
-                if self._head_bytes > bounds.header_bytes or (headers and len(headers) > bounds.header_count):
+            if self._in_head:  # between requests, or in a head: over the limits yet?
+                if (
+                    self._head_bytes > bounds.header_bytes or (self._begun and len(self.headers) > bounds.header_count)
+                ) and not (self._oversized or self.transport.is_closing()):
                     self._refuse(self._too_large())
+            elif not self._body_owed:  # a head complete, its body not: owed from now (a GET never gets here)
+                self._body_owed = True
+                watch.owe(self, self.loop.time())
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
@@ -182,9 +188,8 @@ def protocol_class(limits: ConnectionLimits | None = None) -> type:
             if len(self.headers) > bounds.header_count:
                 self._oversized = True
                 raise _HeadTooLarge
-            self._in_head, self._head_bytes = False, 0
+            self._in_head, self._head_bytes, self._body_owed = False, 0, False
             super().on_headers_complete()
-            watch.owe(self, self.loop.time())  # now the body (if any)
 
         def _head_size(self) -> int:
             return len(self.url) + sum([len(name) + len(value) + 4 for name, value in self.headers])
