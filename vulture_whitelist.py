@@ -3,6 +3,7 @@
 # uvicorn calls these overrides of its protocol classes
 send_400_response  # noqa: B018, F821
 should_exit  # noqa: B018, F821  (uvicorn.Server attribute set to stop it)
+disconnected  # noqa: B018, F821  (uvicorn's request cycle attribute: http_protocol sets it on a late body)
 
 # pytest calls plugin hooks and fixtures by name (mock_server.pytest_plugin, the contract suite's
 # conftest and its campaign plugin)

@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import sys
 import tempfile
-import time
 from functools import partial
 from pathlib import Path
 
@@ -30,10 +28,12 @@ from harness import (
     HOST,
     Load,
     LoadGenerator,
+    Paced,
     Processes,
     ensure_wrk,
     free_port,
     log,
+    paced_load,
     wait_ready,
 )
 
@@ -51,46 +51,10 @@ OPERATIONS = {
 
 async def paced(port: int, path: str, seconds: float, rate: float) -> tuple[float, float, int, int]:
     """(p50 ms, p99 ms, requests, failures): 16 keep-alive connections, ``rate`` requests/s in total."""
-    interval = CONNECTIONS / rate
-    latencies: list[float] = []
-    failures = 0
     head = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {DEMO_KEY}\r\n"
-    request = (head + "Accept: application/json\r\n\r\n").encode()
-    start = time.perf_counter() + 0.2
-    deadline = start + seconds
-
-    async def connection(offset: float) -> None:
-        nonlocal failures
-        reader, writer = await asyncio.open_connection(HOST, port)
-        try:
-            for k in range(int(seconds / interval) + 1):
-                due = start + offset + k * interval
-                if due > deadline:
-                    return
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                sent = time.perf_counter()
-                writer.write(request)
-                status = await asyncio.wait_for(reader.readline(), 10)
-                length = 0
-                while (line := await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    if name.strip().lower() == "content-length":
-                        length = int(value)
-                await asyncio.wait_for(reader.readexactly(length), 10)
-                latencies.append(time.perf_counter() - sent)
-                if int(status.split()[1]) >= 400:
-                    failures += 1
-        finally:
-            writer.close()
-
-    rng = random.Random(42)
-    await asyncio.gather(*(connection(rng.uniform(0, interval)) for _ in range(CONNECTIONS)))
-    latencies.sort()
-
-    def pick(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000
-
-    return pick(0.5), pick(0.99), len(latencies), failures
+    result = Paced()
+    await paced_load(port, (head + "Accept: application/json\r\n\r\n").encode(), seconds, rate, CONNECTIONS, result)
+    return result.pick(0.5), result.pick(0.99), len(result.latencies), result.errors
 
 
 def _get(path: str, _index: int) -> tuple[str, str, bytes | None]:

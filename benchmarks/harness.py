@@ -318,6 +318,69 @@ async def _python_load(port: int, load: Load, seconds: float) -> LoadResult:
     )
 
 
+class Paced:
+    """What a paced load saw: the latency of each answered request (seconds), and the failed ones."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.errors = 0
+
+    def pick(self, q: float) -> float:
+        """The ``q`` quantile of the latencies, in ms (nan when nothing was answered)."""
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else float("nan")
+
+
+async def read_answer(reader: asyncio.StreamReader, timeout: float = 10.0) -> tuple[int, bytes]:
+    """(status, body) of one HTTP/1.1 answer with a Content-Length (every read bounded by ``timeout``)."""
+    status_line = await asyncio.wait_for(reader.readline(), timeout)
+    if not status_line:
+        raise ConnectionResetError("closed before an answer")
+    length = 0
+    while (line := await asyncio.wait_for(reader.readline(), timeout)) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    body = await asyncio.wait_for(reader.readexactly(length), timeout)
+    return int(status_line.split()[1]), body
+
+
+async def paced_load(port: int, request: bytes, seconds: float, rate: float, connections: int, result: Paced) -> None:
+    """``request`` at ``rate`` requests/s in total over ``connections`` keep-alive connections (an open
+    load, as a test suite or a frontend sends), for ``seconds``, into ``result``. A failed request (an
+    error status, a reset, a timeout) is counted and its connection opened again."""
+    interval = connections / rate
+    start = time.perf_counter() + 0.1
+    deadline = start + seconds
+
+    async def connection(offset: float) -> None:
+        stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        for k in range(int(seconds / interval) + 1):
+            due = start + offset + k * interval
+            if due > deadline:
+                break
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            sent = time.perf_counter()
+            try:
+                if stream is None:
+                    stream = await asyncio.wait_for(asyncio.open_connection(HOST, port), 10)
+                stream[1].write(request)
+                status, _body = await read_answer(stream[0])
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+                result.errors += 1
+                if stream is not None:
+                    stream[1].close()
+                stream = None
+                continue
+            result.latencies.append(time.perf_counter() - sent)
+            if status >= 400:
+                result.errors += 1
+        if stream is not None:
+            stream[1].close()
+
+    await asyncio.gather(*(connection(interval * n / connections) for n in range(connections)))
+
+
 # --------------------------------------------------------------------------- installs
 
 

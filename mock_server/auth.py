@@ -7,22 +7,28 @@ nothing about another entity is revealed before its key is shown.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from mock_server.domain.errors import FieldProblem
 from mock_server.errors import BadRequest, Forbidden, Unauthorized
 from mock_server.store import READ_SCOPE, WRITE_SCOPE, EntityState, Store
 
 SESSION_COOKIE = "axiomatic_session"
 ENTITY_HEADER = "x-entity-id"
+SINGLE_HEADERS = ("authorization", ENTITY_HEADER)
+"""Headers a request may carry once: two credentials or two entities would leave the choice to whichever came last."""
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: ``kind`` is ``api_key`` or ``session``."""
+    """Who is calling: ``kind`` is ``api_key`` or ``session``; ``credential`` the key or the session token
+    itself, however the header spelled it (scheme case, spaces, other cookies)."""
 
     kind: str
     entity_id: str
     scopes: frozenset[str]
+    credential: str
 
 
 def authenticate(store: Store, headers: dict[str, str], *, cookie_allowed: bool = True) -> Principal:
@@ -41,7 +47,7 @@ def authenticate(store: Store, headers: dict[str, str], *, cookie_allowed: bool 
         key = store.find_api_key(token)
         if key is None:
             raise Unauthorized("unknown API key")
-        return Principal("api_key", key.entity_id, key.scopes)
+        return Principal("api_key", key.entity_id, key.scopes, token)
     cookie = session_token(headers.get("cookie", ""))
     if cookie is None:
         raise Unauthorized("missing credentials: send 'Authorization: Bearer ak_...'")
@@ -52,7 +58,15 @@ def authenticate(store: Store, headers: dict[str, str], *, cookie_allowed: bool 
     session = store.find_session(cookie)
     if session is None:
         raise Unauthorized("unknown or expired session")
-    return Principal("session", session.entity_id, session.scopes)
+    return Principal("session", session.entity_id, session.scopes, cookie)
+
+
+def check_single(repeated: Collection[str]) -> None:
+    """400 naming the header when ``Authorization`` or ``x-entity-id`` is among the ``repeated`` header names."""
+    for name in SINGLE_HEADERS:
+        if name in repeated:
+            message = "is given more than once: send one"
+            raise BadRequest(f"invalid request: {name}: {message}", details=[FieldProblem(name, message)])
 
 
 def session_token(cookie_header: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,8 +17,13 @@ from mock_server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 MAX_BODY_BYTES = 1024 * 1024
 """Largest accepted request body: 1 MiB."""
 
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects a JSON body may have (the Sales API's bodies need four levels;
+a state document with a stub's answer in it about ten): deeper documents are a 400, never a
+``RecursionError`` in whatever walks them later."""
 
-async def read_body(headers: dict[str, str], receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+
+async def read_body(headers: Mapping[str, str], receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
     """The whole request body; 413 as soon as ``Content-Length`` or the bytes streamed exceed ``limit``.
 
     A client that disconnects before the body is complete raises ``ClientDisconnect``: a truncated
@@ -54,9 +60,15 @@ def check_media_type(headers: dict[str, str]) -> None:
             raise UnsupportedMediaType("the request body must be UTF-8 encoded JSON")
 
 
-def parse_json(raw: bytes) -> Any:
-    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys, finite numbers. Integral numbers
-    (``2``, ``2.0``, ``2e0``) become ``int`` so money and counts are never floats. 400 otherwise."""
+def parse_json(raw: bytes, *, exact_integers: bool = False) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys, finite numbers, at most :data:`MAX_DEPTH`
+    levels deep. Integral numbers (``2``, ``2.0``, ``2e0``) become ``int`` so money and counts are never
+    floats. 400 otherwise.
+
+    ``exact_integers`` (the Sales API, whose numbers are all integers): a number whose text is not
+    integral but whose nearest float is (``2.9999999999999999999`` reads as ``3.0``) stays the exact
+    ``Decimal``, so the spec's ``type: integer`` refuses it (400 naming the field) instead of the
+    server rounding it."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -66,11 +78,10 @@ def parse_json(raw: bytes) -> Any:
             text,
             object_pairs_hook=_no_duplicates,
             parse_constant=_reject_constant,
-            parse_float=_parse_number,
+            parse_float=_parse_exact if exact_integers else _parse_number,
         )
         if "\\u" in text:
             _reject_lone_surrogates(value)
-        return value
     except _JsonProblem as problem:
         raise BadRequest(f"malformed JSON: {problem}") from None
     except json.JSONDecodeError as error:
@@ -78,7 +89,29 @@ def parse_json(raw: bytes) -> Any:
     except ValueError:
         raise BadRequest("malformed JSON: a number is too large") from None
     except RecursionError:
-        raise BadRequest("malformed JSON: nested too deeply") from None
+        raise BadRequest(_TOO_DEEP) from None
+    if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(value):  # only a long text can be deep
+        raise BadRequest(_TOO_DEEP)
+    return value
+
+
+_TOO_DEEP = f"malformed JSON: nested deeper than {MAX_DEPTH} levels of arrays and objects"
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests arrays and objects deeper than :data:`MAX_DEPTH` (walked without recursion)."""
+    level: list[Any] = [value]
+    for _depth in range(MAX_DEPTH):
+        deeper: list[Any] = []
+        for node in level:
+            if type(node) is dict:
+                deeper.extend(v for v in node.values() if type(v) is dict or type(v) is list)
+            elif type(node) is list:
+                deeper.extend(v for v in node if type(v) is dict or type(v) is list)
+        if not deeper:
+            return False
+        level = deeper
+    return True
 
 
 class _JsonProblem(ValueError):
@@ -125,4 +158,12 @@ def _parse_number(literal: str) -> int | float:
     value = float(literal)
     if not math.isfinite(value) or number.adjusted() > 30:
         raise _JsonProblem(f"number {literal[:40]} is out of range")
+    return value
+
+
+def _parse_exact(literal: str) -> int | float | Decimal:
+    """``_parse_number``, except that a number the float would make integral keeps its exact value."""
+    value = _parse_number(literal)
+    if type(value) is float and value.is_integer():  # integral texts became int: this text is not integral
+        return Decimal(literal)
     return value

@@ -1,13 +1,15 @@
 """``sales-mock serve``: run the stateful Sales API mock with uvicorn; ``sales-mock wait URL``: wait for it.
 
 Exit codes of ``serve``: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec or fixture file
-(one line on stderr), 1 when the server cannot start (e.g. the port is taken). ``wait``: 0 once
-the URL answers, 1 after the timeout. ``--version`` prints the package version.
+(one line on stderr), 1 when the server cannot start (e.g. the port is taken) or its last save to
+``--state-file`` failed. ``wait``: 0 once the URL answers, 1 after the timeout. ``--version``
+prints the package version.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import signal
@@ -34,17 +36,30 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: seconds in 0.1..3600")
+    return value
+
+
 def _clock(text: str) -> str:
     if text == "now":
         return text
+    from mock_server.clock import RANGE_TEXT, in_range
     from mock_server.domain.periods import parse_instant
 
     try:
-        parse_instant(text)
+        moment = parse_instant(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid clock {text!r}: use 'now' or an instant like 2025-03-01T00:00:00Z"
         ) from None
+    if not in_range(moment.replace(microsecond=0)):
+        raise argparse.ArgumentTypeError(f"invalid clock {text!r}: an instant within {RANGE_TEXT}")
     return text
 
 
@@ -94,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--journal-size", type=_positive, default=1000, metavar="N", help="requests the journal keeps (default 1000)"
     )
+    serve.add_argument(
+        "--read-timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="a connection's time for a request's headers, then for its body, before a 408 (default 10)",
+    )
     from mock_server.wait import add_wait_parser
 
     add_wait_parser(commands)
@@ -125,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "state_file": args.state_file,
         "allowed_hosts": tuple(args.allowed_host),
         "journal_size": args.journal_size,
+        "read_timeout": args.read_timeout,
     }
     if args.cors_origin is not None:
         from mock_server.origins import check_patterns
@@ -159,8 +182,11 @@ def _serve(app: Any, config: Any) -> int:
 
     import uvicorn
 
-    from mock_server.http_protocol import protocol_class
+    from mock_server.http_protocol import ConnectionLimits, protocol_class
 
+    files = raise_file_limit()
+    waiting = ConnectionLimits.waiting if files is None else max(16, min(ConnectionLimits.waiting, files - 64))
+    limits = ConnectionLimits(read_timeout=config.read_timeout, waiting=waiting)
     debug = config.log_level == "debug"
     uv_config = uvicorn.Config(
         app,
@@ -168,7 +194,8 @@ def _serve(app: Any, config: Any) -> int:
         port=config.port,
         log_level="debug" if debug else "warning",
         access_log=debug,
-        http=protocol_class(),
+        http=protocol_class(limits),
+        h11_max_incomplete_event_size=limits.header_bytes,  # the h11 fallback's bound on a request's head
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         lifespan="on",
         server_header=False,
@@ -176,7 +203,28 @@ def _serve(app: Any, config: Any) -> int:
     )
     server = _Server(uv_config, config)
     server.run()
+    keeper = app.state.runtime.control.keeper
+    if keeper is not None and keeper.final_save_failed:  # the reason is on stderr already
+        return 1
     return 0 if server.started else 1
+
+
+def raise_file_limit() -> int | None:
+    """Raise the soft limit on open files to the hard one (each connection is a file); the limit now in
+    force, or None where there is none to read (Windows)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    target = max(soft, 65536) if hard == resource.RLIM_INFINITY else hard
+    if soft < target:
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return soft
 
 
 def tune_gc() -> None:
@@ -221,14 +269,18 @@ class _Server:
         previous = signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
             self._server.run()
-        except KeyboardInterrupt:  # pragma: no cover - uvicorn normally handles SIGINT itself
+        except (KeyboardInterrupt, _Stopped):  # uvicorn normally handles SIGINT itself
             pass
         finally:
             signal.signal(signal.SIGTERM, previous)
 
 
+class _Stopped(Exception):
+    """SIGTERM, re-raised by uvicorn once it has shut down (``main`` then works out the exit code)."""
+
+
 def _exit_cleanly(_signum: int, _frame: Any) -> None:
-    raise SystemExit(0)
+    raise _Stopped
 
 
 def _bound_port(server: Any, default: int) -> int:

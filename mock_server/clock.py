@@ -1,4 +1,5 @@
-"""Per-entity clocks: real time plus an offset, or frozen at an instant. Forward only."""
+"""Per-entity clocks: real time plus an offset, or frozen at an instant. Forward only, and within
+:data:`EARLIEST`..:data:`LATEST`."""
 
 from __future__ import annotations
 
@@ -6,8 +7,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from mock_server.domain.errors import Conflict, InvalidInput
+from mock_server.domain.errors import Conflict, FieldProblem, InvalidInput
 from mock_server.domain.periods import add_months, format_instant, parse_instant
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9899, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The range of every entity clock. The calendar ends at 9999-12-31; a clock stops a century before it,
+so every date worked out from the clock (billing periods of up to 12 years after a trial of up to a
+year, due dates, grace periods) is still one the server can hold."""
+RANGE_TEXT = f"{format_instant(EARLIEST)}..{format_instant(LATEST)}"
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether ``moment`` (aware) is an instant a clock may show."""
+    return EARLIEST <= moment <= LATEST
+
+
+def out_of_range(name: str) -> InvalidInput:
+    """The 400 for a clock (or the field ``name`` that would set it) outside :data:`RANGE_TEXT`."""
+    message = f"the clock stays within {RANGE_TEXT}"
+    return InvalidInput(f"invalid request: {name}: {message}", details=[FieldProblem(name, message)])
 
 
 def _real_now() -> datetime:
@@ -24,10 +43,14 @@ class EntityClock:
 
     @classmethod
     def from_mode(cls, mode: str | None) -> EntityClock:
-        """``None``/``"now"``: real time; an RFC 3339 instant: frozen there."""
+        """``None``/``"now"``: real time; an RFC 3339 instant: frozen there. ValueError for anything else
+        (an instant outside :data:`RANGE_TEXT` too)."""
         if mode is None or mode == "now":
             return cls()
-        return cls(frozen_at=parse_instant(mode).replace(microsecond=0))
+        moment = parse_instant(mode).replace(microsecond=0)
+        if not in_range(moment):
+            raise ValueError(f"clock {mode!r} is outside {RANGE_TEXT}")
+        return cls(frozen_at=moment)
 
     @property
     def frozen(self) -> bool:
@@ -42,9 +65,11 @@ class EntityClock:
     def today(self) -> date:
         return self.now().date()
 
-    def advance_to(self, target: datetime) -> datetime:
-        """Move the clock to ``target``; going backwards is a Conflict."""
+    def advance_to(self, target: datetime, field: str = "to") -> datetime:
+        """Move the clock to ``target``; going backwards is a Conflict, past :data:`LATEST` a 400 naming ``field``."""
         target = target.astimezone(UTC).replace(microsecond=0)
+        if target > LATEST:
+            raise out_of_range(field)
         current = self.now()
         if target < current:
             raise Conflict(
@@ -60,10 +85,14 @@ class EntityClock:
         """Move forward by calendar ``months`` (day clamped) then ``days``."""
         if days < 0 or months < 0:
             raise InvalidInput("days and months must not be negative")
+        field = "days" if days else "months"
         current = self.now()
-        shifted = add_months(current.date(), months)
-        target = datetime.combine(shifted, current.timetz()) + timedelta(days=days)
-        return self.advance_to(target)
+        try:
+            shifted = add_months(current.date(), months)
+            target = datetime.combine(shifted, current.timetz()) + timedelta(days=days)
+        except (OverflowError, ValueError):  # past the end of the calendar
+            raise out_of_range(field) from None
+        return self.advance_to(target, field)
 
     def to_json(self) -> dict[str, object]:
         return {"now": format_instant(self.now()), "frozen": self.frozen}

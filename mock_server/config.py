@@ -33,7 +33,9 @@ class MockConfig:
     ``allowed_hosts`` are extra ``Host`` names the admin API answers (beyond loopback and ``host``),
     ``cors_origins`` the origin patterns whose pages may use the session cookie (``mock_server.origins``);
     ``journal_size`` how many requests the journal keeps; ``live_resources`` how many resources per
-    collection stay unpacked between requests (``mock_server.packed``; 0 packs all after each request).
+    collection stay unpacked between requests (``mock_server.packed``; 0 packs all after each request);
+    ``read_timeout`` the seconds a connection has for a request's headers, then for its body
+    (``sales-mock serve`` only: ``mock_server.http_protocol``).
     """
 
     host: str = "127.0.0.1"
@@ -48,4 +50,5 @@ class MockConfig:
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     journal_size: int = 1000
     live_resources: int = DEFAULT_LIVE_LIMIT
+    read_timeout: float = 10.0
     spec_path: Path = field(default_factory=default_spec_path)

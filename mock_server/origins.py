@@ -36,6 +36,13 @@ CORS_EXPOSE_HEADERS = "WWW-Authenticate, Allow, Location, Idempotent-Replayed, P
 CORS_MAX_AGE = "600"
 
 _WILDCARD_BINDS = {"0.0.0.0", "::", ""}
+ANY_HOST = "*"
+"""The ``--allowed-host`` value that lets any ``Host`` reach the admin API."""
+
+
+def admits_any_host(allowed_hosts: Iterable[str]) -> bool:
+    """Whether these ``--allowed-host`` names let every ``Host`` through (so DNS rebinding is not stopped)."""
+    return ANY_HOST in allowed_hosts
 
 
 def is_loopback(host: str) -> bool:
@@ -90,7 +97,7 @@ class OriginPolicy:
         name, _port = split_host(host_header)
         if not name:
             return False
-        if "*" in self.allowed_hosts or is_loopback(name):
+        if admits_any_host(self.allowed_hosts) or is_loopback(name):
             return True
         bind = self.bind_host.strip("[]").lower()
         if bind not in _WILDCARD_BINDS and name == bind:

@@ -19,16 +19,18 @@ import hashlib
 import json
 import math
 import os
+import secrets
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from mock_server import snapshot
 from mock_server.domain.errors import InvalidInput
+from mock_server.domain.periods import format_instant
 from mock_server.store import Store, revision
 
 DEFAULT_INTERVAL_SECONDS = 30.0
@@ -126,10 +128,17 @@ def _finite(text: str) -> float:
     return value
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``; never leaves a partial file."""
+def temp_path(path: Path) -> Path:
+    """A fresh temporary file name beside ``path`` (the pattern start-up removes as stale)."""
     directory = path.parent if str(path.parent) else Path(".")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    return directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+
+
+def write_atomically(path: Path, data: bytes, temp: Path | None = None) -> None:
+    """Write ``data`` to ``path`` through a temporary file (``temp``, else a fresh one) and ``os.replace``;
+    never leaves a partial file."""
+    temp_name = str(temp or temp_path(path))
+    fd = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -169,12 +178,19 @@ class StateFileKeeper:
         self.interval = default_interval() if interval is None else interval
         self._saved_digest: str | None = None
         self._saved_revision: int | None = None
-        self._child: int | None = None
+        self._child: tuple[int, Path] | None = None
+        """The background save running: the child's pid and the temporary file it writes."""
         self.background_saves = 0
         """Background saves that finished (written or found unchanged); for tests and benchmarks."""
         self.last_pause_ms: float | None = None
         self.longest_pause_ms: float | None = None
         """How long the event loop stood still for the fork of the last / the slowest background save."""
+        self.last_saved_at: str | None = None
+        self.last_error: str | None = None
+        self.last_error_at: str | None = None
+        """When the file was last written, and the last save that failed: why, and when (RFC 3339)."""
+        self.final_save_failed = False
+        """The save at shutdown failed (``sales-mock serve`` then exits with code 1)."""
 
     def load(self) -> bool:
         """Replace the store's state by the file's; False when there is no file yet.
@@ -215,22 +231,30 @@ class StateFileKeeper:
             return False
         write_atomically(self.path, data)
         self._saved_digest = digest
+        self.last_saved_at = _wall_now()
         return True
 
-    def save_or_report(self) -> None:
-        """``save``, reporting a failed write on stderr instead of raising (the server keeps running)."""
+    def save_or_report(self) -> bool:
+        """``save``, reporting a failed write (stderr and ``GET /__admin/health``) instead of raising (the
+        server keeps running); False when it failed."""
         try:
             self.save()
         except OSError as error:
-            print(f"sales-mock: could not write state file {self.path}: {error}", file=sys.stderr)
+            self._failed(str(error))
+            return False
+        return True
+
+    def _failed(self, detail: str) -> None:
+        self.last_error, self.last_error_at = " ".join(detail.split())[:500], _wall_now()
+        print(f"sales-mock: could not write state file {self.path}: {self.last_error}", file=sys.stderr)
 
     async def save_in_background(self) -> bool:
         """One save by a forked child (see the class); True when the child wrote the file. Falls back to
         ``save`` on the loop where the platform cannot fork. Failures are reported on stderr."""
         if not hasattr(os, "fork"):
-            self.save_or_report()
-            return True
+            return self.save_or_report()
         current = revision()
+        temp = temp_path(self.path)
         reader, writer = os.pipe()
         started = time.perf_counter()
         try:
@@ -238,31 +262,34 @@ class StateFileKeeper:
         except OSError as error:
             os.close(reader)
             os.close(writer)
-            print(f"sales-mock: could not start a state file save: {error}", file=sys.stderr)
+            self._failed(f"could not start a background save: {error}")
             return False
         if pid == 0:  # the child: never returns
             os.close(reader)
-            _child_save(self, writer)
+            _child_save(self, writer, temp)
         pause = (time.perf_counter() - started) * 1000
         self.last_pause_ms = pause
         self.longest_pause_ms = max(pause, self.longest_pause_ms or 0.0)
         os.close(writer)
-        self._child = pid
+        self._child = (pid, temp)
         try:
             status = await _wait_for(pid)
         finally:
             self._child = None
             message = _read_all(reader)
         self.background_saves += 1
-        code = os.waitstatus_to_exitcode(status)
+        code = _reaped(status, temp)
         if code == _UNCHANGED:
             self._saved_revision = current
             return False
         if code == 0 and len(message) == 64:
             self._saved_digest, self._saved_revision = message.decode("ascii"), current
+            self.last_saved_at = _wall_now()
             return True
-        detail = message.decode("utf-8", "replace").strip() or f"exit status {code}"
-        print(f"sales-mock: could not write state file {self.path}: {detail}", file=sys.stderr)
+        detail = message.decode("utf-8", "replace").strip()
+        self._failed(
+            detail or (f"the saving process was killed by signal {-code}" if code < 0 else f"exit status {code}")
+        )
         return False
 
     def status(self) -> dict[str, Any]:
@@ -276,6 +303,9 @@ class StateFileKeeper:
             "backgroundSaves": self.background_saves,
             "lastPauseMs": rounded(self.last_pause_ms),
             "longestPauseMs": rounded(self.longest_pause_ms),
+            "lastSavedAt": self.last_saved_at,
+            "lastError": self.last_error,
+            "lastErrorAt": self.last_error_at,
         }
 
     def _due(self, tick: int) -> bool:
@@ -291,7 +321,8 @@ class StateFileKeeper:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """For the app's lifespan: save every ``interval`` seconds when changed, and once more at shutdown."""
+        """For the app's lifespan: save every ``interval`` seconds when changed, and once more at shutdown
+        (``final_save_failed`` when that one fails)."""
         task = asyncio.create_task(self._periodically())
         try:
             yield
@@ -300,14 +331,14 @@ class StateFileKeeper:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await self._finish_child()
-            self.save_or_report()
+            self.final_save_failed = not self.save_or_report()
 
     async def _finish_child(self) -> None:
         """Let a background save that was cancelled with its task finish (it writes a whole file or nothing)."""
-        pid = self._child
-        if pid is not None:
+        child = self._child
+        if child is not None:
             with contextlib.suppress(ChildProcessError):
-                await _wait_for(pid)
+                _reaped(await _wait_for(child[0]), child[1])
             self._child = None
 
     def _digest_known(self) -> str | None:
@@ -321,8 +352,22 @@ class StateFileKeeper:
 _UNCHANGED = 3
 
 
-def _child_save(keeper: StateFileKeeper, writer: int) -> NoReturn:
-    """In the forked child: encode, compare, write atomically; report the digest on ``writer``."""
+def _reaped(status: int, temp: Path) -> int:
+    """The exit code of a reaped saving child (negative: the signal that killed it). A child that did not
+    finish its save (killed midway, or failed) may have left its temporary file: it is removed."""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, _UNCHANGED):
+        with contextlib.suppress(OSError):
+            temp.unlink()
+    return code
+
+
+def _wall_now() -> str:
+    return format_instant(datetime.now(UTC))
+
+
+def _child_save(keeper: StateFileKeeper, writer: int, temp: Path) -> NoReturn:
+    """In the forked child: encode, compare, write atomically through ``temp``; report the digest on ``writer``."""
     code = 1
     try:
         gc.disable()  # a collection would touch (and so copy) every page of the parent's heap
@@ -333,7 +378,7 @@ def _child_save(keeper: StateFileKeeper, writer: int) -> NoReturn:
         if digest == keeper._digest_known():
             code = _UNCHANGED
         else:
-            write_atomically(keeper.path, data)
+            write_atomically(keeper.path, data, temp)
             os.write(writer, digest.encode("ascii"))
             code = 0
     except BaseException as error:  # the child reports everything and exits

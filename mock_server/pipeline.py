@@ -6,7 +6,8 @@ the operation, path parameters, credential, entity, parsed body and the entity's
 
  1. route             the spec operation (404; 405 with ``Allow``); a CORS preflight is answered here
  2. body              at most 1 MiB (413)
- 3. authenticate      API key, or the session cookie from an allowed origin (401 + WWW-Authenticate)
+ 3. authenticate      API key, or the session cookie from an allowed origin (401 + WWW-Authenticate);
+                      ``Authorization`` or ``x-entity-id`` given twice is a 400
  4. scope             the credential's scope covers the method (403)
  5. media type, JSON  a body must be ``application/json`` (415) and strict JSON (400)
  6. validate          parameters and body against the spec (400 with ``details``); the entity is
@@ -33,6 +34,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,7 +53,7 @@ from mock_server.control.idempotency import (
     credential_digest,
     fingerprint,
 )
-from mock_server.control.journal import JournalEntry, bounded
+from mock_server.control.journal import JournalEntry, bounded, bounded_headers
 from mock_server.control.patterns import Observed, query_pairs
 from mock_server.control.prefer import choose, parse_prefer, wanted
 from mock_server.control.stubs import STUB_HEADER
@@ -107,11 +109,18 @@ class RequestContext:
     stub_checked: bool = True
     response_headers: list[tuple[bytes, bytes]] | None = None
     response_body: bytes | None = None
+    repeated: frozenset[str] = frozenset()
+    """Header names the request gave more than once."""
 
     @classmethod
     def from_scope(cls, scope: Scope) -> RequestContext:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        return cls(str(scope["method"]).upper(), str(scope["path"]), scope.get("query_string", b""), headers)
+        raw = scope.get("headers", [])
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+        ctx = cls(str(scope["method"]).upper(), str(scope["path"]), scope.get("query_string", b""), headers)
+        if len(headers) != len(raw):  # some name came twice (rare): which ones
+            counts = Counter(k.decode("latin-1").lower() for k, _v in raw)
+            ctx.repeated = frozenset(name for name, count in counts.items() if count > 1)
+        return ctx
 
     @property
     def operation_id(self) -> str | None:
@@ -176,7 +185,9 @@ class SalesPipeline:
         announced = ctx.headers.get("content-length", "0") != "0" or "transfer-encoding" in ctx.headers
         if announced or ctx.method in BODY_METHODS:
             ctx.raw_body = await body.read_body(ctx.headers, receive)
-        # 3. authenticate; 4. scope
+        # 3. authenticate (one credential, one entity header); 4. scope
+        if ctx.repeated:
+            auth.check_single(ctx.repeated)
         origin = ctx.headers.get("origin")
         cookie_ok = origin is None or self.origins.credentials_allowed(origin)
         ctx.principal = principal = auth.authenticate(runtime.store, ctx.headers, cookie_allowed=cookie_ok)
@@ -185,7 +196,7 @@ class SalesPipeline:
         ctx.body_present = bool(ctx.raw_body) and ctx.method in BODY_METHODS
         if ctx.body_present:
             body.check_media_type(ctx.headers)
-            ctx.body = body.parse_json(ctx.raw_body)
+            ctx.body = body.parse_json(ctx.raw_body, exact_integers=True)
         # 6. validate against the spec; the entity the request names
         ctx.request_valid = False
         query = _with_session_entity(principal, ctx.headers, _query(ctx.query_string))
@@ -269,9 +280,8 @@ class SalesPipeline:
         if key is None or ctx.entity is None or ctx.now is None:
             return None
         check_key(key)
-        credential = credential_digest(
-            ctx.headers.get("authorization"), ctx.headers.get("cookie"), ctx.headers.get(auth.ENTITY_HEADER)
-        )
+        principal = ctx.principal
+        credential = credential_digest(principal.kind, principal.credential) if principal is not None else ""
         scope_key = (ctx.entity.id, credential, key)
         print_ = fingerprint(ctx.method, ctx.path, ctx.query_string, ctx.raw_body)
         stored = await self.control.idempotency.begin(scope_key, print_, ctx.now)
@@ -328,7 +338,7 @@ class SalesPipeline:
             ctx.request_valid,
             ctx.response_valid,
             ctx.query_string,
-            ctx.headers,
+            bounded_headers(ctx.headers),
             bounded(ctx.raw_body),
             ctx.response_headers,
             bounded(ctx.response_body) if ctx.response_body else None,

@@ -16,21 +16,24 @@ Indexes (status indexes, plan codes, the quote-expiry heap) are not stored: they
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import gc
 import heapq
 import itertools
 import json
+import operator
 import re
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from mock_server.clock import EntityClock
+from mock_server.clock import EARLIEST, LATEST, RANGE_TEXT, EntityClock, in_range
 from mock_server.domain.errors import InvalidInput
-from mock_server.domain.periods import format_instant, parse_instant
+from mock_server.domain.periods import format_instant, parse_date, parse_instant
 from mock_server.packed import encode
 from mock_server.store import KINDS, NUMBER_PREFIX, EntityState, Store
 
@@ -335,6 +338,54 @@ _REQUIRED_TEXT = {
 
 _REQUIRED_FIELDS = {kind: ("id", *names) for kind, names in _REQUIRED_TEXT.items()}
 
+_DATES = {
+    "quotes": ("issueDate", "validUntil"),
+    "orders": ("orderDate",),
+    "subscriptions": ("startDate", "trialEnd", "billingCycleAnchor", "currentPeriodStart", "currentPeriodEnd"),
+    "invoices": ("dueDate",),
+}
+_INSTANTS = {"subscriptions": ("canceledAt", "updatedAt")}
+"""The dates and instants of each kind the services read back (null or absent: not set)."""
+_SET = functools.partial(operator.is_not, None)
+
+
+def _check_times(resource: dict[str, Any], kind: str, where: str) -> None:
+    """A date or instant the services would read must be one the server can hold (not 0000-01-01).
+    Runs for every resource of a state file, so the common case stays in C (``map``); which field is
+    bad is only worked out for a resource that has one."""
+    field: Callable[[str], Any] = resource.get
+    try:
+        dates = _DATES.get(kind)
+        if dates is not None:
+            collections.deque(map(date.fromisoformat, filter(_SET, map(field, dates))), 0)  # as parse_date
+        if kind == "subscriptions":
+            for moment in map(datetime.fromisoformat, filter(_SET, map(field, _INSTANTS[kind]))):
+                if moment.tzinfo is None or not 1 < moment.year < 9999:
+                    raise ValueError  # not as the server writes it: the slow path decides
+            dunning = resource.get("dunning")
+            if type(dunning) is dict and dunning.get("gracePeriodEndsAt") is not None:
+                parse_instant(dunning["gracePeriodEndsAt"])
+    except (ValueError, TypeError, AttributeError):
+        _name_bad_time(resource, kind, where)
+
+
+def _name_bad_time(resource: dict[str, Any], kind: str, where: str) -> None:
+    """400 naming the date or instant of ``resource`` that ``parse_date``/``parse_instant`` refuse (if any)."""
+    fields: list[tuple[str, Any, Any]] = [(n, resource.get(n), parse_date) for n in _DATES.get(kind, ())]
+    fields += [(n, resource.get(n), parse_instant) for n in _INSTANTS.get(kind, ())]
+    dunning = resource.get("dunning")
+    if kind == "subscriptions" and type(dunning) is dict:
+        fields.append(("dunning.gracePeriodEndsAt", dunning.get("gracePeriodEndsAt"), parse_instant))
+    for name, value, parse in fields:
+        if value is None:
+            continue
+        try:
+            parse(value)
+        except (ValueError, TypeError, AttributeError):  # not text, or text that is no date the server can hold
+            raise InvalidInput(
+                f"state: {where}.{name} is not a date or instant the server can hold: {str(value)[:40]!r}"
+            ) from None
+
 
 def _plain(resource: Any, required: tuple[str, ...]) -> bool:
     """Whether ``resource`` is an object whose ``required`` fields are non-empty text."""
@@ -350,11 +401,16 @@ def _plain(resource: Any, required: tuple[str, ...]) -> bool:
 def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, encoded: bytes | None = None) -> None:
     """Check one resource of a state document and add it packed (``encoded``: its JSON text). A state
     file holds hundreds of thousands of resources: the check is one pass (``_plain``), and the
-    message naming the first problem is only worked out for a resource that has one."""
+    message naming the first problem is only worked out for a resource that has one. Its dates are
+    checked too (``_check_times``), except in a state file in the layout this server writes, read
+    line by line at start-up (``encoded``), where they cost a seventh of the load: a state import
+    (``PUT /__admin/state``) and a state file in any other layout are always checked."""
     if not _plain(resource, _REQUIRED_FIELDS[kind]):
         _obj(resource, where)
         for name in _REQUIRED_FIELDS[kind]:
             _str(resource, name, where)
+    if encoded is None:
+        _check_times(resource, kind, where)
     if resource["id"] in entity.collection(kind):
         raise InvalidInput(f"state: {where}: duplicate id {resource['id']}")
     if kind == "plans" and resource["code"] in entity.plan_codes:
@@ -363,21 +419,32 @@ def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, enc
 
 
 def _load_clock(raw: Any, where: str) -> EntityClock:
+    """A clock that shows an instant within ``clock.RANGE_TEXT`` (and a frozen one an offset that could)."""
     if raw is None:
         return EntityClock()
     item = _obj(raw, where)
     frozen = item.get("frozenAt")
     offset = item.get("offsetSeconds", 0)
-    if not isinstance(offset, int) or isinstance(offset, bool):
-        raise InvalidInput(f"state: {where}.offsetSeconds must be an integer")
+    if not isinstance(offset, int) or isinstance(offset, bool) or abs(offset) > _LONGEST_OFFSET:
+        raise InvalidInput(f"state: {where}.offsetSeconds must be an integer of at most {_LONGEST_OFFSET} seconds")
+    shift = timedelta(seconds=offset)
     if frozen is None:
-        return EntityClock(offset=timedelta(seconds=offset))
+        clock = EntityClock(offset=shift)
+        if not in_range(clock.now()):
+            raise InvalidInput(f"state: {where}.offsetSeconds puts the clock outside {RANGE_TEXT}")
+        return clock
     if not isinstance(frozen, str):
         raise InvalidInput(f"state: {where}.frozenAt must be an RFC 3339 instant or null")
     try:
-        return EntityClock(frozen_at=parse_instant(frozen).replace(microsecond=0), offset=timedelta(seconds=offset))
+        moment = parse_instant(frozen).replace(microsecond=0)
     except ValueError:
-        raise InvalidInput(f"state: {where}.frozenAt is not an RFC 3339 instant: {frozen!r}") from None
+        raise InvalidInput(f"state: {where}.frozenAt is not an RFC 3339 instant: {frozen[:40]!r}") from None
+    if not in_range(moment):
+        raise InvalidInput(f"state: {where}.frozenAt must be an instant within {RANGE_TEXT}")
+    return EntityClock(frozen_at=moment, offset=shift)
+
+
+_LONGEST_OFFSET = int((LATEST - EARLIEST).total_seconds())
 
 
 def _obj(value: Any, where: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema_rs
 
 from mock_server.domain.errors import FieldProblem
+from mock_server.domain.periods import parse_date
 from mock_server.errors import BadRequest, MethodNotAllowed, RouteNotFound
 from mock_server.spec_schema import check_schema, inline_refs
 
@@ -31,6 +32,24 @@ ACCEPTED_LENGTH = 128
 """Longest raw value a parameter remembers (UUIDs, numbers and enum values are far shorter)."""
 QUERY_LENGTH = 256
 """Longest query (names and values) an operation remembers."""
+DATE_RANGE = "0001-01-01..9999-12-31"
+"""The dates the server can hold: ``format: date`` accepts only these (RFC 3339 alone would allow year 0000)."""
+_DATE_SHAPE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _is_date(text: str) -> bool:
+    """``format: date``: ``YYYY-MM-DD``, a real day of the calendar, within :data:`DATE_RANGE`."""
+    if _DATE_SHAPE.fullmatch(text) is None:
+        return False
+    try:
+        parse_date(text)
+    except ValueError:  # 0000-01-01, 2025-02-29, ...
+        return False
+    return True
+
+
+FORMATS = {"date": _is_date}
+"""Formats the server checks itself instead of the validator's own (which knows nothing of ``DATE_RANGE``)."""
 
 
 class SpecError(Exception):
@@ -264,7 +283,7 @@ def _compile(schema: Any, where: str) -> Any:
     except ValueError as error:
         raise SpecError(str(error)) from None
     try:
-        return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        return jsonschema_rs.Draft202012Validator(schema, validate_formats=True, formats=FORMATS)
     except Exception as error:  # the Rust side raises ValueError subclasses with a message
         raise SpecError(f"{where}: invalid schema: {error}") from None
 
@@ -344,9 +363,17 @@ def problems(validator: Any, instance: Any, prefix: str = "") -> list[FieldProbl
         elif isinstance(kind, _ALTERNATIVES):
             found.append(FieldProblem("/".join(base), _alternatives(kind, prefix)))
         else:
-            message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
-            found.append(FieldProblem("/".join(base), message))
+            message = _message(error)
+            found.append(FieldProblem("/".join(base), message if len(message) <= 300 else message[:300] + "..."))
     return found
+
+
+def _message(error: Any) -> str:
+    """The validator's message, or the server's own for a date it cannot hold."""
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Format) and kind.format == "date":
+        return f"must be a date YYYY-MM-DD within {DATE_RANGE} (got {str(error.instance)[:40]!r})"
+    return str(error.message)
 
 
 _ALTERNATIVES = (jsonschema_rs.ValidationErrorKind.AnyOf, jsonschema_rs.ValidationErrorKind.OneOfNotValid)
@@ -369,7 +396,7 @@ def _alternatives(kind: Any, prefix: str) -> str:
                 # a closed form names the other form's fields: "quoteId is not allowed"
                 parts.extend(f"{'/'.join([path] * bool(path) + [str(n)])} is not allowed" for n in sub_kind.unexpected)
             else:
-                parts.append(f"{path}: {sub.message}" if path else sub.message)
+                parts.append(f"{path}: {_message(sub)}" if path else _message(sub))
         forms.append(", ".join(parts))
     message = "fits none of the allowed forms: " + "; ".join(f"({n}) {form}" for n, form in enumerate(forms, 1))
     return message if len(message) <= 300 else message[:300] + "..."

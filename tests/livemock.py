@@ -190,13 +190,25 @@ def serve_command(port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def live_mock(log_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[LiveMock]:
-    """Start the mock, wait (at most 30 s) until it answers, yield it, and always stop it."""
+def live_mock(log_dir: Path, extra_args: tuple[str, ...] = (), *, open_files: int | None = None) -> Iterator[LiveMock]:
+    """Start the mock (allowed ``open_files`` open files, soft and hard, when given), wait (at most
+    30 s) until it answers, yield it, and always stop it."""
     port = free_port()
     log_path = log_dir / f"sales-mock-{port}.log"
+
+    def limit_files() -> None:
+        if open_files is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*serve_command(port), *extra_args], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            [*serve_command(port), *extra_args],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=limit_files if open_files is not None else None,
         )
     mock = LiveMock(port, process, log_path)
     try:

@@ -144,9 +144,16 @@ def test_clock_never_goes_back(http: httpx.Client) -> None:
     assert http.post(path, json={"days": -1}).status_code == 400
     assert http.post(path, json={"days": 1, "to": "2026-01-01T00:00:00Z"}).status_code == 400
     assert http.post(path, json={}).status_code == 400
-    assert http.post(path, json={"to": "9999-12-31T00:00:00Z"}).status_code == 400
-    assert http.post(path, json={"to": "9998-12-31T00:00:00Z"}).status_code == 200
-    assert http.post(path, json={"days": 36600}).status_code == 400
+    for to in ("9900-01-01T00:00:00Z", "9999-12-31T23:00:00-02:00", "0000-01-01T00:00:00Z"):
+        beyond = http.post(path, json={"to": to})
+        assert beyond.status_code == 400 and [d["path"] for d in beyond.json()["details"]] == ["to"], beyond.text
+    assert http.post(path, json={"to": "9899-12-31T23:59:59Z"}).status_code == 200
+    for field, amount in (("days", 1), ("days", 36600), ("months", 1200)):  # past the clock's last instant
+        beyond = http.post(path, json={field: amount})
+        assert beyond.status_code == 400 and beyond.json()["details"] == [
+            {"path": field, "message": "the clock stays within 1970-01-01T00:00:00Z..9899-12-31T23:59:59Z"}
+        ]
+    assert http.get(f"/__admin/entities/{created['entityId']}/clock").json()["now"] == "9899-12-31T23:59:59Z"
 
 
 def test_new_entity_clock_follows_server_mode() -> None:

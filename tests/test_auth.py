@@ -109,3 +109,27 @@ def test_key_lookup_is_exact() -> None:
     assert store.find_api_key("ak_secret") is not None
     assert store.find_api_key("ak_secre") is None and store.find_api_key("ak_secret ") is None
     assert store.find_api_key("ak_s\udcffecret") is None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Authorization", f"Bearer {RO}"), ("Authorization", "Bearer ak_demo_readwrite")],
+        [("Authorization", "Bearer ak_nope"), ("authorization", "Bearer ak_demo_readwrite")],
+        [("Cookie", "axiomatic_session=sess_demo"), ("x-entity-id", OTHER), ("X-Entity-Id", DEMO)],
+    ],
+)
+def test_a_repeated_credential_or_entity_header_is_400_not_last_wins(api: Api, headers: list[tuple[str, str]]) -> None:
+    name = headers[-1][0].lower()
+    response = api.http.request("GET", "/api/sales/quotes", params={"entityId": DEMO}, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["details"] == [{"path": name, "message": "is given more than once: send one"}]
+    posted = api.http.request(
+        "POST", "/api/sales/plans", params={"entityId": DEMO}, headers=headers, json={"code": "twice"}
+    )
+    assert posted.status_code == 400 and posted.json()["details"][0]["path"] == name
+    other_repeats = [("Authorization", f"Bearer {RO}"), ("Accept", "a/b"), ("Accept", "*/*")]
+    assert (
+        api.http.request("GET", "/api/sales/quotes", params={"entityId": DEMO}, headers=other_repeats).status_code
+        == 200
+    )

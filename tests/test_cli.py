@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mock_server.app import create_app
 from mock_server.cli import build_parser, main
+from mock_server.config import MockConfig
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,10 @@ from mock_server.cli import build_parser, main
         ["serve", "--port", "x"],
         ["serve", "--port", "70000"],
         ["serve", "--clock", "yesterday"],
+        ["serve", "--clock", "0000-01-01T00:00:00Z"],
+        ["serve", "--clock", "9900-01-01T00:00:00Z"],
+        ["serve", "--read-timeout", "0"],
+        ["serve", "--read-timeout", "soon"],
         ["serve", "--log-level", "loud"],
         ["serve", "--bogus"],
         ["serve", "--journal-size", "0"],
@@ -52,12 +58,26 @@ def test_a_bad_cors_origin_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert err.count("\n") == 1 and "--cors-origin" in err
 
 
+@pytest.mark.parametrize("extra", [[], ["--host", "localhost"]])
+def test_any_allowed_host_without_a_token_exits_2(
+    extra: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--allowed-host '*'`` lets any Host (a DNS-rebinding page) reach the admin API: only with a token."""
+    monkeypatch.setattr("mock_server.cli._serve", lambda _app, _config: 0)  # started after all: 0, not 2 (no hang)
+    assert main(["serve", "--fixtures", "empty", "--allowed-host", "mock", "--allowed-host", "*", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--allowed-host '*'" in err and "--admin-token" in err
+    app = create_app(MockConfig(fixtures="empty", allowed_hosts=("*",), admin_token="secret"))
+    assert app.state.runtime.control.token == "secret"
+
+
 def test_browser_options_reach_the_config() -> None:
     args = build_parser().parse_args(
         ["serve", "--allowed-host", "mock", "--allowed-host", "ci.internal", "--cors-origin", "http://localhost:3000"]
     )
     assert args.allowed_host == ["mock", "ci.internal"] and args.cors_origin == ["http://localhost:3000"]
     assert build_parser().parse_args(["serve", "--journal-size", "50000"]).journal_size == 50000
+    assert build_parser().parse_args(["serve", "--read-timeout", "2.5"]).read_timeout == 2.5
 
 
 def test_defaults() -> None:

@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+from conftest import DEMO
 from control_plane_client import bearer, client, create_plan, make_app, new_entity, sales_get
 
 from mock_server.control.idempotency import fingerprint
@@ -128,3 +129,48 @@ def test_concurrent_retries_have_one_effect() -> None:
 
     assert asyncio.run(both()) == [(201, ""), (201, "true")]
     assert len(sales_get(http, entity, "/plans").json()["data"]) == 1
+
+
+def test_the_same_caller_however_its_headers_are_spelled_replays(http: httpx.Client) -> None:
+    """The scope is the credential itself: the API key written ``bearer  ak_...`` (scheme case, extra
+    spaces) or sent beside other cookies is the same caller, and gets the replay, not a duplicate."""
+    entity = new_entity(http)
+    key = entity["apiKeys"]["readWrite"]
+    first = create_plan(http, entity, headers=_key("same-caller"))
+    spellings = [
+        {"Authorization": f"bearer  {key}"},
+        {"Authorization": f"BEARER {key} "},
+        {"Authorization": f"Bearer {key}", "Cookie": "theme=dark; tracking=1"},
+    ]
+    for spelled in spellings:
+        again = create_plan(http, entity, headers={**spelled, **_key("same-caller")})
+        assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true", spelled
+        assert again.json() == first.json()
+    assert len(sales_get(http, entity, "/plans").json()["data"]) == 1
+
+
+def test_the_same_session_with_other_cookies_replays() -> None:
+    http = client(make_app(fixtures="demo"))
+    headers = {"x-entity-id": DEMO, "Idempotency-Key": "session-1", "Origin": "http://localhost:3000"}
+    body = {"code": "session-plan", "name": "S", "currency": "USD", "amount": 100, "interval": "month"}
+    first = http.post("/api/sales/plans", json=body, headers={**headers, "Cookie": "axiomatic_session=sess_demo"})
+    assert first.status_code == 201, first.text
+    cookies = "theme=dark; axiomatic_session=sess_demo; other=1"
+    again = http.post("/api/sales/plans", json=body, headers={**headers, "Cookie": cookies})
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+
+
+def test_the_same_query_however_it_is_written_replays(http: httpx.Client) -> None:
+    """A trailing ``&``, another order or escaped characters name the same query: a replay, not a 409."""
+    entity = new_entity(http)
+    body = {"code": "q", "name": "Q", "currency": "USD", "amount": 100, "interval": "month"}
+    headers = {**bearer(entity["apiKeys"]["readWrite"]), **_key("query")}
+    entity_id = entity["entityId"]
+    first = http.post(f"/api/sales/plans?entityId={entity_id}", json=body, headers=headers)
+    assert first.status_code == 201
+    escaped = entity_id.replace("-", "%2D")
+    for query in (f"entityId={entity_id}&", f"&entityId={entity_id}&&", f"entityId={escaped}"):
+        again = http.post(f"/api/sales/plans?{query}", json=body, headers=headers)
+        assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true", query
+    assert fingerprint("POST", "/p", b"a=1&b=2", b"") == fingerprint("POST", "/p", b"b=2&a=1&", b"")
+    assert fingerprint("POST", "/p", b"a=1", b"") != fingerprint("POST", "/p", b"a=2", b"")

@@ -10,7 +10,7 @@ from control_plane_client import client, create_plan, make_app, new_entity, sale
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_server.control.journal import Journal, JournalEntry
+from mock_server.control.journal import MAX_HEADERS, Journal, JournalEntry
 
 
 def _entry(n: int, entity: str | None = None) -> JournalEntry:
@@ -95,3 +95,20 @@ def test_journal_keeps_the_newest(capacity: int, entities: list[str | None], lim
     kept = [_entry(n, e) for n, e in enumerate(entities)][-capacity:][::-1]
     assert journal.entries(limit=limit) == kept[:limit]
     assert journal.entries(entity_id="a") == [e for e in kept if e.entity_id == "a"]
+
+
+def test_an_entry_keeps_at_most_64_kib_of_request_headers(http: httpx.Client) -> None:
+    """Headers are cut like bodies: what an entry holds is bounded whatever was sent (here through the
+    app directly, where no HTTP parser bounds the head first)."""
+    entity = new_entity(http)
+    pads = {f"x-pad-{n}": "a" * 40_000 for n in range(5)}  # 200 KB of headers, unauthenticated
+    assert http.get("/api/sales/plans", params={"entityId": entity["entityId"]}, headers=pads).status_code == 401
+    assert sales_get(http, entity, "/plans").status_code == 200
+    small, cut = http.get("/__admin/requests").json()["data"]
+    plane = http._transport._transport.app.state.runtime.control  # type: ignore[attr-defined]
+    kept = plane.journal.get(cut["id"]).request_headers
+    assert sum(len(k) + len(v) for k, v in kept.items()) <= MAX_HEADERS
+    shown = http.get(f"/__admin/requests/{cut['id']}").json()["request"]
+    assert shown["headersTruncated"] is True and "x-pad-0" in shown["headers"] and "x-pad-4" not in shown["headers"]
+    whole = http.get(f"/__admin/requests/{small['id']}").json()["request"]
+    assert whole["headersTruncated"] is False and whole["headers"]["authorization"] == "[redacted]"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
+import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -133,3 +136,58 @@ def test_a_failed_write_is_reported_not_raised(tmp_path: Path, capsys: pytest.Ca
     target.mkdir()
     keeper.save_or_report()
     assert "could not write state file" in capsys.readouterr().err
+
+
+def _no_space(_fd: int) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_shows_in_health_and_fails_the_final_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save that cannot write (the disk is full: the forked child's write fails) is in
+    ``GET /__admin/health`` with its time; a final save that fails is flagged for the exit code."""
+    path = tmp_path / "state.json"
+    app = make_app(state_file=str(path))
+    keeper: StateFileKeeper = app.state.runtime.control.keeper
+    http = client(app)
+    before = http.get("/__admin/health").json()["stateFile"]
+    assert before["lastError"] is None and before["lastErrorAt"] is None and before["lastSavedAt"] is None
+    new_entity(http)
+    monkeypatch.setattr(os, "fsync", _no_space)  # the forked child inherits it
+
+    async def life() -> None:
+        assert await keeper.save_in_background() is False
+        async with keeper.running():
+            pass
+
+    asyncio.run(life())
+    health = http.get("/__admin/health").json()["stateFile"]
+    assert "No space left on device" in health["lastError"]
+    assert health["lastErrorAt"].endswith("Z") and health["lastSavedAt"] is None
+    assert keeper.final_save_failed and not path.exists()
+    assert os.listdir(tmp_path) == []  # neither the child nor the final save left a temporary file
+    monkeypatch.undo()
+    assert keeper.save_or_report()  # the disk has room again
+    health = http.get("/__admin/health").json()["stateFile"]
+    assert health["lastSavedAt"] is not None and "No space" in health["lastError"]  # the last error stays shown
+
+
+def test_a_killed_save_child_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "state.json"
+    app = make_app(state_file=str(path))
+    keeper: StateFileKeeper = app.state.runtime.control.keeper
+    new_entity(client(app))
+    monkeypatch.setattr(os, "fsync", lambda _fd: time.sleep(60))  # the child stops with its temporary file written
+
+    async def life() -> bool:
+        save = asyncio.create_task(keeper.save_in_background())
+        for _ in range(2000):
+            await asyncio.sleep(0.01)
+            if keeper._child is not None and any(p.suffix == ".tmp" for p in tmp_path.iterdir()):
+                break
+        assert keeper._child is not None, "the save child did not start writing"
+        os.kill(keeper._child[0], signal.SIGKILL)
+        return await save
+
+    assert asyncio.run(life()) is False
+    assert os.listdir(tmp_path) == []
+    assert "killed by signal 9" in client(app).get("/__admin/health").json()["stateFile"]["lastError"]

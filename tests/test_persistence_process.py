@@ -76,3 +76,18 @@ def test_non_loopback_without_token_refuses_to_start() -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "--admin-token" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_failed_final_save_exits_non_zero(tmp_path: Path) -> None:
+    """The save at SIGTERM cannot land (the state file's path has become a directory, as good as a full
+    disk for a rename): the server says so on stderr and exits 1, leaving no temporary file."""
+    state_file = tmp_path / "state.json"
+    process, url = _start(state_file)
+    try:
+        _call("POST", f"{url}/__admin/entities", {"name": "Unsaved"})
+        state_file.mkdir()
+    finally:
+        result = stop(process, timeout=20, hung_is_error=True)
+    assert result.returncode == 1
+    assert "could not write state file" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"] and not any(state_file.iterdir())

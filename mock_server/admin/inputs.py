@@ -10,19 +10,19 @@ from typing import Any
 from starlette.requests import Request
 
 from mock_server import body
+from mock_server.clock import RANGE_TEXT, in_range
 from mock_server.domain.errors import FieldProblem, InvalidInput
 from mock_server.domain.money import is_supported_currency
 from mock_server.domain.periods import parse_instant
 from mock_server.errors import UnsupportedMediaType
 
 MAX_BODY = 8 * 1024 * 1024
-MIN_YEAR = 1970
-MAX_YEAR = 9998
 
 
 async def json_body(request: Request, *, optional: bool = False) -> Any:
-    """The parsed JSON body; an empty body is ``{}`` when ``optional``. 400/415 otherwise."""
-    raw = await request.body()
+    """The parsed JSON body; an empty body is ``{}`` when ``optional``. 413 as soon as the body is over
+    :data:`MAX_BODY` (never buffered whole first), 400/415 otherwise."""
+    raw = await body.read_body(request.headers, request.receive, MAX_BODY)
     if not raw.strip():
         if optional:
             return {}
@@ -30,9 +30,7 @@ async def json_body(request: Request, *, optional: bool = False) -> Any:
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise UnsupportedMediaType("the request body must be application/json")
-    if len(raw) > MAX_BODY:
-        raise InvalidInput(f"the request body is over {MAX_BODY} bytes")
-    return body.parse_json(raw)  # strict: no NaN, Infinity, overflowing numbers or lone surrogates
+    return body.parse_json(raw)  # strict: no NaN, Infinity, overflowing numbers, lone surrogates or deep nesting
 
 
 def obj(body: Any, allowed: set[str], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -75,7 +73,7 @@ def integer(body: dict[str, Any], name: str, low: int, high: int, default: int |
 
 
 def instant(body: dict[str, Any], name: str) -> datetime | None:
-    """An optional RFC 3339 instant field."""
+    """An optional RFC 3339 instant field, within the range of a clock (``mock_server.clock``)."""
     if name not in body:
         return None
     value = body[name]
@@ -85,8 +83,8 @@ def instant(body: dict[str, Any], name: str) -> datetime | None:
         moment = parse_instant(value)
     except ValueError:
         raise _bad(name, "must be an RFC 3339 instant such as 2025-03-01T00:00:00Z") from None
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise _bad(name, f"must be an instant in the years {MIN_YEAR}..{MAX_YEAR}")
+    if not in_range(moment.replace(microsecond=0)):
+        raise _bad(name, f"must be an instant within {RANGE_TEXT}")
     return moment
 
 

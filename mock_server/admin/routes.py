@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 
 from mock_server.admin import entities, stubs, system, ui, verification
 from mock_server.admin.security import guard
 from mock_server.control import ControlPlane
-from mock_server.errors import MethodNotAllowed, RouteNotFound, error_response
+from mock_server.errors import BadRequest, MethodNotAllowed, RouteNotFound, error_response
 from mock_server.origins import OriginPolicy
 from mock_server.runtime import Runtime
 
@@ -66,6 +66,8 @@ def _endpoint(
             response = await handler(runtime, plane, request)
             _settle(runtime, request)
             return response
+        except ClientDisconnect:  # the client left before its body was complete: nothing was done, no one reads this
+            return error_response(BadRequest("the request body was not complete"))
         except Exception as error:
             response = error_response(error)
             if response.status_code == 500:

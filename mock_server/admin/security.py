@@ -4,11 +4,12 @@ and, with ``--admin-token``, only holders of the token. See ``mock_server.origin
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 
 from starlette.requests import Request
 
 from mock_server.errors import Forbidden, MisdirectedRequest, Unauthorized, UnsupportedMediaType
-from mock_server.origins import OriginPolicy, is_loopback
+from mock_server.origins import OriginPolicy, admits_any_host, is_loopback
 
 TOKEN_HEADER = "x-admin-token"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -18,12 +19,21 @@ class AdminConfigError(ValueError):
     """The control plane cannot start safely with this configuration (one line for a person)."""
 
 
-def check_listen(host: str, token: str | None) -> None:
-    """Refuse to serve the admin API on a non-loopback ``host`` without a token."""
-    if not is_loopback(host) and not token:
+def check_listen(host: str, token: str | None, allowed_hosts: Iterable[str] = ()) -> None:
+    """Refuse to serve the admin API without a token on a non-loopback ``host``, or to any ``Host``
+    (``--allowed-host '*'``: a DNS-rebinding page could then use it)."""
+    if token:
+        return
+    if not is_loopback(host):
         raise AdminConfigError(
             f"refusing to listen on {host} without --admin-token: the admin API (/__admin) "
             "can reset and replace all state; pass --admin-token TOKEN or listen on 127.0.0.1"
+        )
+    if admits_any_host(allowed_hosts):
+        raise AdminConfigError(
+            "refusing --allowed-host '*' without --admin-token: any web page could reach the admin API "
+            "(/__admin) through DNS rebinding, read every key and reset all state; "
+            "pass --admin-token TOKEN or name the hosts with --allowed-host NAME"
         )
 
 

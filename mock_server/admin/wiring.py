@@ -23,9 +23,10 @@ ADMIN_PREFIX = "/__admin"
 def control_plane_for(config: MockConfig, store: Store) -> ControlPlane:
     """A control plane for ``config`` over ``store``, the state file (if any) loaded into the store.
 
-    Raises ``AdminConfigError`` on a non-loopback host without a token, ``StateFileError`` for a bad state file.
+    Raises ``AdminConfigError`` on a non-loopback host or ``--allowed-host '*'`` without a token,
+    ``StateFileError`` for a bad state file.
     """
-    check_listen(config.host, config.admin_token)
+    check_listen(config.host, config.admin_token, config.allowed_hosts)
     plane = ControlPlane(journal=Journal(config.journal_size), token=config.admin_token or None)
     if config.state_file:
         plane.keeper = StateFileKeeper(store, config.state_file, sections=plane.sections())

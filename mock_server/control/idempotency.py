@@ -21,6 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from mock_server.control.patterns import query_pairs
 from mock_server.domain.errors import Conflict
 from mock_server.errors import BadRequest
 
@@ -125,19 +126,22 @@ def check_key(key: str) -> None:
         raise BadRequest(f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable characters")
 
 
-def credential_digest(authorization: str | None, cookie: str | None, entity_header: str | None) -> str:
-    """A short digest of the credential headers (keys are scoped per credential, never stored in clear)."""
-    parts = [authorization or "", cookie or "", entity_header or ""]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+def credential_digest(kind: str, credential: str) -> str:
+    """A short digest of the credential the request authenticated with: the API key or the session token
+    itself, so the same caller is the same scope however its headers were spelled (``bearer``/``Bearer``,
+    extra spaces, other cookies beside the session's). Keys are scoped per credential, never stored in clear."""
+    return hashlib.sha256(f"{kind}\n{credential}".encode()).hexdigest()[:32]
 
 
 def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
-    """A digest of the request; a JSON body is compared by value (key order and spacing ignored)."""
+    """A digest of the request; a JSON body is compared by value (key order and spacing ignored), the
+    query by its decoded (name, value) pairs in sorted order (``&`` left over, order and escapes ignored)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = body
+    pairs = json.dumps(sorted(pair for pair in query_pairs(query) if pair != ("", ""))).encode()
     digest = hashlib.sha256()
-    for part in (method.encode(), path.encode(), query, canonical):
+    for part in (method.encode(), path.encode(), pairs, canonical):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()

@@ -4,7 +4,8 @@ The request pipeline (``mock_server.pipeline``) records one :class:`JournalEntry
 its last step, from the request context it built. Requests to the admin API are not journaled.
 
 An entry keeps the request's and the answer's headers and bodies for verification
-(``POST /__admin/requests/find``): bodies are cut at :data:`MAX_BODY` bytes (with a flag), and
+(``POST /__admin/requests/find``): bodies are cut at :data:`MAX_BODY` bytes and request headers
+at :data:`MAX_HEADERS` characters (each with a flag), so an entry is bounded whatever was sent, and
 credentials (``Authorization``, ``Cookie``, ``Set-Cookie``, the admin token) are redacted. To keep
 the hot path cheap, an entry holds references to what the pipeline already has (the header dict,
 the body bytes, the response header list) and decodes, redacts and cuts them only when read.
@@ -21,6 +22,8 @@ from mock_server.control.patterns import Observed
 
 DEFAULT_CAPACITY = 1000
 MAX_BODY = 64 * 1024
+MAX_HEADERS = 64 * 1024
+"""What an entry keeps of the request's header names and values, in characters."""
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-admin-token", "proxy-authorization"})
 
@@ -81,9 +84,30 @@ def _message(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     shown = {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
     return {
         "headers": shown,
+        "headersTruncated": type(headers) is _CutHeaders,
         "body": body[:MAX_BODY].decode("utf-8", "replace"),
         "bodyTruncated": len(body) > MAX_BODY,
     }
+
+
+class _CutHeaders(dict[str, str]):
+    """Request headers an entry kept only in part (see :func:`bounded_headers`)."""
+
+
+def bounded_headers(headers: dict[str, str]) -> dict[str, str]:
+    """What an entry keeps of the request headers: the dict itself (no copy) when its names and values
+    come to at most :data:`MAX_HEADERS` characters, else the first ones up to that many, the last cut."""
+    if sum(map(len, headers.values())) + sum(map(len, headers)) <= MAX_HEADERS:
+        return headers
+    kept = _CutHeaders()
+    room = MAX_HEADERS
+    for name, value in headers.items():
+        if room <= 0:
+            break
+        name = name[:room]
+        kept[name] = value[: max(room - len(name), 0)]
+        room -= len(name) + len(kept[name])
+    return kept
 
 
 def bounded(body: bytes) -> bytes:

@@ -72,7 +72,10 @@ def parse_instant(text: str) -> datetime:
     moment = datetime.fromisoformat(raw)
     if moment.tzinfo is None:
         raise ValueError(f"instant {text!r} has no timezone; use Z")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-02:00, past the end of the calendar in UTC
+        raise ValueError(f"instant {text!r} is outside the years 0001..9999 in UTC") from None
 
 
 def format_date(day: date) -> str:

@@ -95,6 +95,20 @@ def validate_change(sub: Mapping[str, Any], request: PlanChangeRequest) -> None:
             f" {format_date(start)} .. {format_date(end)} (end excluded){hint}",
             [FieldProblem("prorationDate", "outside the current period")],
         )
+    if sub["status"] != "trialing" and not _same_cadence(sub, plan):
+        try:  # the new period [C, add_interval(C)) must end within the calendar
+            add_interval(request.proration_date, plan["interval"], plan["intervalCount"])
+        except (OverflowError, ValueError):
+            message = f"the new plan's period from it would end after {format_date(date.max)}"
+            raise Unprocessable(
+                f"prorationDate {format_date(request.proration_date)}: {message}",
+                [FieldProblem("prorationDate", message)],
+            ) from None
+
+
+def _same_cadence(sub: Mapping[str, Any], plan: Mapping[str, Any]) -> bool:
+    """Whether ``plan`` bills at the subscription's interval and count (the period is then kept)."""
+    return bool(plan["interval"] == sub["interval"] and plan["intervalCount"] == sub["intervalCount"])
 
 
 def change_plan(sub: Mapping[str, Any], request: PlanChangeRequest, new_id: Callable[[], str]) -> PlanChange:
@@ -108,7 +122,7 @@ def change_plan(sub: Mapping[str, Any], request: PlanChangeRequest, new_id: Call
     plan, quantity, cdate = request.plan, request.quantity, request.proration_date
     start, end = parse_date(sub["currentPeriodStart"]), parse_date(sub["currentPeriodEnd"])
     days, remaining = days_between(start, end), days_between(cdate, end)
-    same = plan["interval"] == sub["interval"] and plan["intervalCount"] == sub["intervalCount"]
+    same = _same_cadence(sub, plan)
     new = copy_subscription(sub)
     new.update(
         planId=plan["id"],

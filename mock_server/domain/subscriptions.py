@@ -202,9 +202,9 @@ def next_event(sub: Mapping[str, Any], open_due_dates: Iterable[str]) -> tuple[d
     if status == "trialing" and sub["trialEnd"]:
         candidates.append((start_of_day(parse_date(sub["trialEnd"])), _PRIORITY[TRIAL_END], TRIAL_END))
     if status == "active":
-        dues = [parse_date(d) for d in open_due_dates]
-        if dues:
-            overdue_at = start_of_day(min(dues) + timedelta(days=1))
+        due = min(map(parse_date, open_due_dates), default=date.max)
+        if due < date.max:  # due on the calendar's last day (an imported state): it never falls overdue
+            overdue_at = start_of_day(due + timedelta(days=1))
             candidates.append((overdue_at, _PRIORITY[OVERDUE], OVERDUE))
     grace_ends = sub["dunning"]["gracePeriodEndsAt"]
     if status == "grace_period" and grace_ends:

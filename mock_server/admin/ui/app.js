@@ -157,7 +157,8 @@ async function loadJournal() {
 }
 
 function show(message) {
-  const head = Object.entries(message.headers).map(([k, v]) => k + ": " + v).join("\n");
+  const head = Object.entries(message.headers).map(([k, v]) => k + ": " + v).join("\n")
+    + (message.headersTruncated ? "\n… (headers cut at 64 KiB)" : "");
   let body = message.body;
   try { body = JSON.stringify(JSON.parse(body), null, 2); } catch (_) { /* not JSON: as sent */ }
   return head + "\n\n" + body + (message.bodyTruncated ? "\n… (cut at 64 KiB)" : "");
