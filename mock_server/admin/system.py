@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 import mock_server
 from mock_server import persistence, resources, snapshot
 from mock_server.admin import inputs
-from mock_server.admin.stubs import check_response, operation_of
+from mock_server.admin.stubs import check_stub
 from mock_server.control import ControlPlane
 from mock_server.control.stubs import StubBook
 from mock_server.domain.errors import InvalidInput, NotFound
@@ -71,9 +71,7 @@ def _check_stub_answers(runtime: Runtime, raw: object) -> None:
     """An imported stub is checked against the spec like a created one."""
     for stubs in StubBook.parse_section(raw).values():
         for stub in stubs:
-            operation = operation_of(runtime.spec, stub)
-            if operation is not None and not stub.allow_invalid:
-                check_response(operation, stub)
+            check_stub(runtime.spec, stub)
 
 
 def _limit(request: Request) -> int | None:
