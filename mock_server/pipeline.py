@@ -161,7 +161,7 @@ class SalesPipeline:
         if ctx.entity is not None:  # the answer is encoded: the resources it read may be packed again
             ctx.entity.settle(self.store.live_limit)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
-        headers += self.origins.cors_headers(origin)
+        headers += self.origins.cors_headers(origin, result.headers if ctx.stub_id else ())
         ctx.response_headers, ctx.response_body = headers, payload
         await _send(send, result.status, headers, payload)
         self._journal(ctx)

@@ -245,3 +245,20 @@ def test_an_operation_that_cannot_be_inferred_is_400_naming_the_candidates(
     answer = _stub(http, entity, {"request": request_pattern, "response": {"status": 200, "jsonBody": {"data": []}}})
     assert answer.status_code == 400, answer.text
     assert answer.json()["details"][0]["path"] == field and named in answer.json()["error"]
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "https://elsewhere.example"])
+def test_a_browser_page_may_read_the_stub_headers(http: httpx.Client, origin: str) -> None:
+    """CORS: X-Mock-Stub, Idempotent-Replayed and every header a stub sets are exposed to the page."""
+    entity = new_entity(http)
+    definition = {"request": PLANS, "response": {"status": 200, "jsonBody": {"data": []},
+                  "headers": {"X-Debug": "stubbed", "Retry-After": "3"}}, "times": 1}  # fmt: skip
+    assert _stub(http, entity, definition).status_code == 201
+    page = {"Origin": origin, **bearer(entity["apiKeys"]["readOnly"])}
+    stubbed = http.get("/api/sales/plans", params={"entityId": entity["entityId"]}, headers=page)
+    exposed = {name.strip().lower() for name in stubbed.headers["access-control-expose-headers"].split(",")}
+    assert {"x-mock-stub", "idempotent-replayed", "x-debug", "retry-after"} <= exposed
+    assert stubbed.headers["x-mock-stub"] and stubbed.headers["x-debug"] == "stubbed"
+    plain = http.get("/api/sales/plans", params={"entityId": entity["entityId"]}, headers=page)  # times: 1
+    exposed = {name.strip().lower() for name in plain.headers["access-control-expose-headers"].split(",")}
+    assert {"x-mock-stub", "idempotent-replayed"} <= exposed and "x-debug" not in exposed
