@@ -1,4 +1,5 @@
-"""``sales-mock serve``: run the stateful Sales API mock with uvicorn; ``sales-mock wait URL``: wait for it.
+"""``sales-mock serve``: run the stateful Sales API mock with uvicorn; ``sales-mock wait URL``: wait for it;
+``sales-mock spec [--format yaml|json]``: print the packaged contract.
 
 Exit codes of ``serve``: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec or fixture file or
 an address it cannot listen on (the port is taken; one line on stderr), 1 when the server cannot
@@ -12,6 +13,7 @@ import argparse
 import errno
 import gc
 import logging
+import os
 import signal
 import socket
 import sys
@@ -100,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mock_server.wait import add_wait_parser
 
     add_wait_parser(commands)
+    spec = commands.add_parser(
+        "spec",
+        help="print the packaged Sales API contract",
+        description="Print the Sales API contract this package ships (for code generators and tools).",
+    )
+    spec.add_argument("--format", choices=("yaml", "json"), default="yaml", help="yaml (default, as written) or json")
     return parser
 
 
@@ -110,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mock_server.wait import run_wait
 
         return run_wait(args)
+    if args.command == "spec":
+        return print_spec(args.format)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     from mock_server.app import create_app
     from mock_server.config import MockConfig
@@ -188,6 +198,30 @@ def listen(host: str, port: int) -> list[socket.socket]:
         hint = " (another server uses it: stop it or pick another --port; --port 0 picks a free one)" if busy else ""
         raise ListenError(f"cannot listen on {where}:{port}: {error.strerror or error}{hint}") from None
     return sockets
+
+
+def print_spec(form: str) -> int:
+    """``sales-mock spec``: the packaged ``openapi/sales.yaml`` on stdout, as written or as JSON (the
+    document ``/openapi.json`` serves, indented)."""
+    from mock_server.resources import ResourceError, spec_path
+
+    try:
+        text = spec_path().read_text(encoding="utf-8")
+    except (OSError, ResourceError) as error:
+        print(f"sales-mock: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    if form == "json":
+        import orjson
+        import yaml
+
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `sales-mock spec | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 def _one_line(error: Exception) -> str:

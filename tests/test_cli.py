@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -114,3 +115,24 @@ def test_serves_and_exits_0_on_ctrl_c() -> None:
         process.stdout.close()
         process.stderr.close()
     assert code == 0
+
+
+def test_spec_prints_the_packaged_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    from control_plane_client import client, make_app
+
+    from mock_server import resources
+
+    assert main(["spec"]) == 0
+    assert capsys.readouterr().out == resources.spec_path().read_text(encoding="utf-8")
+    assert main(["spec", "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == client(make_app()).get("/openapi.json").json()  # what the running mock serves
+
+
+def test_spec_from_the_installed_command() -> None:
+    """The console script, as a generator would call it: `sales-mock spec --format json > sales.json`."""
+    command = [str(Path(sys.executable).parent / "sales-mock"), "spec", "--format", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    document = json.loads(result.stdout)
+    assert document["openapi"].startswith("3.1") and "/api/sales/quotes" in document["paths"]
