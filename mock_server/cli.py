@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--journal-size", type=_positive, default=1000, metavar="N", help="requests the journal keeps (default 1000)"
     )
+    serve.add_argument(
+        "--stubs",
+        default=None,
+        metavar="DIR",
+        help='load WireMock-style stub files (*.json: one stub or {"mappings": [...]}) from DIR at start',
+    )
     from mock_server.wait import add_wait_parser
 
     add_wait_parser(commands)
@@ -138,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "state_file": args.state_file,
         "allowed_hosts": tuple(args.allowed_host),
         "journal_size": args.journal_size,
+        "stubs_dir": args.stubs,
     }
     if args.cors_origin is not None:
         from mock_server.origins import check_patterns

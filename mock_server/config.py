@@ -33,7 +33,8 @@ class MockConfig:
     ``allowed_hosts`` are extra ``Host`` names the admin API answers (beyond loopback and ``host``),
     ``cors_origins`` the origin patterns whose pages may use the session cookie (``mock_server.origins``);
     ``journal_size`` how many requests the journal keeps; ``live_resources`` how many resources per
-    collection stay unpacked between requests (``mock_server.packed``; 0 packs all after each request).
+    collection stay unpacked between requests (``mock_server.packed``; 0 packs all after each request);
+    ``stubs_dir`` a folder of WireMock-style stub files loaded at start (``mock_server.admin.stub_files``).
     """
 
     host: str = "127.0.0.1"
@@ -49,3 +50,4 @@ class MockConfig:
     journal_size: int = 1000
     live_resources: int = DEFAULT_LIVE_LIMIT
     spec_path: Path = field(default_factory=default_spec_path)
+    stubs_dir: str | None = None

@@ -39,11 +39,11 @@ async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) ->
 
 
 async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults,
-    stubs and idempotency keys cleared."""
+    """``POST /reset``: every entity, key and session back to the startup fixtures, the stubs back to
+    those of ``--stubs`` (none without it); journal, faults and idempotency keys cleared."""
     snapshot.replace(runtime.store, runtime.startup_store())
     release_free_heap()
-    plane.stubs.clear()
+    plane.stubs.reset()
     plane.idempotency.clear()
     plane.journal.clear()
     plane.faults.clear()
