@@ -12,6 +12,7 @@ CI installs chromium with ``scripts/ci-system-deps.sh``; elsewhere the test is s
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,7 +62,7 @@ class App:
 def test_clock_invoice_payment_journal_and_stub(server: str) -> None:
     if not CHROMIUM.exists():
         pytest.skip("needs /usr/bin/chromium (scripts/ci-system-deps.sh)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     app = App(server)
     customer = app.admin.post(f"/entities/{app.entity_id}/customers", json={"name": "Ada", "currency": "USD"}).json()
@@ -70,18 +71,29 @@ def test_clock_invoice_payment_journal_and_stub(server: str) -> None:
     subscription = app.post("/subscriptions", {"planId": plan["id"], "customerId": customer["id"]})
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        _use_the_ui(app, server, subscription, sync_playwright, expect)
+        _use_the_ui(app, server, subscription, expect)
     finally:
         app.close()
 
 
-def _use_the_ui(app: App, server: str, subscription: dict[str, Any], sync_playwright: Any, expect: Any) -> None:
+@contextlib.contextmanager
+def _admin_page(server: str, height: int) -> Iterator[Any]:
+    """The admin UI of ``server`` in a page of headless Chromium; no script error may happen on it."""
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=QUIET_FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page = browser.new_page(viewport={"width": 1280, "height": height})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(server + "/__admin/ui")
+        yield page
+        browser.close()
+    assert errors == []
+
+
+def _use_the_ui(app: App, server: str, subscription: dict[str, Any], expect: Any) -> None:
+    with _admin_page(server, 860) as page:
         # the page loads without the token, asks for it, then uses it for every call
         expect(page.locator("#token-form")).to_be_visible()
         page.screenshot(path=str(SHOTS / "0-token.png"))
@@ -151,8 +163,6 @@ def _use_the_ui(app: App, server: str, subscription: dict[str, Any], sync_playwr
         page.click("#state-export")
         expect(page.locator("#state-download")).to_be_visible()
         page.screenshot(path=str(SHOTS / "5-state.png"), full_page=True)
-        browser.close()
-        assert errors == []
 
 
 DEMO = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
@@ -184,7 +194,7 @@ def test_money_dates_and_messages_as_a_person_reads_them(demo_server: str) -> No
     cleared on a tab switch."""
     if not CHROMIUM.exists():
         pytest.skip("needs /usr/bin/chromium (scripts/ci-system-deps.sh)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     assert [_formatted(minor, currency) for minor, currency, _ in MONEY_CASES] == [text for *_, text in MONEY_CASES]
     with httpx.Client(base_url=demo_server) as http:  # a KWD invoice beside the demo's USD and JPY ones
@@ -200,12 +210,7 @@ def test_money_dates_and_messages_as_a_person_reads_them(demo_server: str) -> No
         invoices = http.get(f"/__admin/entities/{DEMO}/invoices").json()["data"]
     assert {"USD", "JPY", "KWD"} <= {i["currency"] for i in invoices}
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=QUIET_FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(demo_server + "/__admin/ui")
+    with _admin_page(demo_server, 900) as page:
         # it opens on the first entity, the demo one, with its invoices
         expect(page.locator("#entity-name")).to_have_text("Demo Co")
         expect(page.locator(f'tr[data-entity="{DEMO}"]')).to_have_class("clickable selected")
@@ -247,5 +252,3 @@ def test_money_dates_and_messages_as_a_person_reads_them(demo_server: str) -> No
         expect(page.locator("#advance-to")).to_have_attribute("placeholder", "2025-05-01T00:00:00Z")
         page.click("a[data-tab=stubs]")
         expect(page.locator("#status")).to_have_text("")
-        browser.close()
-    assert errors == []
