@@ -1,9 +1,9 @@
 """``sales-mock serve``: run the stateful Sales API mock with uvicorn; ``sales-mock wait URL``: wait for it;
 ``sales-mock spec [--format yaml|json]``: print the packaged contract.
 
-Exit codes of ``serve``: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec or fixture file or
-an address it cannot listen on (the port is taken; one line on stderr), 1 when the server cannot
-start otherwise. ``wait``: 0 once the URL answers, 1 after the timeout. ``--version`` prints the
+Exit codes of ``serve``: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec, fixture, state or
+stub file or an address it cannot listen on (the port is taken; one line on stderr), 1 when the
+server cannot start otherwise. ``wait``: 0 once the URL answers, 1 after the timeout. ``--version`` prints the
 package version.
 """
 

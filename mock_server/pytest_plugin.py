@@ -14,7 +14,7 @@ Fixtures:
   first), ``.assert_called(method=, path=, ..., times=)`` (fails with the closest requests and what
   differed) and ``.stub(method, path, status=, json=, ...)`` (a canned answer for this entity).
 - ``sales_demo_entity``: the same, starting from the demo fixtures (customers, plans, quotes, orders,
-  subscriptions and invoices); the ``sales_entity`` marker's other options apply to it too.
+  subscriptions and invoices); the ``sales_entity`` marker's options apply to it too.
 - ``sales_clock``: the clock of the test's ``sales_demo_entity``, else of its ``sales_entity``:
   ``.now()``, ``.advance(days=..., months=...)``, ``.advance_to(instant)``.
 
