@@ -47,7 +47,8 @@ def check_handlers(spec: Spec, handlers: dict[str, Handler]) -> None:
 
 
 def build_runtime(config: MockConfig, handlers: dict[str, Handler] | None = None) -> Runtime:
-    """Load the spec, check the handlers, load the fixtures into a fresh store, then the state file (if any)."""
+    """Load the spec, check the handlers, load the fixtures into a fresh store, then the state file and
+    the stub files (if any)."""
     spec = load_spec(config.spec_path)
     chosen = dict(HANDLERS if handlers is None else handlers)
     check_handlers(spec, chosen)
@@ -61,13 +62,17 @@ def build_runtime(config: MockConfig, handlers: dict[str, Handler] | None = None
     store = Store(config.live_resources)
     snapshot.replace(store, startup.thaw())
     release_free_heap()
+    fixture_entities = list(store.entities)
     control = admin.control_plane_for(config, store)
-    return Runtime(config=config, spec=spec, store=store, handlers=chosen, startup=startup, control=control)
+    runtime = Runtime(config=config, spec=spec, store=store, handlers=chosen, startup=startup, control=control)
+    if config.stubs_dir is not None:
+        admin.add_stub_files(runtime, config.stubs_dir, fixture_entities)
+    return runtime
 
 
 def create_app(config: MockConfig | None = None, *, handlers: dict[str, Handler] | None = None) -> Starlette:
-    """The mock server as an ASGI app. Raises ``SpecError``/``FixtureError``/``StateFileError``/``AdminConfigError``
-    if it cannot start."""
+    """The mock server as an ASGI app. Raises ``SpecError``/``FixtureError``/``StateFileError``/``AdminConfigError``/
+    ``StubFileError`` if it cannot start."""
     runtime = build_runtime(config or MockConfig(), handlers)
     routes: list[BaseRoute] = [
         *docs.routes(runtime.spec, runtime.config.spec_path.parent / "mock-admin.yaml"),

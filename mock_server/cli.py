@@ -1,18 +1,22 @@
-"""``sales-mock serve``: run the stateful Sales API mock with uvicorn; ``sales-mock wait URL``: wait for it.
+"""``sales-mock serve``: run the stateful Sales API mock with uvicorn; ``sales-mock wait URL``: wait for it;
+``sales-mock spec [--format yaml|json]``: print the packaged contract.
 
-Exit codes of ``serve``: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec or fixture file
-(one line on stderr), 1 when the server cannot start (e.g. the port is taken) or its last save to
-``--state-file`` failed. ``wait``: 0 once the URL answers, 1 after the timeout. ``--version``
-prints the package version.
+Exit codes of ``serve``: 0 after Ctrl-C (or SIGTERM), 2 for a bad option, spec, fixture, state or
+stub file or an address it cannot listen on (the port is taken; one line on stderr), 1 when the
+server cannot start otherwise or its last save to ``--state-file`` failed. ``wait``: 0 once the URL
+answers, 1 after the timeout. ``--version`` prints the package version.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import logging
+import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -116,9 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="a connection's time for a request's headers, then for its body, before a 408 (default 10)",
     )
+    serve.add_argument(
+        "--stubs",
+        default=None,
+        metavar="DIR",
+        help='load WireMock-style stub files (*.json: one stub or {"mappings": [...]}) from DIR at start',
+    )
     from mock_server.wait import add_wait_parser
 
     add_wait_parser(commands)
+    spec = commands.add_parser(
+        "spec",
+        help="print the packaged Sales API contract",
+        description="Print the Sales API contract this package ships (for code generators and tools).",
+    )
+    spec.add_argument("--format", choices=("yaml", "json"), default="yaml", help="yaml (default, as written) or json")
     return parser
 
 
@@ -129,11 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mock_server.wait import run_wait
 
         return run_wait(args)
+    if args.command == "spec":
+        return print_spec(args.format)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     from mock_server.app import create_app
     from mock_server.config import MockConfig
     from mock_server.fixtures import FixtureError
-    from mock_server.resources import ResourceError, is_fixture_name, user_file
+    from mock_server.resources import ResourceError, fixture_path, is_fixture_name, user_file
     from mock_server.spec import SpecError
 
     settings: dict[str, Any] = {
@@ -148,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "allowed_hosts": tuple(args.allowed_host),
         "journal_size": args.journal_size,
         "read_timeout": args.read_timeout,
+        "stubs_dir": args.stubs,
     }
     if args.cors_origin is not None:
         from mock_server.origins import check_patterns
@@ -158,26 +177,87 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         settings["cors_origins"] = tuple(args.cors_origin)
     gc.disable()  # start-up builds millions of long-lived objects: collections would only rescan them
+    sockets: list[socket.socket] = []
     try:
         if args.spec:
             settings["spec_path"] = user_file(args.spec, "spec")
-        if not is_fixture_name(args.fixtures):
+        if is_fixture_name(args.fixtures):
+            fixture_path(args.fixtures)
+        else:
             user_file(args.fixtures, "fixture file")
+        sockets = listen(args.host, args.port)  # a taken port is found before anything is built
         config = MockConfig(**settings)
         app = create_app(config)
-    except (FixtureError, ResourceError, SpecError, ValueError) as error:
+    except (FixtureError, ResourceError, SpecError, ValueError, ListenError) as error:
+        for sock in sockets:
+            sock.close()
         print(f"sales-mock: error: {_one_line(error)}", file=sys.stderr)
         return 2
     finally:
         tune_gc()
-    return _serve(app, config)
+    return _serve(app, config, sockets)
+
+
+class ListenError(Exception):
+    """The address cannot be listened on (the port is taken, the name does not resolve, ...)."""
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to ``host:port``, one per address the name resolves to (as uvicorn would bind
+    them; with port 0 all take the first one's port). ``ListenError`` when one cannot be bound."""
+    sockets: list[socket.socket] = []
+    try:
+        infos = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _name, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)  # IPPROTO_TCP: asyncio sets TCP_NODELAY on accept
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(sockets) > 1:
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+    except OSError as error:
+        for sock in sockets:
+            sock.close()
+        where = f"[{host}]" if ":" in host else host
+        busy = error.errno == errno.EADDRINUSE
+        hint = " (another server uses it: stop it or pick another --port; --port 0 picks a free one)" if busy else ""
+        raise ListenError(f"cannot listen on {where}:{port}: {error.strerror or error}{hint}") from None
+    return sockets
+
+
+def print_spec(form: str) -> int:
+    """``sales-mock spec``: the packaged ``openapi/sales.yaml`` on stdout, as written or as JSON (the
+    document ``/openapi.json`` serves, indented)."""
+    from mock_server.resources import ResourceError, spec_path
+
+    try:
+        text = spec_path().read_text(encoding="utf-8")
+    except (OSError, ResourceError) as error:
+        print(f"sales-mock: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    if form == "json":
+        import orjson
+        import yaml
+
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `sales-mock spec | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 def _one_line(error: Exception) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def _serve(app: Any, config: Any) -> int:
+def _serve(app: Any, config: Any, sockets: list[socket.socket]) -> int:
     import importlib.util
 
     import uvicorn
@@ -202,7 +282,7 @@ def _serve(app: Any, config: Any) -> int:
         proxy_headers=False,  # nothing in the mock reads the client address; X-Forwarded-* is not trusted
     )
     server = _Server(uv_config, config)
-    server.run()
+    server.run(sockets)
     keeper = app.state.runtime.control.keeper
     if keeper is not None and keeper.final_save_failed:  # the reason is on stderr already
         return 1
@@ -263,12 +343,12 @@ class _Server:
         self.started = False
         self._server = Server(uv_config)
 
-    def run(self) -> None:
+    def run(self, sockets: list[socket.socket]) -> None:
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that
         # was installed before it: make that handler a clean exit (code 0), like Ctrl-C.
         previous = signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
-            self._server.run()
+            self._server.run(sockets=sockets)
         except (KeyboardInterrupt, _Stopped):  # uvicorn normally handles SIGINT itself
             pass
         finally:

@@ -35,7 +35,8 @@ class MockConfig:
     ``journal_size`` how many requests the journal keeps; ``live_resources`` how many resources per
     collection stay unpacked between requests (``mock_server.packed``; 0 packs all after each request);
     ``read_timeout`` the seconds a connection has for a request's headers, then for its body
-    (``sales-mock serve`` only: ``mock_server.http_protocol``).
+    (``sales-mock serve`` only: ``mock_server.http_protocol``);
+    ``stubs_dir`` a folder of WireMock-style stub files loaded at start (``mock_server.admin.stub_files``).
     """
 
     host: str = "127.0.0.1"
@@ -52,3 +53,4 @@ class MockConfig:
     live_resources: int = DEFAULT_LIVE_LIMIT
     read_timeout: float = 10.0
     spec_path: Path = field(default_factory=default_spec_path)
+    stubs_dir: str | None = None

@@ -32,7 +32,9 @@ DEFAULT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*", "http://[::1
 
 CORS_ALLOW_METHODS = "GET, POST, PATCH, DELETE"
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, x-entity-id, Idempotency-Key, Prefer"
-CORS_EXPOSE_HEADERS = "WWW-Authenticate, Allow, Location, Idempotent-Replayed, Preference-Applied"
+CORS_EXPOSE_HEADERS = "WWW-Authenticate, Allow, Location, Idempotent-Replayed, Preference-Applied, X-Mock-Stub"
+_EXPOSED = frozenset(name.strip().lower() for name in CORS_EXPOSE_HEADERS.split(","))
+_EXPOSED_BYTES = CORS_EXPOSE_HEADERS.encode()
 CORS_MAX_AGE = "600"
 
 _WILDCARD_BINDS = {"0.0.0.0", "::", ""}
@@ -121,21 +123,21 @@ class OriginPolicy:
             return False
         return any(_matches(pattern, parts) for pattern in self.cors_origins)
 
-    def cors_headers(self, origin: str | None) -> list[tuple[bytes, bytes]]:
-        """The CORS headers of a Sales API answer to a request with this ``Origin`` (none without one)."""
+    def cors_headers(self, origin: str | None, also_exposed: Iterable[str] = ()) -> list[tuple[bytes, bytes]]:
+        """The CORS headers of a Sales API answer to a request with this ``Origin`` (none without one).
+        ``also_exposed``: the names of the answer's own headers a page may read too (a stub's)."""
         if origin is None:
             return []
+        extra = [name for name in also_exposed if name.lower() not in _EXPOSED]
+        exposed = ", ".join([CORS_EXPOSE_HEADERS, *extra]).encode("latin-1") if extra else _EXPOSED_BYTES
         if self.credentials_allowed(origin):
             return [
                 (b"access-control-allow-origin", origin.encode("latin-1")),
                 (b"access-control-allow-credentials", b"true"),
-                (b"access-control-expose-headers", CORS_EXPOSE_HEADERS.encode()),
+                (b"access-control-expose-headers", exposed),
                 (b"vary", b"Origin"),
             ]
-        return [
-            (b"access-control-allow-origin", b"*"),
-            (b"access-control-expose-headers", CORS_EXPOSE_HEADERS.encode()),
-        ]
+        return [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", exposed)]
 
     def preflight_headers(self, origin: str) -> list[tuple[bytes, bytes]]:
         """The answer to a Sales API preflight (``OPTIONS`` with ``Access-Control-Request-Method``)."""

@@ -45,7 +45,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from mock_server import auth, body
-from mock_server.control.faults import ConnectionDropped, drop_connection
+from mock_server.control.faults import ConnectionDropped, InjectedFault, drop_connection
 from mock_server.control.idempotency import (
     REPLAYED_HEADER,
     StoredResponse,
@@ -58,7 +58,7 @@ from mock_server.control.patterns import Observed, query_pairs
 from mock_server.control.prefer import choose, parse_prefer, wanted
 from mock_server.control.stubs import STUB_HEADER
 from mock_server.domain.errors import FieldProblem, NotFound
-from mock_server.errors import BadRequest, HttpError, render
+from mock_server.errors import BadRequest, render
 from mock_server.origins import OriginPolicy
 from mock_server.packed import to_json
 from mock_server.routes.types import Call, Result
@@ -170,7 +170,7 @@ class SalesPipeline:
         if ctx.entity is not None:  # the answer is encoded: the resources it read may be packed again
             ctx.entity.settle(self.store.live_limit)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
-        headers += self.origins.cors_headers(origin)
+        headers += self.origins.cors_headers(origin, result.headers if ctx.stub_id else ())
         ctx.response_headers, ctx.response_body = headers, payload
         await _send(send, result.status, headers, payload)
         self._journal(ctx)
@@ -242,15 +242,15 @@ class SalesPipeline:
         if decision is not None:
             if decision.delay_ms:
                 await asyncio.sleep(decision.delay_ms / 1000)
+            fault = decision.injected(ctx.method, ctx.path, operation.operation_id)
             if decision.drop:
                 self._settle_idempotency(ctx, None)
                 if not drop_connection(send):
                     raise ConnectionDropped(f"fault rule {decision.rule_index} dropped the connection")
                 await asyncio.sleep(0)
                 return None
-            if decision.status is not None:
-                message = f"fault injected by rule {decision.rule_index}: status {decision.status}"
-                raise HttpError(message, status_code=decision.status)
+            if fault is not None:
+                raise fault
             ctx.now = entity.clock.now()  # the latency took time on a real clock
         # 12. due time events; 13. the handler
         now = ctx.now or entity.clock.now()
@@ -303,7 +303,7 @@ class SalesPipeline:
 
     def _error(self, ctx: RequestContext, error: Exception) -> Result:
         status, payload, headers = render(error)
-        if status == 500:
+        if status == 500 and not isinstance(error, InjectedFault):
             log.exception("internal error in %s %s", ctx.method, ctx.path)
         return Result(status, payload, headers)
 

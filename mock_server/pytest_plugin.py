@@ -8,11 +8,15 @@ Fixtures:
 - ``sales_mock_server`` (session): a real server on a free loopback port; ``.url``, ``.admin_url``.
 - ``sales_entity``: a fresh, isolated entity per test, made through the admin API on
   ``sales_mock_server`` and deleted afterwards: ``.id``, ``.read_write_key``, ``.read_only_key``,
-  ``.headers()``. Options with ``@pytest.mark.sales_entity(fixtures="demo", clock="2025-03-01T00:00:00Z")``.
+  ``.headers()``. It starts **empty** (the ``empty`` fixtures: no customers, plans or quotes) unless
+  marked: ``@pytest.mark.sales_entity(fixtures="demo", clock="2025-03-01T00:00:00Z")``.
   Verification and stubs: ``.requests(method=, path=, ...)`` (journaled requests of the entity, newest
   first), ``.assert_called(method=, path=, ..., times=)`` (fails with the closest requests and what
   differed) and ``.stub(method, path, status=, json=, ...)`` (a canned answer for this entity).
-- ``sales_clock``: that entity's clock: ``.now()``, ``.advance(days=..., months=...)``, ``.advance_to(instant)``.
+- ``sales_demo_entity``: the same, starting from the demo fixtures (customers, plans, quotes, orders,
+  subscriptions and invoices); the ``sales_entity`` marker's options apply to it too.
+- ``sales_clock``: the clock of the test's ``sales_demo_entity``, else of its ``sales_entity``:
+  ``.now()``, ``.advance(days=..., months=...)``, ``.advance_to(instant)``.
 
 Your own contract or seed data: ``--sales-mock-spec PATH`` and ``--sales-mock-fixtures NAME|PATH``
 on the command line, or ``sales_mock_spec`` / ``sales_mock_fixtures`` in the ini file (paths there
@@ -67,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{ENTITY_MARKER}(fixtures='empty', clock=None, name=None, baseCurrency=None): "
-        "options for the sales_entity fixture (sales_mock plugin)",
+        "options for the sales_entity and sales_demo_entity fixtures (sales_mock plugin)",
     )
     chosen_files(config)
 
@@ -336,8 +340,18 @@ def _serve(config: MockConfig) -> Iterator[SalesMockServer]:
 @pytest.fixture
 def sales_entity(request: pytest.FixtureRequest, sales_mock_server: SalesMockServer) -> Iterator[SalesEntity]:
     """A fresh isolated entity (empty fixtures unless marked), deleted after the test."""
+    yield from _entity(request, sales_mock_server, "empty")
+
+
+@pytest.fixture
+def sales_demo_entity(request: pytest.FixtureRequest, sales_mock_server: SalesMockServer) -> Iterator[SalesEntity]:
+    """A fresh isolated entity with the demo fixtures (the marker's other options apply), deleted after the test."""
+    yield from _entity(request, sales_mock_server, "demo")
+
+
+def _entity(request: pytest.FixtureRequest, sales_mock_server: SalesMockServer, fixtures: str) -> Iterator[SalesEntity]:
     marker = request.node.get_closest_marker(ENTITY_MARKER)
-    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    options: dict[str, Any] = {"fixtures": fixtures, **(marker.kwargs if marker else {})}
     if "base_currency" in options:
         options["baseCurrency"] = options.pop("base_currency")
     created = sales_mock_server.admin("POST", "/entities", options)
@@ -351,6 +365,8 @@ def sales_entity(request: pytest.FixtureRequest, sales_mock_server: SalesMockSer
 
 
 @pytest.fixture
-def sales_clock(sales_entity: SalesEntity) -> SalesClock:
-    """The clock of ``sales_entity``."""
-    return SalesClock(sales_entity)
+def sales_clock(request: pytest.FixtureRequest) -> SalesClock:
+    """The clock of the test's ``sales_demo_entity``, else of its ``sales_entity``."""
+    chosen = "sales_demo_entity" if "sales_demo_entity" in request.fixturenames else "sales_entity"
+    entity: SalesEntity = request.getfixturevalue(chosen)
+    return SalesClock(entity)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the wheel and use it as a new user would, far from the repository:
 #   a fresh virtualenv in a temporary folder, `pip install <wheel>`, then from that folder
-#   sales-mock --version / sales-contract --version (the wheel's version),
+#   sales-mock --version / sales-contract --version (the wheel's version), sales-mock spec,
 #   sales-mock serve on a free port + sales-mock wait, a Sales API call with the demo key,
 #   /openapi.json and the admin spec, serve --spec/--fixtures with the user's own files,
 #   sales-contract check --target mock, and the README's pytest-plugin example as a tiny project.
@@ -67,6 +67,13 @@ step "versions"
 [ "$(sales-contract --version)" = "sales-contract $expected_version" ] \
   || fail "sales-contract --version: $(sales-contract --version)"
 echo "sales-mock $expected_version, sales-contract $expected_version"
+
+step "sales-mock spec: the packaged contract on stdout, as written and as JSON"
+sales-mock spec >"$work/sales.yaml" || fail "sales-mock spec"
+python -c 'import sys; from mock_server import resources; sys.exit(open(sys.argv[1]).read() != resources.spec_path().read_text())' \
+  "$work/sales.yaml" || fail "sales-mock spec did not print the packaged spec"
+sales-mock spec --format json | python -c 'import json, sys; d = json.load(sys.stdin); assert "/api/sales/quotes" in d["paths"]; print("check-wheel: sales-mock spec --format json:", len(d["paths"]), "paths")' \
+  || fail "sales-mock spec --format json"
 
 step "sales-mock serve on a free port"
 port="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

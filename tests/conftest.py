@@ -16,6 +16,8 @@ from mock_server.config import MockConfig
 from mock_server.routes.types import Handler
 from mock_server.runtime import Runtime
 
+pytest_plugins = ["pytester"]  # tests of the pytest plugin run small pytest projects (test_plugin.py)
+
 DEMO = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 OTHER = "f1f5c646-a768-4f15-ab7e-5e3088389de0"
 RW = "ak_demo_readwrite"

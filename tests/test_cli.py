@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -91,6 +92,18 @@ def test_defaults() -> None:
     )
 
 
+def test_a_busy_port_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--fixtures", "empty"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"sales-mock: error: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert "--port 0 picks a free one" in err
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -122,3 +135,24 @@ def test_serves_and_exits_0_on_ctrl_c() -> None:
         process.stdout.close()
         process.stderr.close()
     assert code == 0
+
+
+def test_spec_prints_the_packaged_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    from control_plane_client import client, make_app
+
+    from mock_server import resources
+
+    assert main(["spec"]) == 0
+    assert capsys.readouterr().out == resources.spec_path().read_text(encoding="utf-8")
+    assert main(["spec", "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == client(make_app()).get("/openapi.json").json()  # what the running mock serves
+
+
+def test_spec_from_the_installed_command() -> None:
+    """The console script, as a generator would call it: `sales-mock spec --format json > sales.json`."""
+    command = [str(Path(sys.executable).parent / "sales-mock"), "spec", "--format", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    document = json.loads(result.stdout)
+    assert document["openapi"].startswith("3.1") and "/api/sales/quotes" in document["paths"]

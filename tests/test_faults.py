@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -119,3 +120,21 @@ def test_drop_closes_a_real_connection_without_an_answer() -> None:
         assert [(e["operationId"], e["status"]) for e in journal] == [("listCustomers", 200), ("listPlans", 0)]
     finally:
         servers.close()
+
+
+def test_injected_faults_are_logged_as_such_not_as_internal_errors(
+    http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    entity = new_entity(http)
+    http.put("/__admin/faults", json={"rules": [{"operationId": "listPlans", "status": 500},
+                                                {"operationId": "listCustomers", "drop": True}]})  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="mock_server"):
+        assert sales_get(http, entity, "/plans").status_code == 500
+        with pytest.raises(ConnectionDropped):
+            sales_get(http, entity, "/customers")
+    lines = [(r.name, r.levelno, r.getMessage(), r.exc_info) for r in caplog.records]
+    info = ("mock_server.faults", logging.INFO)
+    assert lines == [
+        (*info, "injected fault: GET /api/sales/plans (listPlans): rule 0 answered 500", None),
+        (*info, "injected fault: GET /api/sales/customers (listCustomers): rule 1 dropped the connection", None),
+    ]

@@ -63,3 +63,41 @@ def test_loading_the_plugin_is_cheap() -> None:
     code = f"import sys, mock_server.pytest_plugin; print(any(m.startswith({heavy}) for m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_demo_entity_starts_from_the_demo_fixtures(sales_demo_entity: SalesEntity, sales_clock: SalesClock) -> None:
+    customers = httpx.get(sales_demo_entity.url("/customers"), headers=sales_demo_entity.headers(write=False))
+    assert {c["currency"] for c in customers.json()["data"]} >= {"USD", "JPY", "KWD"}
+    assert sales_clock.entity is sales_demo_entity
+
+
+USER_TESTS = """
+import httpx
+import pytest
+
+
+def _customers(entity):
+    return httpx.get(entity.url("/customers"), headers=entity.headers(write=False)).json()["data"]
+
+
+def test_sales_entity_starts_empty(sales_entity):
+    assert _customers(sales_entity) == []
+
+
+@pytest.mark.sales_entity(fixtures="demo")
+def test_the_marker_gives_the_demo_fixtures(sales_entity):
+    assert _customers(sales_entity)
+
+
+@pytest.mark.sales_entity(clock="2025-03-01T00:00:00Z")
+def test_the_demo_entity_is_one_word_away(sales_demo_entity, sales_clock):
+    assert _customers(sales_demo_entity)
+    assert sales_clock.advance(days=1) == "2025-03-02T00:00:00Z"
+"""
+
+
+def test_empty_unless_marked_and_the_demo_fixture_in_a_users_project(pytester: pytest.Pytester) -> None:
+    """The README's promise, in a project of its own: empty by default, the marker, ``sales_demo_entity``."""
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=180)
+    result.assert_outcomes(passed=3)

@@ -203,3 +203,62 @@ def test_patterns_and_json_path() -> None:
     assert pattern.matches(seen)
     differences = pattern.differences(Observed("GET", "/p", b"q=b", None, None, b"{}"))
     assert len(differences) == 4 and differences[0].startswith("method")
+
+
+def test_the_operation_is_inferred_when_the_pattern_can_match_only_one(http: httpx.Client) -> None:
+    """WireMock's vocabulary: method + urlPathPattern without operationId, when only one operation fits."""
+    entity = new_entity(http)
+    quote_id = str(uuid.uuid4())
+    definition = {"request": {"method": "GET", "urlPathPattern": "/api/sales/quotes/[0-9a-f-]+"},
+                  "response": {"status": 200, "jsonBody": _example_quote(quote_id)}}  # fmt: skip
+    created = _stub(http, entity, definition)
+    assert created.status_code == 201, created.text
+    assert created.json()["request"]["operationId"] == "getQuote"  # written in, so it shows and is kept
+    assert sales_get(http, entity, f"/quotes/{quote_id}").json()["id"] == quote_id
+    # the answer is checked against the inferred operation
+    wrong = {**definition, "response": {"status": 200, "jsonBody": {"data": []}}}
+    answer = _stub(http, entity, wrong)
+    assert answer.status_code == 400 and "does not fit the spec of getQuote 200" in answer.text
+    generate = {"request": {"method": "POST", "urlPathPattern": "/api/sales/subscriptions/.*/generate-invoice"},
+                "response": {"status": 409, "jsonBody": {"error": "stubbed"}}}  # fmt: skip
+    assert _stub(http, entity, generate).json()["request"]["operationId"] == "generateInvoice"
+
+
+@pytest.mark.parametrize(
+    ("request_pattern", "field", "named"),
+    [
+        ({"method": "POST", "urlPathPattern": "/api/sales/subscriptions/.*"}, "request.operationId",
+         "can match generateInvoice, runDunning, changePlan"),
+        ({"method": "ANY", "urlPath": "/api/sales/plans"}, "request.operationId", "can match listPlans, createPlan"),
+        ({"method": "GET", "urlPathPattern": "/quotes/.*"}, "request.urlPathPattern", "no GET Sales API operation"),
+        ({"method": "DELETE", "urlPath": "/api/sales/plans"}, "request.method", "the path takes GET, POST"),
+        ({"method": "GET", "urlPath": "/api/sales/plans", "operationId": "getPlan"}, "request.operationId",
+         "is no Sales API operation"),
+        ({"method": "GET", "urlPath": "/api/sales/plans", "url": "/api/sales/plans"}, "request.url",
+         "give urlPath or urlPathPattern"),
+    ],
+)  # fmt: skip
+def test_an_operation_that_cannot_be_inferred_is_400_naming_the_candidates(
+    http: httpx.Client, request_pattern: dict[str, Any], field: str, named: str
+) -> None:
+    entity = new_entity(http)
+    answer = _stub(http, entity, {"request": request_pattern, "response": {"status": 200, "jsonBody": {"data": []}}})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["details"][0]["path"] == field and named in answer.json()["error"]
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "https://elsewhere.example"])
+def test_a_browser_page_may_read_the_stub_headers(http: httpx.Client, origin: str) -> None:
+    """CORS: X-Mock-Stub, Idempotent-Replayed and every header a stub sets are exposed to the page."""
+    entity = new_entity(http)
+    definition = {"request": PLANS, "response": {"status": 200, "jsonBody": {"data": []},
+                  "headers": {"X-Debug": "stubbed", "Retry-After": "3"}}, "times": 1}  # fmt: skip
+    assert _stub(http, entity, definition).status_code == 201
+    page = {"Origin": origin, **bearer(entity["apiKeys"]["readOnly"])}
+    stubbed = http.get("/api/sales/plans", params={"entityId": entity["entityId"]}, headers=page)
+    exposed = {name.strip().lower() for name in stubbed.headers["access-control-expose-headers"].split(",")}
+    assert {"x-mock-stub", "idempotent-replayed", "x-debug", "retry-after"} <= exposed
+    assert stubbed.headers["x-mock-stub"] and stubbed.headers["x-debug"] == "stubbed"
+    plain = http.get("/api/sales/plans", params={"entityId": entity["entityId"]}, headers=page)  # times: 1
+    exposed = {name.strip().lower() for name in plain.headers["access-control-expose-headers"].split(",")}
+    assert {"x-mock-stub", "idempotent-replayed"} <= exposed and "x-debug" not in exposed

@@ -83,3 +83,41 @@ def test_bad_patterns_are_400(http: httpx.Client, pattern: Any) -> None:
     for path in ("/__admin/requests/find", "/__admin/requests/count"):
         answer = http.post(path, json=pattern)
         assert answer.status_code == 400 and "error" in answer.json(), answer.text
+
+
+@pytest.mark.parametrize(
+    ("pattern", "field", "named"),
+    [
+        ({"operationId": "createQuotes"}, "pattern.operationId", "(did you mean createQuote?)"),
+        ({"urlPath": "/api/sales/quote"}, "pattern.urlPath", "/api/sales/quote is no Sales API operation"),
+        ({"urlPath": "/quotes"}, "pattern.urlPath", "must be a Sales API path under /api/sales/"),
+        ({"method": "PATCH", "urlPath": "/api/sales/quotes"}, "pattern.method", "the path takes GET, POST"),
+        ({"urlPathPattern": "/quotes/.*"}, "pattern.urlPathPattern", "matches the path of no Sales API operation"),
+        ({"method": "GET", "operationId": "createQuote"}, "pattern.method", "createQuote is a POST"),
+        ({"urlPath": "/api/sales/quotes", "operationId": "getQuote"}, "pattern.operationId", "not to getQuote"),
+        ({"entityId": "497f6eca"}, "pattern.entityId", "must be a UUID"),
+    ],
+)  # fmt: skip
+def test_a_pattern_no_request_could_match_is_400_naming_the_field(
+    http: httpx.Client, pattern: dict[str, Any], field: str, named: str
+) -> None:
+    """A typo must not make "never called" pass: {"operationId": "createQuotes"} is no {"count": 0}."""
+    entity = new_entity(http)
+    assert create_plan(http, entity).status_code == 201
+    for path in ("/__admin/requests/find", "/__admin/requests/count"):
+        answer = http.post(path, json=pattern)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["details"][0]["path"] == field and named in answer.json()["error"]
+
+
+def test_patterns_of_real_operations_still_match(http: httpx.Client) -> None:
+    entity = new_entity(http)
+    assert create_plan(http, entity).status_code == 201
+    upper = entity["entityId"].upper()  # a UUID is a UUID in either case
+    for pattern in (
+        {"operationId": "createPlan", "entityId": upper},
+        {"urlPathPattern": "/api/sales/pl[a-z]+", "method": "POST"},
+        {"method": "ANY", "urlPath": "/api/sales/plans"},
+    ):
+        answer = http.post("/__admin/requests/count", json=pattern)
+        assert answer.status_code == 200 and answer.json() == {"count": 1}, (pattern, answer.text)

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 import mock_server
 from mock_server import persistence, resources, snapshot
 from mock_server.admin import inputs
-from mock_server.admin.stubs import check_response, operation_of
+from mock_server.admin.stubs import check_stub
 from mock_server.control import ControlPlane
 from mock_server.control.stubs import StubBook
 from mock_server.domain.errors import InvalidInput, NotFound
@@ -39,11 +39,11 @@ async def admin_spec(runtime: Runtime, plane: ControlPlane, request: Request) ->
 
 
 async def reset(runtime: Runtime, plane: ControlPlane, request: Request) -> Response:
-    """``POST /reset``: every entity, key and session back to the startup fixtures; journal, faults,
-    stubs and idempotency keys cleared."""
+    """``POST /reset``: every entity, key and session back to the startup fixtures, the stubs back to
+    those of ``--stubs`` (none without it); journal, faults and idempotency keys cleared."""
     snapshot.replace(runtime.store, runtime.startup_store())
     release_free_heap()
-    plane.stubs.clear()
+    plane.stubs.reset()
     plane.idempotency.clear()
     plane.journal.clear()
     plane.faults.clear()
@@ -71,9 +71,7 @@ def _check_stub_answers(runtime: Runtime, raw: object) -> None:
     """An imported stub is checked against the spec like a created one."""
     for stubs in StubBook.parse_section(raw).values():
         for stub in stubs:
-            operation = operation_of(runtime.spec, stub)
-            if operation is not None and not stub.allow_invalid:
-                check_response(operation, stub)
+            check_stub(runtime.spec, stub)
 
 
 def _limit(request: Request) -> int | None:

@@ -5,10 +5,15 @@ operation) and whose probability roll succeeds applies: it waits ``latencyMs`` p
 ``0..jitterMs``, then answers ``status`` with an ``{"error"}`` body, or closes the connection
 without an answer (``drop``), or, with neither, lets the request through. A ``seed`` makes the
 sequence of choices reproducible (every matching rule consumes exactly two random numbers).
+
+An injected error or dropped connection is logged as what it is, one line on the
+``mock_server.faults`` logger (level INFO) naming the request, the operation and the rule: a rule
+answering 500 is not an internal error, so it gets no traceback (:class:`InjectedFault`).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,13 +22,21 @@ from typing import Any
 from starlette.types import Send
 
 from mock_server.domain.errors import FieldProblem, InvalidInput
+from mock_server.errors import HttpError
 
 _RULE_FIELDS = {"operationId", "latencyMs", "jitterMs", "status", "drop", "probability"}
 _MAX_DELAY_MS = 60_000
 
 
+log = logging.getLogger("mock_server.faults")
+
+
 class ConnectionDropped(Exception):
     """Raised in-process (no socket to close) when a fault drops the connection."""
+
+
+class InjectedFault(HttpError):
+    """The error answer a fault rule asked for (rendered like any error, never logged as an internal one)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,25 @@ class FaultDecision:
     status: int | None
     drop: bool
     rule_index: int
+
+    def injected(self, method: str, path: str, operation_id: str) -> InjectedFault | None:
+        """Log the error or dropped connection this decision injects (one line); the error to answer
+        (None for a drop or a latency-only rule)."""
+        if self.drop:
+            log.info(
+                "injected fault: %s %s (%s): rule %d dropped the connection",
+                method,
+                path,
+                operation_id,
+                self.rule_index,
+            )
+            return None
+        if self.status is None:
+            return None
+        log.info(
+            "injected fault: %s %s (%s): rule %d answered %d", method, path, operation_id, self.rule_index, self.status
+        )
+        return InjectedFault(f"fault injected by rule {self.rule_index}: status {self.status}", status_code=self.status)
 
 
 def _int_field(raw: dict[str, Any], name: str, low: int, high: int, where: str, problems: list[FieldProblem]) -> int:

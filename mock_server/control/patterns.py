@@ -34,6 +34,8 @@ MAX_TEXT = 64 * 1024
 MAX_PATTERNS = 20
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
 PATTERN_FIELDS = {"method", "urlPath", "urlPathPattern", "operationId", "entityId", "queryParameters", "bodyPatterns"}
+WHOLE_URL_FIELDS = frozenset({"url", "urlPattern"})
+"""WireMock's matchers of the path and query together: the mock matches them apart."""
 _MISSING = object()
 
 
@@ -191,6 +193,8 @@ def parse_pattern(raw: Any, where: str = "request", allowed: set[str] | None = N
         raise bad(where, "must be a JSON object")
     extra = sorted(set(raw) - (allowed or PATTERN_FIELDS))
     if extra:
+        if extra[0] in WHOLE_URL_FIELDS:
+            raise bad(f"{where}.{extra[0]}", "is not supported: give urlPath or urlPathPattern, and queryParameters")
         raise bad(f"{where}.{extra[0]}", "is not an allowed field")
     nulls = sorted(name for name, value in raw.items() if value is None)
     if nulls:

@@ -137,6 +137,8 @@ class StubBook:
     """Every entity's stubs, each list in matching order (priority, then newest first)."""
 
     by_entity: dict[str, list[Stub]] = field(default_factory=dict)
+    startup: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """The stubs the server started with (``--stubs DIR``), as a ``stubs`` section: what :meth:`reset` restores."""
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def add(self, entity_id: str, stub: Stub) -> Stub:
@@ -210,6 +212,16 @@ class StubBook:
     def replace(self, parsed: dict[str, list[Stub]]) -> None:
         """Replace every stub by ``parsed`` (from :meth:`parse_section`)."""
         self.clear()
+        self.merge(parsed)
+
+    def merge(self, parsed: dict[str, list[Stub]]) -> None:
+        """Add ``parsed`` (from :meth:`parse_section`); each stub replaces its entity's stub of the same id."""
         for entity_id, stubs in parsed.items():
+            ids = {stub.id for stub in stubs}
+            self.by_entity[entity_id] = [s for s in self.by_entity.get(entity_id, []) if s.id not in ids]
             for stub in reversed(stubs):  # the dump is newest first within a priority
                 self.add(entity_id, stub)
+
+    def reset(self) -> None:
+        """Back to the stubs the server started with (:attr:`startup`; none without ``--stubs``)."""
+        self.replace(self.parse_section(self.startup))

@@ -48,8 +48,9 @@ async function call(method, path, body) {
   const data = text ? JSON.parse(text) : null;
   if (!answer.ok) {
     const message = (data && data.error) || ("HTTP " + answer.status);
-    const details = data && data.details ? " — " + data.details.map((d) => d.path + ": " + d.message).join("; ") : "";
-    throw new Error(message + details);
+    // details the message does not already say (a one-field error names its field in the message)
+    const extra = ((data && data.details) || []).map((d) => d.path + ": " + d.message).filter((d) => !message.includes(d));
+    throw new Error(message + (extra.length ? " — " + extra.join("; ") : ""));
   }
   return data;
 }
@@ -65,9 +66,31 @@ async function attempt(action, done) {
   }
 }
 
+// Digits after the decimal point per ISO 4217 currency (the API's money is integer minor units;
+// docs/money.md). The one table of the UI: every money figure goes through money().
+const CURRENCY_EXPONENTS = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, JPY: 0, KMF: 0, KRW: 0, MGA: 0, PYG: 0, RWF: 0, UGX: 0, VND: 0, VUV: 0,
+  XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, JOD: 3, KWD: 3, OMR: 3, TND: 3,
+};
+const DEFAULT_EXPONENT = 2;
+
+// An amount in minor units as text with its currency's exponent: 87683 USD -> "876.83 USD",
+// 1078 JPY -> "1,078 JPY", 12500 KWD -> "12.500 KWD". Exact for every safe integer (no float division).
 function money(minor, currency) {
-  if (typeof minor !== "number") return "";
-  return (minor / 100).toFixed(2) + " " + (currency || "");
+  if (!Number.isSafeInteger(minor)) return "";
+  const exponent = CURRENCY_EXPONENTS[currency] ?? DEFAULT_EXPONENT;
+  const digits = String(Math.abs(minor)).padStart(exponent + 1, "0");
+  const whole = digits.slice(0, digits.length - exponent).replace(/\B(?=(\d{3})+$)/g, ",");
+  const fraction = exponent ? "." + digits.slice(digits.length - exponent) : "";
+  return (minor < 0 ? "-" : "") + whole + fraction + (currency ? " " + currency : "");
+}
+
+// The first instant of the month after `now` (an RFC 3339 UTC instant): a sensible "advance to" example.
+function nextMonth(now) {
+  const at = new Date(now);
+  if (Number.isNaN(at.getTime())) return "";
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)).toISOString().replace(".000Z", "Z");
 }
 
 // ---- entities, clocks, invoices ----
@@ -75,7 +98,9 @@ function money(minor, currency) {
 async function loadEntities() {
   const answer = await call("GET", "/entities");
   state.entities = answer.data;
-  if (!state.entityId && state.entities.length) state.entityId = state.entities[state.entities.length - 1].entityId;
+  if (!state.entities.some((e) => e.entityId === state.entityId)) {
+    state.entityId = state.entities.length ? state.entities[0].entityId : null;  // the first: the demo entity
+  }
   const body = $("entities").tBodies[0];
   body.replaceChildren(...state.entities.map((e) => el("tr", {
     class: "clickable" + (e.entityId === state.entityId ? " selected" : ""),
@@ -100,6 +125,7 @@ async function loadEntity() {
   $("entity-name").textContent = entity.name;
   $("entity-now").textContent = clock.now;
   $("entity-frozen").textContent = clock.frozen ? "(frozen)" : "(running)";
+  $("advance-to").placeholder = nextMonth(clock.now);
   const invoices = (await call("GET", `/entities/${entity.entityId}/invoices`)).data;
   const body = $("invoices").tBodies[0];
   if (!invoices.length) {
@@ -274,7 +300,11 @@ async function refresh() {
 function start() {
   $("advance-day").addEventListener("click", () => advance({ days: 1 }, "by a day"));
   $("advance-month").addEventListener("click", () => advance({ months: 1 }, "by a month"));
-  $("advance-to-go").addEventListener("click", () => advance({ to: $("advance-to").value.trim() }, "to " + $("advance-to").value));
+  $("advance-to-go").addEventListener("click", () => {
+    const to = $("advance-to").value.trim();
+    if (!to) { say("enter an instant to advance to, e.g. " + $("advance-to").placeholder, true); return; }
+    advance({ to }, "to " + to);
+  });
   for (const id of ["f-entity", "f-method", "f-status", "f-stubbed"]) $(id).addEventListener("change", () => attempt(loadJournal));
   $("f-path").addEventListener("input", () => attempt(loadJournal));
   $("journal-clear").addEventListener("click", () => attempt(async () => { await call("DELETE", "/requests"); await loadJournal(); }, "journal cleared"));
@@ -305,7 +335,7 @@ function start() {
     $("stub-json").value = JSON.stringify({ request: { method: "GET", urlPath: "/api/sales/plans" },
       response: { status: 200, jsonBody: { data: [] } } }, null, 2);
   }
-  window.addEventListener("hashchange", refresh);
+  window.addEventListener("hashchange", () => { say("", false); refresh(); });  // a message belongs to its tab
   state.timer = setInterval(() => {
     if (tab() === "journal" && $("f-live").checked) attempt(loadJournal);
     if (tab() === "entities" && state.entityId) attempt(loadEntity);
