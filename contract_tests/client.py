@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from contract_tests.target import API_PREFIX, Target
+from contract_tests.target import API_PREFIX, ENV_VARS, Target, secrets_of
 
 
 class ContractViolation(AssertionError):
@@ -29,14 +29,16 @@ MOCK_URL = "http://127.0.0.1:4010"
 
 def reproducible(curl: str, target: Target) -> str:
     """Make a curl line runnable: in-process requests go to a local ``sales-mock serve`` (./dev serve);
-    a live target's key is referenced as ``$SALES_API_KEY`` rather than printed."""
+    a live target's keys are referenced as their variables (``$SALES_API_KEY``, ``$SALES_API_OTHER_KEY``,
+    ...) rather than printed."""
     curl = re.sub(r"http://localhost(?=[/'\s]|$)", MOCK_URL, curl)  # the in-process base URL has no port
     if target.mock:
         return curl.replace("'Authorization: [Filtered]'", f"'Authorization: Bearer {target.api_key}'")
-    curl = curl.replace("'Authorization: [Filtered]'", '"Authorization: Bearer $SALES_API_KEY"')
-    return curl.replace(
-        shlex.quote(f"Authorization: Bearer {target.api_key}"), '"Authorization: Bearer $SALES_API_KEY"'
-    )
+    curl = curl.replace("'Authorization: [Filtered]'", f'"Authorization: Bearer ${ENV_VARS["api_key"]}"')
+    for secret, variable in secrets_of(target).items():
+        curl = curl.replace(shlex.quote(f"Authorization: Bearer {secret}"), f'"Authorization: Bearer ${variable}"')
+        curl = curl.replace(secret, f"${variable}")
+    return curl
 
 
 def curl_command(request: httpx.Request, target: Target) -> str:
