@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -217,4 +218,32 @@ WALK_LIMIT = 2000
 
 
 def _paged(path: str) -> bool:
-    return path in ("/quotes", "/orders")
+    """Whether the list at ``path`` is paged: the contract documents ``page`` and ``pageSize`` for it (the suite
+    sends a server only the parameters its contract documents)."""
+    return {"page", "pageSize"} <= documented_query("GET", path)
+
+
+def documented_query(method: str, path: str) -> frozenset[str]:
+    """The query parameters the contract documents for ``method`` on ``path`` (``/quotes``, with or without
+    ``/api/sales``); empty for a path it does not have."""
+    from contract_tests.target import spec_path
+
+    return _documented_query(str(spec_path()), method.lower(), path)
+
+
+@functools.cache
+def _documented_query(spec: str, method: str, path: str) -> frozenset[str]:
+    import yaml
+
+    with open(spec, encoding="utf-8") as source:
+        raw = yaml.safe_load(source) or {}
+    paths = raw.get("paths") or {}
+    item = paths.get(API_PREFIX + path) or paths.get(path) or {}
+    shared = (raw.get("components") or {}).get("parameters") or {}
+    found = set()
+    for parameter in [*(item.get("parameters") or []), *((item.get(method) or {}).get("parameters") or [])]:
+        if "$ref" in parameter:
+            parameter = shared.get(str(parameter["$ref"]).rsplit("/", 1)[-1], {})
+        if parameter.get("in") == "query":
+            found.add(str(parameter.get("name")))
+    return frozenset(found)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
+import variants
 from catalog import DEMO_ENTITY, KEYS_BY_ENTITY, OTHER_ENTITY, Exchange, Mutant, new_id
 
 
@@ -311,5 +312,8 @@ OTHER_SERVERS = {
     m.name: m
     for m in [
         Mutant("throttled", "every third GET throttled once, GET /dashboard always", on_response=throttled),
+        variants.STRICT,
+        variants.EMPTY_SECOND_ENTITY,
+        variants.BARE_SECOND_ENTITY,
     ]
 }
