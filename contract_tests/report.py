@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -279,7 +280,9 @@ class Recorder:
         by_kind: dict[str, list[str]] = defaultdict(list)
         for item in closed:
             by_kind[item.kind].append(item.id)
-        lines += [f"  closed {kind} ({len(ids)}): {', '.join(ids)}" for kind, ids in sorted(by_kind.items())]
+        for kind, ids in sorted(by_kind.items()):
+            text = f"  closed {kind} ({len(ids)}): {', '.join(ids)}"
+            lines += textwrap.wrap(text, 118, subsequent_indent="      ", break_on_hyphens=False)
         return lines
 
 
