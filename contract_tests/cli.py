@@ -235,6 +235,13 @@ def _run_check(args: argparse.Namespace, resolved: Resolved, made: scratch.Scrat
         f"sales-contract exit {result})",
         flush=True,
     )
+    if recorder.leftovers:  # the last word: what stays on the target (the summary lists every id)
+        left = "; ".join(item.line() for item in recorder.uncleaned) or "none"
+        print(
+            f"sales-contract: left on the target: {len(recorder.closed)} closed resource(s) (ids in the summary), "
+            f"{len(recorder.uncleaned)} it could not even close: {left}",
+            flush=True,
+        )
     if result == EXIT_USAGE:
         problem = "the run was interrupted" if code == pytest.ExitCode.INTERRUPTED else f"pytest exit {int(code)}"
         print(f"sales-contract check: {problem}", file=sys.stderr, flush=True)

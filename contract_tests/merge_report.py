@@ -154,13 +154,14 @@ def collect(suites: list[Suite]) -> Campaign:
     campaign = Campaign(suites, total, missing, operations, checks, ordered, errors, _notes(suites))
     for suite in suites:
         for item in [*_records(suite, "notices"), *_records(suite, "notExercised")]:
-            rules = item.get("rules") if isinstance(item.get("rules"), list) else [item.get("rule")]
+            found = item.get("rules")
+            rules = [str(rule) for rule in found] if isinstance(found, list) else [str(item.get("rule"))]
             listed = campaign.not_exercised.setdefault(str(item.get("reason")), [])
-            listed += [str(rule) for rule in rules if str(rule) not in listed]
-        for key in ("notCleaned", "closed"):
-            known = campaign.left.setdefault(key, [])
-            ids = {item.get("id") for item in known}
-            known += [item for item in _records(suite, key) if item.get("id") not in ids]
+            listed += [rule for rule in rules if rule not in listed]
+        for outcome in ("notCleaned", "closed"):
+            known = campaign.left.setdefault(outcome, [])
+            ids = {resource.get("id") for resource in known}
+            known += [resource for resource in _records(suite, outcome) if resource.get("id") not in ids]
     return campaign
 
 

@@ -110,7 +110,7 @@ def notice(items: Iterable[pytest.Item], offered: Mapping[str, Capabilities]) ->
     for item in items:
         needs = needs_of(item)
         callspec = getattr(item, "callspec", None)
-        name = str(callspec.params.get("sales_target_name")) if callspec else None
+        name = str(callspec.params.get("sales_target_name")) if callspec else ""
         if not needs or name not in offered:
             continue
         reason = missing(needs, offered[name])

@@ -173,7 +173,11 @@ def _fill(node: Any, values: Mapping[str, str]) -> Any:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a failure file saved by check --failures-dir or fuzz")
+    parser.add_argument(
+        "file",
+        help="a failure file saved by check --failures-dir or fuzz: replayed on the target it records, with the "
+        "credential variables it names (--target replays it elsewhere)",
+    )
 
 
 def run_replay(args: argparse.Namespace) -> int:

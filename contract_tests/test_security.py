@@ -29,14 +29,14 @@ class Theirs:
     def __init__(self, api: SalesApi, writes: bool) -> None:
         self.api, self.writes = api, writes
 
-    def list(self, path: str) -> list[Json]:
+    def items(self, path: str) -> list[Json]:
         return self.api.list_all(path)
 
     def ensure(self, kind: str) -> list[Json]:
         """Their ``kind`` (``quotes`` or ``orders``); with writes and none there, one draft the suite creates
         for their first customer."""
-        found = self.list(f"/{kind}")
-        customers = [] if found or not self.writes else self.list("/customers")
+        found = self.items(f"/{kind}")
+        customers = [] if found or not self.writes else self.items("/customers")
         if not customers:
             return found
         lines = [{"description": "contract suite cross-entity probe", "quantity": 1, "unitPrice": 100}]
@@ -118,7 +118,7 @@ def test_another_entity_id_is_403(api: SalesApi, sales_target: Target, path: str
 def test_nothing_leaks_across_entities(api: SalesApi, theirs: Theirs) -> None:
     compared = 0
     for path in LISTS[:-1]:
-        their_items = theirs.ensure(path[1:]) if path in ("/quotes", "/orders") else theirs.list(path)
+        their_items = theirs.ensure(path[1:]) if path in ("/quotes", "/orders") else theirs.items(path)
         mine = {item["id"] for item in api.list_all(path)}
         their_ids = {item["id"] for item in their_items}
         compared += len(their_ids)
@@ -132,8 +132,8 @@ def test_nothing_leaks_across_entities(api: SalesApi, theirs: Theirs) -> None:
 def test_another_entitys_resource_is_404(api: SalesApi, sales_target: Target, theirs: Theirs) -> None:
     probes = [f"/quotes/{item['id']}" for item in theirs.ensure("quotes")[:1]]
     probes += [f"/orders/{item['id']}" for item in theirs.ensure("orders")[:1]]
-    probes += [f"/plans/{item['id']}" for item in theirs.list("/plans")[:1]]
-    probes += [f"/subscriptions/{item['id']}" for item in theirs.list("/subscriptions")[:1]]
+    probes += [f"/plans/{item['id']}" for item in theirs.items("/plans")[:1]]
+    probes += [f"/subscriptions/{item['id']}" for item in theirs.items("/subscriptions")[:1]]
     checked = 0
     for probe in probes:
         if probe.startswith(("/quotes", "/orders")):
@@ -180,7 +180,7 @@ def test_dashboard_counts_only_this_entity(api: SalesApi, theirs: Theirs) -> Non
     """Every figure the second entity's data would change (were it counted too) has this entity's value."""
     kinds = ("subscriptions", "quotes", "orders", "customers")
     their_lists = {
-        kind: theirs.ensure(kind) if kind in ("quotes", "orders") else theirs.list(f"/{kind}") for kind in kinds
+        kind: theirs.ensure(kind) if kind in ("quotes", "orders") else theirs.items(f"/{kind}") for kind in kinds
     }
     my_lists = {kind: api.list_all(f"/{kind}") for kind in kinds}
     alone = _figures(oracle.expected_dashboard(*(my_lists[kind] for kind in kinds)))
