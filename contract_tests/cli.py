@@ -230,18 +230,18 @@ def _run_check(args: argparse.Namespace, resolved: Resolved, made: scratch.Scrat
     else:
         result = EXIT_USAGE
     verdict = {EXIT_OK: "PASS", EXIT_VIOLATION: "FAIL"}.get(result, "ERROR")
-    print(
-        f"sales-contract: {verdict} in {elapsed:.0f}s (seed {recorder.seed}{where}, pytest exit {int(code)}, "
-        f"sales-contract exit {result})",
-        flush=True,
-    )
-    if recorder.leftovers:  # the last word: what stays on the target (the summary lists every id)
+    if recorder.leftovers:  # what stays on the target, just before the verdict (the summary lists every id)
         left = "; ".join(item.line() for item in recorder.uncleaned) or "none"
         print(
             f"sales-contract: left on the target: {len(recorder.closed)} closed resource(s) (ids in the summary), "
             f"{len(recorder.uncleaned)} it could not even close: {left}",
             flush=True,
         )
+    print(
+        f"sales-contract: {verdict} in {elapsed:.0f}s (seed {recorder.seed}{where}, pytest exit {int(code)}, "
+        f"sales-contract exit {result})",
+        flush=True,
+    )
     if result == EXIT_USAGE:
         problem = "the run was interrupted" if code == pytest.ExitCode.INTERRUPTED else f"pytest exit {int(code)}"
         print(f"sales-contract check: {problem}", file=sys.stderr, flush=True)

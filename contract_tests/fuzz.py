@@ -9,6 +9,7 @@ replayable JSON file, every created resource in a ledger that the campaign sweep
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -24,6 +25,7 @@ from contract_tests import campaign, cli_common, interrupts, progress, scratch
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
+NOTICE = "NOT EXERCISED on this target"  # the first line of a round's upfront notice (Recorder.notice_lines)
 DURATION = "10m"
 PROGRESS_EVERY = 10.0
 CLEANUP_GRACE = 60.0  # seconds a round may take after its budget to clean up before it is stopped
@@ -99,6 +101,7 @@ class Campaign:
         self.examples = 0  # generated requests of the rounds that ended
         self.process: subprocess.Popen[str] | None = None
         self.stopping: str | None = None
+        self.notice_shown = False
 
     def run(self) -> int:
         self.output.mkdir(parents=True, exist_ok=True)
@@ -177,6 +180,7 @@ class Campaign:
                     except subprocess.TimeoutExpired:
                         if time.monotonic() >= deadline:
                             return None
+                        self._show_notice(log)
                         found = len(list(self.failures.glob("*.json")))
                         left = max(0.0, deadline - CLEANUP_GRACE - time.monotonic())
                         doing = progress.describe(progress.read(self.progress), self.examples)
@@ -185,6 +189,21 @@ class Campaign:
                 _stop_process(process)
                 self.process = None
                 self.examples += int((progress.read(self.progress) or {}).get("examples") or 0)
+                self._show_notice(log)
+
+    def _show_notice(self, log: Path) -> None:
+        """Once, from the first round that prints it: the rules this target cannot serve, and why."""
+        if self.notice_shown:
+            return
+        lines = log.read_text(errors="replace").splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith(NOTICE)), None)
+        if start is None:
+            return
+        block = [lines[start], *itertools.takewhile(lambda line: line.startswith("  "), lines[start + 1 :])]
+        if start + len(block) == len(lines) and self.process is not None:
+            return  # the round may still be writing it
+        self.display.line("\n".join(block))
+        self.notice_shown = True
 
     def _sweep(self) -> list[dict[str, str]]:
         """Clean what a stopped round could not (from the ledger), then list what is left, with why."""
