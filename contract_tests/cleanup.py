@@ -37,7 +37,6 @@ class Janitor:
         self.own_ids: set[str] = set()
         self.ledger = ledger
         self.total = 0
-        self.closed: list[str] = []
         self.leftovers: list[Leftover] = []
         """Everything :meth:`clean` could not remove, by kind and id, with why (closed ones included)."""
 
@@ -72,8 +71,8 @@ class Janitor:
     def clean(self) -> list[str]:
         """Undo what can be undone; return a line for each resource that could not be cleaned (with why).
 
-        Resources the API can only close (archived plans, canceled subscriptions, declined quotes) are
-        listed in :attr:`closed` instead."""
+        Resources the API can only close (archived plans, canceled subscriptions, declined quotes) are not in
+        it; :attr:`leftovers` lists both kinds (``closed`` says which)."""
         left: list[str] = []
         cleaners = self._cleaners()
         known = ", ".join(cleaners)
@@ -86,7 +85,6 @@ class Janitor:
                 except Exception as exc:  # a dead server must not hide the report
                     problem = f"{type(exc).__name__}: {exc}"
                 if problem and problem.startswith(CLOSED):
-                    self.closed.append(f"{kind} {resource_id}: {problem}")
                     self.leftovers.append(Leftover(kind, resource_id, problem, closed=True))
                     self._log({"closed": kind, "id": resource_id, "why": problem})
                 elif problem:

@@ -317,7 +317,7 @@ class Resolved:
     def is_mock(self) -> bool:
         return self.target == "mock"
 
-    def secrets_env(self) -> dict[str, str]:
+    def credentials_env(self) -> dict[str, str]:
         """Every credential as its environment variable: how a child process (a fuzz round) gets them, never
         on its command line."""
         values = {

@@ -166,7 +166,7 @@ class Campaign:
         deadline = time.monotonic() + remaining + CLEANUP_GRACE
         self.progress.unlink(missing_ok=True)
         with open(log, "w") as sink:
-            secrets = self.resolved.secrets_env() if not self.resolved.is_mock else {}
+            secrets = self.resolved.credentials_env() if not self.resolved.is_mock else {}
             scratch = self.scratch.environment() if self.scratch else {}
             env = {**os.environ, "PYTHONUNBUFFERED": "1", **secrets, **scratch}
             self.process = process = subprocess.Popen(

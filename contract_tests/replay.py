@@ -222,32 +222,17 @@ def recorded_target(record: Mapping[str, Any]) -> str | None:
     return str(target) if isinstance(target, str) and target.startswith(("http://", "https://")) else None
 
 
-CREDENTIAL_OPTIONS = {
-    ENV_VARS["api_key"]: ("api_key", "--api-key"),
-    ENV_VARS["entity_id"]: ("entity_id", "--entity-id"),
-    ENV_VARS["readonly_key"]: ("readonly_key", "--readonly-key"),
-    ENV_VARS["other_entity_id"]: ("other_entity_id", "--other-entity-id"),
-    ENV_VARS["other_key"]: ("other_key", "--other-key"),
-    ENV_VARS["admin_token"]: ("admin_token", "--admin-token"),
-}
-"""A credential variable a failure file may name -> its field of :class:`~contract_tests.cli_common.Resolved`
-and its option."""
-
-
 def _require_credentials(path: str, record: Mapping[str, Any], resolved: cli_common.Resolved) -> None:
     """The credentials the recorded run had (the file names their variables): each must be set again."""
     replay = record.get("replay")
     names = replay.get("credentials") if isinstance(replay, Mapping) else None
-    missing = [
-        name
-        for name in names or []
-        if name in CREDENTIAL_OPTIONS and not getattr(resolved, CREDENTIAL_OPTIONS[name][0])
-    ]
+    options = {variable: "--" + field.replace("_", "-") for field, variable in ENV_VARS.items()}
+    missing = [name for name in names or [] if name in options and name not in resolved.credentials_env()]
     if missing:
         raise UsageError(
             f"{path} was recorded against {resolved.target} with {', '.join('$' + name for name in missing)}: "
-            f"set {'it' if len(missing) == 1 else 'them'} (or pass "
-            f"{', '.join(CREDENTIAL_OPTIONS[name][1] for name in missing)}) to replay it there"
+            f"set {'it' if len(missing) == 1 else 'them'} (or pass {', '.join(options[name] for name in missing)}) "
+            "to replay it there"
         )
 
 

@@ -122,7 +122,7 @@ def test_every_credential_has_an_option_and_none_is_echoed() -> None:
     resolved = cli_common.resolve(args, env={"SALES_API_OTHER_KEY": "from-env"})
     assert (resolved.readonly_key, resolved.other_entity_id, resolved.other_key) == ("ak_ro", "ent-2", "ak_o")
     from_env = cli_common.resolve(cli.build_parser().parse_args(["check"]), env={"SALES_API_READONLY_KEY": "ak_e"})
-    assert from_env.readonly_key == "ak_e" and from_env.secrets_env() == {"SALES_API_READONLY_KEY": "ak_e"}
+    assert from_env.readonly_key == "ak_e" and from_env.credentials_env() == {"SALES_API_READONLY_KEY": "ak_e"}
     assert "ak_main_secret" not in repr(STAGING) and "ak_other_secret" not in repr(STAGING)
     assert credential_names(STAGING) == [
         "SALES_API_KEY",
