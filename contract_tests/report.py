@@ -107,8 +107,6 @@ class Recorder:
     over_budget: int = 0
     throttle: str | None = None
     entity_scope: str = "entity"  # "scratch": the target's entity is the run's scratch entity
-    replay_target: str | None = None
-    """Where a failure replays: a URL or ``mock`` (None: the target each failure names)."""
     credentials: list[str] = field(default_factory=list)
     """The environment variables (names) holding what this run was given: a replay of its failures needs them."""
 
@@ -122,10 +120,6 @@ class Recorder:
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.over_budget += 1
             pytest.skip(f"budget of {self.budget:.0f}s spent")
-
-    def passed(self, operation: str, check: str) -> None:
-        self.operations[operation].passed += 1
-        self.checks[check].passed += 1
 
     def test_passed(self, operations: list[str], check: str) -> None:
         """A scenario test held: one case of its rule, and one for each operation it exercised."""
@@ -172,7 +166,7 @@ class Recorder:
         found = CURL_RE.search(message)
         curl = found.group(1) if found else None
         scope = self.entity_scope if scope == "entity" else scope
-        replay = {"target": self.replay_target or replay_target_of(target), "credentials": self._needed(scope)}
+        replay = {"target": replay_target_of(target), "credentials": self._needed(scope)}
         record = FailureRecord(
             target, operation, check, message.strip(), self.seed, curl, kind, scope, test, chain, replay
         )
