@@ -17,6 +17,8 @@ pytest_runtest_setup  # noqa: B018, F821
 pytest_runtest_makereport  # noqa: B018, F821
 pytest_terminal_summary  # noqa: B018, F821
 pytest_sessionfinish  # noqa: B018, F821
+pytest_collection_finish  # noqa: B018, F821
+_sales_needs  # noqa: B018, F821  (an autouse fixture of the contract suite's conftest)
 sales_mock_app  # noqa: B018, F821
 sales_clock  # noqa: B018, F821
 mock_process_url  # noqa: B018, F821  (requested with request.getfixturevalue)

@@ -20,7 +20,7 @@ import pytest
 from hypothesis.database import ExampleDatabase
 
 from contract_tests import exampledb, progress, sharding
-from contract_tests.report import Recorder, get_recorder
+from contract_tests.report import Recorder, get_recorder, replay_command
 from contract_tests.target import ENV_VARS, UsageError, spec_path
 
 PROPERTY = "sales-contract"
@@ -167,13 +167,22 @@ class CampaignPlugin:
 
         xml = session.config.stash.get(xml_key, None)
         if xml is not None:
-            xml.add_global_property(PROPERTY, json.dumps(self.results(get_recorder(session.config))))
+            recorder = get_recorder(session.config)
+            xml.add_global_property(PROPERTY, json.dumps(self.results(recorder)))
+            # The same, readable in any JUnit viewer: what was not exercised, and what was left on the target.
+            for name, lines in (
+                ("not-exercised", [f"{i['rule']}: {i['reason']}" for i in recorder.not_exercised_list()]),
+                ("left-on-target", [item.line() for item in recorder.leftovers]),
+            ):
+                if lines:
+                    xml.add_global_property(f"{PROPERTY}-{name}", "; ".join(lines))
 
     def results(self, recorder: Recorder) -> dict[str, Any]:
         """What ``report merge`` needs from this run: outcomes per operation and check, and every failure."""
         files = _failure_files(recorder.failures_dir)
         failures = []
         for record in recorder.failures:
+            file = record.file or files.get((record.target, record.operation, record.check))
             failures.append(
                 {
                     "target": record.target,
@@ -182,7 +191,8 @@ class CampaignPlugin:
                     "message": record.message[:MESSAGE_LIMIT],
                     "curl": record.curl,
                     "seed": record.seed,
-                    "file": files.get((record.target, record.operation, record.check)),
+                    "file": file,
+                    "replay": replay_command(file, record.replay) if file else None,
                     "rerun": self.rerun_command(record.operation, record.seed),
                 }
             )
@@ -198,6 +208,10 @@ class CampaignPlugin:
             "operations": {name: vars(outcome) for name, outcome in sorted(recorder.operations.items())},
             "checks": {name: vars(outcome) for name, outcome in sorted(recorder.checks.items())},
             "failures": failures,
+            "notices": [{"reason": reason, "rules": rules} for reason, rules in recorder.notices.items()],
+            "notExercised": recorder.not_exercised_list(),
+            "notCleaned": [item.as_json() for item in recorder.uncleaned],
+            "closed": [item.as_json() for item in recorder.closed],
         }
 
     def _target(self) -> str:

@@ -3,6 +3,11 @@
 They recognise documents by shape (not by operationId), so they also run on the stateful
 layer's responses and on any server. Registered on import (``@schemathesis.check``); the suite
 imports this module from its conftest.
+
+A check that finds nothing to judge in a response (no document, no error, not a list) returns True:
+Schemathesis' sign that it did not apply. :func:`remember_applied` (an ``after_validate`` hook) keeps, per
+case, the checks that did judge it, the built-in ones included (:func:`builtin_applies`), so the summary
+counts a check as passed only on the cases it applied to.
 """
 
 from __future__ import annotations
@@ -66,37 +71,42 @@ def _fail(problems: list[str]) -> None:
 def sales_document_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Quote/order lines: ``amount``/``taxAmount`` recomputed, then subtotal, taxTotal, total."""
     if not _ours(case):
-        return None
+        return True
     if not _ok(response):
-        return None
+        return True
+    judged = False
     for node in _walk(_json(response)):
         lines = node.get("lines")
         if isinstance(lines, list) and lines and isinstance(lines[0], Mapping) and "unitPrice" in lines[0]:
+            judged = True
             _fail(oracle.problems_sales_document(node))
-    return None
+    return None if judged else True
 
 
 @schemathesis.check
 def invoice_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Invoices anywhere in a response: per-line tax, totals, credit application, born-paid rule."""
     if not _ours(case):
-        return None
+        return True
     if not _ok(response):
-        return None
+        return True
+    judged = False
     for node in _walk(_json(response)):
         if "amountDue" in node and "lines" in node:
+            judged = True
             _fail(oracle.problems_invoice(node))
-    return None
+    return None if judged else True
 
 
 @schemathesis.check
 def proration_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A change-plan's proration: net = credit + charge, day counts, credit never positive."""
     if not _ours(case):
-        return None
+        return True
     body = _json(response)
-    if _ok(response) and isinstance(body, Mapping) and isinstance(body.get("proration"), Mapping):
-        _fail(oracle.problems_proration_shape(body["proration"]))
+    if not (_ok(response) and isinstance(body, Mapping) and isinstance(body.get("proration"), Mapping)):
+        return True
+    _fail(oracle.problems_proration_shape(body["proration"]))
     return None
 
 
@@ -112,10 +122,10 @@ def _int_query(case: Case[Any], name: str, default: int) -> int | None:
 def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A page echoes page/pageSize, holds min(pageSize, what is left) items, and is empty past the end."""
     if not _ours(case):
-        return None
+        return True
     body = _json(response)
     if not _ok(response) or not isinstance(body, Mapping) or "total" not in body or "pageSize" not in body:
-        return None
+        return True
     page, size = _int_query(case, "page", 1), _int_query(case, "pageSize", 20)
     problems = []
     if page is not None and body.get("page") != page:
@@ -134,13 +144,13 @@ def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any
 def status_filter_respected(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A list filtered by ``status`` returns only items in that status."""
     if not _ours(case):
-        return None
+        return True
     body = _json(response)
     wanted = (case.query or {}).get("status")
     if not _ok(response) or not isinstance(wanted, str) or not isinstance(body, Mapping):
-        return None
+        return True
     if case.method.upper() != "GET":
-        return None
+        return True
     wrong = [item.get("id") for item in body.get("data") or [] if item.get("status") != wanted]
     _fail([f"status={wanted} returned items in other statuses: {wrong[:3]}"] if wrong else [])
     return None
@@ -150,26 +160,22 @@ def status_filter_respected(ctx: CheckContext, response: Response, case: Case[An
 def money_is_integer(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Money is an integer count of minor units, never a float or a string."""
     if not _ours(case):
-        return None
+        return True
     if not _ok(response):
-        return None
-    bad = [
-        f"{key}={value!r}"
-        for node in _walk(_json(response))
-        for key, value in node.items()
-        if key in MONEY_KEYS and (isinstance(value, bool) or not isinstance(value, int))
-    ]
+        return True
+    money = [(key, value) for node in _walk(_json(response)) for key, value in node.items() if key in MONEY_KEYS]
+    bad = [f"{key}={value!r}" for key, value in money if isinstance(value, bool) or not isinstance(value, int)]
     _fail([f"money must be integer minor units: {', '.join(bad[:5])}"] if bad else [])
-    return None
+    return None if money else True
 
 
 @schemathesis.check
 def error_body_contract(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Errors are JSON ``{"error": str}`` and never carry a stack trace or internal name."""
     if not _ours(case):
-        return None
+        return True
     if response.status_code < 400:
-        return None
+        return True
     text = response.text or ""
     leaks = [marker for marker in LEAK_MARKERS if marker in text]
     body = _json(response)
@@ -224,7 +230,117 @@ def answer_problems(method: str, path: str, request: Any, status: int, body: Any
 def derived_dates(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Periods, trial ends, due dates and validity recomputed from what the answer and the request say."""
     if not _ours(case):
-        return None
+        return True
+    answer = _json(response)
+    if not _ok(response) or not any(_dated(node) for node in _walk(answer)):
+        return True
     body = case.body if isinstance(case.body, Mapping) else None
-    _fail(date_problems(case.method.upper(), str(case.formatted_path), body, response.status_code, _json(response)))
+    _fail(date_problems(case.method.upper(), str(case.formatted_path), body, response.status_code, answer))
     return None
+
+
+def _dated(node: Mapping[str, Any]) -> bool:
+    """A subscription, an invoice or a quote: a document with dates :func:`date_problems` recomputes."""
+    return ("billingCycleAnchor" in node and "currentPeriodEnd" in node) or any(
+        pair <= node.keys() for pair in ({"amountDue", "dueDate"}, {"validUntil", "issueDate"})
+    )
+
+
+# -- Which checks judged a case --------------------------------------------------------------------
+
+_APPLIED: dict[str, set[str]] = {}
+
+
+def remember_applied(context: Any, case: Case[Any], response: Response, results: list[Any]) -> None:
+    """``after_validate`` hook: the checks that judged ``case`` (passed or failed, not skipped), for :func:`applied`."""
+    from schemathesis.engine import Status
+
+    judged = {result.name for result in results if result.status is not Status.SUCCESS}
+    judged |= {
+        result.name
+        for result in results
+        if result.status is Status.SUCCESS and builtin_applies(result.name, case, response)
+    }
+    _APPLIED[case.id] = judged
+
+
+def applied(case: Case[Any]) -> set[str]:
+    """The checks that judged ``case`` (its entry is consumed: one call per case)."""
+    return _APPLIED.pop(case.id, set())
+
+
+def builtin_applies(name: str, case: Case[Any], response: Response) -> bool:
+    """Whether a built-in check that ran without failing had something to judge in this case. Schemathesis' own
+    checks return nothing either way, so their conditions are restated here (the suite's checks say it
+    themselves); a check this table does not know counts as applied, as Schemathesis reports it."""
+    try:
+        rule = _BUILTIN.get(name)
+        return True if rule is None else bool(rule(case, response))
+    except Exception:  # an internal of Schemathesis moved: count it as Schemathesis does
+        return True
+
+
+def _mode_is(case: Case[Any], negative: bool) -> bool:
+    mode = case.meta.generation.mode if case.meta is not None else None
+    return mode is not None and (mode.is_negative if negative else mode.is_positive)
+
+
+def _coverage_scenario(case: Case[Any], scenario: str, header: bool = False) -> bool:
+    from schemathesis.core.parameters import ParameterLocation
+    from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
+
+    data = case.meta.phase.data if case.meta is not None else None
+    if not isinstance(data, CoveragePhaseData) or data.scenario != CoverageScenario[scenario]:
+        return False
+    return not header or (bool(data.parameter) and data.parameter_location == ParameterLocation.HEADER)
+
+
+def _documented(case: Case[Any], response: Response) -> Any:
+    return case.operation.responses.find_by_status_code(response.status_code)
+
+
+def _has_body_schema(case: Case[Any], response: Response) -> bool:
+    from schemathesis.core.transport import response_content_type
+
+    definition = _documented(case, response)
+    return definition is not None and definition.get_schema(response_content_type(response)).schema is not None
+
+
+def _identities(case: Case[Any], response: Response) -> bool:
+    from schemathesis.wfc.escalation import escalating_provider
+
+    ok = case.method.upper() == "GET" and _ok(response)
+    return ok and escalating_provider(case.operation.schema) is not None
+
+
+NEVER_HERE = {
+    "use_after_free": "it judges a linked sequence (a read after a delete): the stateful layer runs it",
+    "ensure_resource_availability": "it judges a linked sequence (a read after a create): the stateful layer runs it",
+    "object_level_authorization": "it needs several identities in Schemathesis' configuration; the suite's "
+    "cross-entity rules (test_security) cover tenancy",
+}
+"""Built-in checks that never apply to a single generated case, and why (the summary says so)."""
+
+_BUILTIN: dict[str, Any] = {
+    "not_a_server_error": lambda case, response: True,
+    "status_code_conformance": lambda case, response: "default" not in case.operation.responses.status_codes,
+    "content_type_conformance": lambda case, response: bool(
+        case.operation.schema.get_content_types(case.operation, response)
+    ),
+    "response_schema_conformance": _has_body_schema,
+    "response_headers_conformance": lambda case, response: bool(getattr(_documented(case, response), "headers", None)),
+    "negative_data_rejection": lambda case, response: _mode_is(case, negative=True),
+    "positive_data_acceptance": lambda case, response: _mode_is(case, negative=False),
+    "missing_required_header": lambda case, response: _coverage_scenario(case, "MISSING_PARAMETER", header=True),
+    "unsupported_method": lambda case, response: _coverage_scenario(case, "UNSPECIFIED_HTTP_METHOD"),
+    "allow_header_conformance": lambda case, response: (
+        str(response.request.method).upper() == "OPTIONS" and bool(response.headers.get("allow"))
+    ),
+    # A 2xx answer to a request with credentials: the check then probes without them.
+    "ignored_auth": lambda case, response: _ok(response),
+    # Another identity re-reads what one read: only with several identities configured (the suite has one).
+    "object_level_authorization": _identities,
+    # They look back along a linked sequence (a DELETE before a GET, the POST before a 404): a single case has none.
+    "use_after_free": lambda case, response: False,
+    "ensure_resource_availability": lambda case, response: False,
+}

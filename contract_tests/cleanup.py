@@ -17,22 +17,28 @@ from typing import Any
 
 from contract_tests.client import SalesApi
 from contract_tests.interrupts import handling
+from contract_tests.report import Leftover
 
 KINDS = ("quotes", "orders", "plans", "subscriptions")
 ENTITIES = "entities"
 CLOSED = "closed"
+OTHER = "other"
+"""The identity of what the suite creates in the second entity (with its key): the ledger says so."""
 
 
 class Janitor:
-    """Remembers ``(kind, id)`` of every resource the suite created, newest last."""
+    """Remembers ``(kind, id)`` of every resource the suite created, newest last. ``identity`` None is the
+    target's own entity; :data:`OTHER` the second one (``api`` then calls with that entity and its key)."""
 
-    def __init__(self, api: SalesApi, ledger: Path | None = None) -> None:
+    def __init__(self, api: SalesApi, ledger: Path | None = None, identity: str | None = None) -> None:
         self.api = api
+        self.identity = identity
         self.created: list[tuple[str, str]] = []
         self.own_ids: set[str] = set()
         self.ledger = ledger
         self.total = 0
-        self.closed: list[str] = []
+        self.leftovers: list[Leftover] = []
+        """Everything :meth:`clean` could not remove, by kind and id, with why (closed ones included)."""
 
     def remember(self, kind: str, resource_id: str) -> None:
         if resource_id in self.own_ids:
@@ -40,7 +46,7 @@ class Janitor:
         self.created.append((kind, resource_id))
         self.own_ids.add(resource_id)
         self.total += 1
-        self._log({"created": kind, "id": resource_id})
+        self._log({"created": kind, "id": resource_id, **({"as": self.identity} if self.identity else {})})
 
     def forget(self, resource_id: str) -> None:
         """A resource gone by other means (its temporary entity was deleted)."""
@@ -65,8 +71,8 @@ class Janitor:
     def clean(self) -> list[str]:
         """Undo what can be undone; return a line for each resource that could not be cleaned (with why).
 
-        Resources the API can only close (archived plans, canceled subscriptions, declined quotes) are
-        listed in :attr:`closed` instead."""
+        Resources the API can only close (archived plans, canceled subscriptions, declined quotes) are not in
+        it; :attr:`leftovers` lists both kinds (``closed`` says which)."""
         left: list[str] = []
         cleaners = self._cleaners()
         known = ", ".join(cleaners)
@@ -79,10 +85,11 @@ class Janitor:
                 except Exception as exc:  # a dead server must not hide the report
                     problem = f"{type(exc).__name__}: {exc}"
                 if problem and problem.startswith(CLOSED):
-                    self.closed.append(f"{kind} {resource_id}: {problem}")
+                    self.leftovers.append(Leftover(kind, resource_id, problem, closed=True))
                     self._log({"closed": kind, "id": resource_id, "why": problem})
                 elif problem:
                     left.append(f"{kind} {resource_id}: {problem}")
+                    self.leftovers.append(Leftover(kind, resource_id, problem))
                     self._log({"left": kind, "id": resource_id, "why": problem})
                 else:
                     self._log({"cleaned": resource_id})
@@ -162,7 +169,12 @@ class Janitor:
 
 def pending(ledger: Path) -> list[tuple[str, str]]:
     """What the ledger says was created and has no clean-up outcome yet, in creation order."""
-    created: dict[str, str] = {}
+    return [(kind, resource_id) for kind, resource_id, _ in _pending(ledger)]
+
+
+def _pending(ledger: Path) -> list[tuple[str, str, str | None]]:
+    """:func:`pending` with the identity each was created with (None: the target's own entity)."""
+    created: dict[str, tuple[str, str | None]] = {}
     if not ledger.is_file():
         return []
     for line in ledger.read_text().splitlines():
@@ -171,14 +183,15 @@ def pending(ledger: Path) -> list[tuple[str, str]]:
         except ValueError:
             continue  # a line cut short by a kill
         if "created" in entry:
-            created[entry["id"]] = entry["created"]
+            created[entry["id"]] = (entry["created"], entry.get("as"))
         else:
             created.pop(entry.get("id") or entry.get("cleaned") or "", None)
-    return [(kind, resource_id) for resource_id, kind in created.items()]
+    return [(kind, resource_id, identity) for resource_id, (kind, identity) in created.items()]
 
 
-def leftovers(ledger: Path) -> list[dict[str, str]]:
-    """Every ``left`` entry of the ledger: what could not be removed, with why."""
+def leftovers(ledger: Path, outcome: str = "left") -> list[dict[str, str]]:
+    """Every ``left`` entry of the ledger: what could not be removed, with why (``closed``: what could only be
+    archived, canceled or declined)."""
     found: dict[str, dict[str, str]] = {}
     if ledger.is_file():
         for line in ledger.read_text().splitlines():
@@ -186,15 +199,25 @@ def leftovers(ledger: Path) -> list[dict[str, str]]:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if "left" in entry:
-                found[entry["id"]] = {"kind": entry["left"], "id": entry["id"], "why": entry["why"]}
+            if outcome in entry:
+                found[entry["id"]] = {"kind": entry[outcome], "id": entry["id"], "why": entry["why"]}
     return list(found.values())
 
 
-def sweep(ledger: Path, api: SalesApi) -> list[str]:
-    """Clean up whatever the ledger lists as created and not yet handled (a killed run's debris)."""
-    janitor = Janitor(api, ledger)
-    for kind, resource_id in pending(ledger):
+def sweep(ledger: Path, api: SalesApi, other: SalesApi | None = None) -> list[str]:
+    """Clean up whatever the ledger lists as created and not yet handled (a killed run's debris); what was
+    created in the second entity is cleaned with ``other`` (that entity and its key), else reported as left."""
+    janitors = {None: Janitor(api, ledger)} | ({OTHER: Janitor(other, ledger, OTHER)} if other is not None else {})
+    left: list[str] = []
+    for kind, resource_id, identity in _pending(ledger):
+        janitor = janitors.get(identity)
+        if janitor is None:
+            why = "created in the second entity; cleaning it needs that entity's key (--other-entity-id, --other-key)"
+            left.append(f"{kind} {resource_id}: {why}")
+            janitors[None]._log({"left": kind, "id": resource_id, "why": why})
+            continue
         janitor.created.append((kind, resource_id))
         janitor.own_ids.add(resource_id)
-    return janitor.clean()
+    for janitor in janitors.values():
+        left += janitor.clean()
+    return left

@@ -116,7 +116,7 @@ def preflight(resolved: Resolved) -> None:
     try:
         response = httpx.get(
             url,
-            params={"entityId": target.entity_id, "pageSize": 1},
+            params={"entityId": target.entity_id},  # only what the contract documents for listCustomers
             headers={"Authorization": f"Bearer {target.api_key}"},
             timeout=resolved.timeout,
         )
@@ -164,6 +164,9 @@ def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list
         ("--sales-api-key", resolved.api_key if not resolved.is_mock else None),
         ("--sales-entity-id", resolved.entity_id if not resolved.is_mock else None),
         ("--sales-admin-token", resolved.admin_token),
+        ("--sales-readonly-key", resolved.readonly_key if not resolved.is_mock else None),
+        ("--sales-other-entity-id", resolved.other_entity_id if not resolved.is_mock else None),
+        ("--sales-other-key", resolved.other_key if not resolved.is_mock else None),
         ("--sales-max-examples", args.max_examples),
         ("--sales-seed", args.seed),
         ("--sales-operations", ",".join(resolved.operations) or None),
@@ -233,6 +236,13 @@ def _run_check(args: argparse.Namespace, resolved: Resolved, made: scratch.Scrat
     else:
         result = EXIT_USAGE
     verdict = {EXIT_OK: "PASS", EXIT_VIOLATION: "FAIL"}.get(result, "ERROR")
+    if recorder.leftovers:  # what stays on the target, just before the verdict (the summary lists every id)
+        left = "; ".join(item.line() for item in recorder.uncleaned) or "none"
+        print(
+            f"sales-contract: left on the target: {len(recorder.closed)} closed resource(s) (ids in the summary), "
+            f"{len(recorder.uncleaned)} it could not even close: {left}",
+            flush=True,
+        )
     print(
         f"sales-contract: {verdict} in {elapsed:.0f}s (seed {recorder.seed}{where}, pytest exit {int(code)}, "
         f"sales-contract exit {result})",

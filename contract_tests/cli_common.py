@@ -1,10 +1,10 @@
 """The vocabulary every ``sales-contract`` command shares.
 
 One place for: the target (``--target URL|mock``, default ``$SALES_API_BASE_URL``), the
-credentials (``--api-key``, ``--entity-id``, ``--admin-token`` and their environment
-variables), durations (``90s``, ``10m``, ``1h`` or plain seconds), the per-request
-``--timeout``, ``--junit-xml`` (written on every exit, including 2), the exit codes and the
-``--help`` epilog that lists all of them.
+credentials (``--api-key``, ``--entity-id``, ``--readonly-key``, ``--other-entity-id``, ``--other-key``,
+``--admin-token`` and their environment variables), durations (``90s``, ``10m``, ``1h`` or plain
+seconds), the per-request ``--timeout``, ``--junit-xml`` (written on every exit, including 2), the
+exit codes and the ``--help`` epilog that lists all of them.
 
 A new subcommand is a :class:`Command` (name, help, its own options, a ``run`` function)
 registered with :func:`register`; ``cli.build_parser`` gives it the common options and the epilog.
@@ -51,9 +51,9 @@ ENVIRONMENT = {
     ENV_VARS["entity_id"]: "default --entity-id",
     ADMIN_TOKEN_ENV: "default --admin-token (a mock started with --admin-token)",
     TIMEOUT_ENV: "default --timeout",
-    ENV_VARS["readonly_key"]: "a read-only key: enables the read-only-key-cannot-write checks",
-    ENV_VARS["other_entity_id"]: "a second entity: enables the cross-entity checks (with the next)",
-    ENV_VARS["other_key"]: "the second entity's key",
+    ENV_VARS["readonly_key"]: "default --readonly-key",
+    ENV_VARS["other_entity_id"]: "default --other-entity-id",
+    ENV_VARS["other_key"]: "default --other-key",
     ENV_VARS["allow_writes"]: "1 = --allow-writes",
     "SALES_API_SPEC": "another contract file instead of openapi/sales.yaml",
 }
@@ -230,6 +230,26 @@ def add_target_options(parser: argparse.ArgumentParser, *, writes: bool = True, 
         "scratch entity, deleted afterwards)",
     )
     group.add_argument(
+        "--readonly-key",
+        default=None,
+        metavar="KEY",
+        help="a read-only key of the same entity: enables the rule that it cannot write "
+        f"(default: ${ENV_VARS['readonly_key']})",
+    )
+    group.add_argument(
+        "--other-entity-id",
+        default=None,
+        metavar="ID",
+        help="a second entity, with --other-key: enables the cross-entity rules (403, 404, no leaks, the "
+        f"dashboard counts only its own entity) (default: ${ENV_VARS['other_entity_id']})",
+    )
+    group.add_argument(
+        "--other-key",
+        default=None,
+        metavar="KEY",
+        help=f"the second entity's key (default: ${ENV_VARS['other_key']})",
+    )
+    group.add_argument(
         "--admin-token",
         default=None,
         metavar="TOKEN",
@@ -289,10 +309,26 @@ class Resolved:
     admin_token: str | None
     timeout: float
     operations: list[str]
+    readonly_key: str | None = None
+    other_entity_id: str | None = None
+    other_key: str | None = None
 
     @property
     def is_mock(self) -> bool:
         return self.target == "mock"
+
+    def credentials_env(self) -> dict[str, str]:
+        """Every credential as its environment variable: how a child process (a fuzz round) gets them, never
+        on its command line."""
+        values = {
+            ENV_VARS["api_key"]: self.api_key,
+            ENV_VARS["entity_id"]: self.entity_id,
+            ENV_VARS["readonly_key"]: self.readonly_key,
+            ENV_VARS["other_entity_id"]: self.other_entity_id,
+            ENV_VARS["other_key"]: self.other_key,
+            ADMIN_TOKEN_ENV: self.admin_token,
+        }
+        return {name: value for name, value in values.items() if value}
 
 
 def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Resolved:
@@ -323,6 +359,9 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> R
         admin_token=getattr(args, "admin_token", None) or env.get(ADMIN_TOKEN_ENV) or None,
         timeout=float(timeout),
         operations=operations,
+        readonly_key=getattr(args, "readonly_key", None) or env.get(ENV_VARS["readonly_key"]) or None,
+        other_entity_id=getattr(args, "other_entity_id", None) or env.get(ENV_VARS["other_entity_id"]) or None,
+        other_key=getattr(args, "other_key", None) or env.get(ENV_VARS["other_key"]) or None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -10,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from contract_tests.target import API_PREFIX, Target
+from contract_tests.target import API_PREFIX, ENV_VARS, Target, secrets_of
 
 
 class ContractViolation(AssertionError):
@@ -29,14 +30,16 @@ MOCK_URL = "http://127.0.0.1:4010"
 
 def reproducible(curl: str, target: Target) -> str:
     """Make a curl line runnable: in-process requests go to a local ``sales-mock serve`` (./dev serve);
-    a live target's key is referenced as ``$SALES_API_KEY`` rather than printed."""
+    a live target's keys are referenced as their variables (``$SALES_API_KEY``, ``$SALES_API_OTHER_KEY``,
+    ...) rather than printed."""
     curl = re.sub(r"http://localhost(?=[/'\s]|$)", MOCK_URL, curl)  # the in-process base URL has no port
     if target.mock:
         return curl.replace("'Authorization: [Filtered]'", f"'Authorization: Bearer {target.api_key}'")
-    curl = curl.replace("'Authorization: [Filtered]'", '"Authorization: Bearer $SALES_API_KEY"')
-    return curl.replace(
-        shlex.quote(f"Authorization: Bearer {target.api_key}"), '"Authorization: Bearer $SALES_API_KEY"'
-    )
+    curl = curl.replace("'Authorization: [Filtered]'", f'"Authorization: Bearer ${ENV_VARS["api_key"]}"')
+    for secret, variable in secrets_of(target).items():
+        curl = curl.replace(shlex.quote(f"Authorization: Bearer {secret}"), f'"Authorization: Bearer ${variable}"')
+        curl = curl.replace(secret, f"${variable}")
+    return curl
 
 
 def curl_command(request: httpx.Request, target: Target) -> str:
@@ -215,4 +218,32 @@ WALK_LIMIT = 2000
 
 
 def _paged(path: str) -> bool:
-    return path in ("/quotes", "/orders")
+    """Whether the list at ``path`` is paged: the contract documents ``page`` and ``pageSize`` for it (the suite
+    sends a server only the parameters its contract documents)."""
+    return {"page", "pageSize"} <= documented_query("GET", path)
+
+
+def documented_query(method: str, path: str) -> frozenset[str]:
+    """The query parameters the contract documents for ``method`` on ``path`` (``/quotes``, with or without
+    ``/api/sales``); empty for a path it does not have."""
+    from contract_tests.target import spec_path
+
+    return _documented_query(str(spec_path()), method.lower(), path)
+
+
+@functools.cache
+def _documented_query(spec: str, method: str, path: str) -> frozenset[str]:
+    import yaml
+
+    with open(spec, encoding="utf-8") as source:
+        raw = yaml.safe_load(source) or {}
+    paths = raw.get("paths") or {}
+    item = paths.get(API_PREFIX + path) or paths.get(path) or {}
+    shared = (raw.get("components") or {}).get("parameters") or {}
+    found = set()
+    for parameter in [*(item.get("parameters") or []), *((item.get(method) or {}).get("parameters") or [])]:
+        if "$ref" in parameter:
+            parameter = shared.get(str(parameter["$ref"]).rsplit("/", 1)[-1], {})
+        if parameter.get("in") == "query":
+            found.add(str(parameter.get("name")))
+    return frozenset(found)

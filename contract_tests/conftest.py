@@ -18,13 +18,22 @@ import pytest
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from contract_tests import campaign, checks, compat, progress  # checks: importing registers the custom checks
+from contract_tests import campaign, checks, compat, needs, progress  # checks: importing registers the custom checks
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi, curl_command, make_http_client
 from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.profiles import Profile, get_profile, schemathesis_config
 from contract_tests.report import get_recorder
-from contract_tests.target import ENV_VARS, Target, build_mock_app, live_target, mock_target, spec_path
+from contract_tests.target import (
+    ENV_VARS,
+    Target,
+    UsageError,
+    build_mock_app,
+    credential_names,
+    live_target,
+    mock_target,
+    spec_path,
+)
 
 compat.install()
 
@@ -45,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sales-admin-token", default=None, help=f"the target's /__admin token ({ENV_VARS['admin_token']})"
     )
+    group.addoption("--sales-readonly-key", default=None, help=f"a read-only key ({ENV_VARS['readonly_key']})")
+    group.addoption("--sales-other-entity-id", default=None, help=f"a second entity ({ENV_VARS['other_entity_id']})")
+    group.addoption("--sales-other-key", default=None, help=f"the second entity's key ({ENV_VARS['other_key']})")
     group.addoption("--sales-timeout", type=float, default=30.0, help="per-request timeout in seconds")
     group.addoption("--sales-budget", type=float, default=None, help="stop sending requests after SECONDS")
     group.addoption("--sales-ledger", default=None, help="append created resources to this JSON-lines file")
@@ -54,6 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     campaign.register(config)  # --sales-shard, --sales-example-db, results in the JUnit file
     config.addinivalue_line("markers", "sales_ops(*operation_ids): operations a scenario test exercises")
+    config.addinivalue_line(
+        "markers", "sales_needs(*needs): what a rule needs of the target: writes, readonly_key, second_entity, admin"
+    )
     # Starlette's TestClient (ours and Schemathesis' ASGI transport) warns that httpx support will move.
     config.addinivalue_line(
         "filterwarnings",
@@ -134,21 +149,70 @@ def mock_process_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sales_target(sales_target_name: str, request: pytest.FixtureRequest) -> Target:
-    config = request.config
+    url = request.getfixturevalue("mock_process_url") if sales_target_name == "process" else None
+    target = build_target(request.config, sales_target_name, url)
+    get_recorder(request.config).credentials = credential_names(target)  # what a replay of its failures needs
+    return target
+
+
+def build_target(config: pytest.Config, name: str, url: str | None = None) -> Target:
+    """The target named ``name`` (``inprocess``, ``process`` at ``url``, or a base URL) with the run's options."""
     timeout = config.getoption("--sales-timeout")
-    if sales_target_name in ("inprocess", "process"):
-        url = request.getfixturevalue("mock_process_url") if sales_target_name == "process" else None
-        target = replace(mock_target("mock process" if url else "in-process mock", url), timeout=timeout)
+    if name in ("inprocess", "process"):
+        target = replace(mock_target("mock process" if name == "process" else "in-process mock", url), timeout=timeout)
         return replace(target, allow_writes=False) if config.getoption("--sales-read-only") else target
     allow = config.getoption("--sales-allow-writes") or os.environ.get(ENV_VARS["allow_writes"]) == "1"
     return live_target(
-        sales_target_name,
+        name,
         api_key=config.getoption("--sales-api-key"),
         entity_id=config.getoption("--sales-entity-id"),
         allow_writes=allow and not config.getoption("--sales-read-only"),
         admin_token=config.getoption("--sales-admin-token"),
         timeout=timeout,
+        readonly_key=config.getoption("--sales-readonly-key"),
+        other_entity_id=config.getoption("--sales-other-entity-id"),
+        other_key=config.getoption("--sales-other-key"),
     )
+
+
+CAPABILITIES_KEY = pytest.StashKey[dict[str, needs.Capabilities]]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before the first test: which rules the target cannot serve, and why (the upfront notice)."""
+    config = session.config
+    items = [item for item in session.items if campaign.is_contract_test(item)]
+    names = {str(item.callspec.params["sales_target_name"]) for item in items if hasattr(item, "callspec")} & set(
+        _target_names(config)
+    )
+    offered: dict[str, needs.Capabilities] = {}
+    for name in sorted(names):
+        try:
+            offered[name] = needs.capabilities(build_target(config, name))
+        except UsageError:
+            continue  # the target fixture reports it
+    config.stash[CAPABILITIES_KEY] = offered
+    recorder = get_recorder(config)
+    for reason, rules in needs.notice(items, offered).items():
+        recorder.notice(reason, rules)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        for line in recorder.notice_lines():
+            reporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _sales_needs(request: pytest.FixtureRequest) -> None:
+    """Skip a rule whose needs the target does not meet, with the reason the upfront notice gave."""
+    wanted = needs.needs_of(request.node)
+    if not wanted:
+        return
+    target: Target = request.getfixturevalue("sales_target")
+    name = str(request.node.callspec.params.get("sales_target_name")) if hasattr(request.node, "callspec") else ""
+    offered = request.config.stash.get(CAPABILITIES_KEY, {}).get(name) or needs.capabilities(target)
+    reason = needs.missing(wanted, offered)
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -173,9 +237,9 @@ def janitor(sales_target: Target, http_client: httpx.Client, pytestconfig: pytes
         yield janitor
     finally:
         recorder = get_recorder(pytestconfig)
-        recorder.uncleaned.extend(janitor.clean())
+        janitor.clean()
         recorder.created += janitor.total
-        recorder.closed.extend(janitor.closed)
+        recorder.leftovers.extend(janitor.leftovers)
 
 
 @pytest.fixture
@@ -190,7 +254,7 @@ def api(sales_target: Target, http_client: httpx.Client, janitor: Janitor, reque
 def writable(sales_target: Target) -> Target:
     """Skip unless the target may be written to."""
     if not sales_target.allow_writes:
-        pytest.skip("read-only target: pass --allow-writes to run the write scenarios")
+        pytest.skip(needs.REASONS[needs.WRITES])
     return sales_target
 
 
@@ -207,6 +271,7 @@ def sales_schema(
     else:
         schema.config.update(base_url=sales_target.origin + _server_prefix(schema.raw_schema))
     schema.hook("after_call")(janitor.hook())
+    schema.hook("after_validate")(checks.remember_applied)  # which checks judged each case
     progress.watch(schema, request.config)  # a fuzz round: count the generated requests
     checks.claim(schema)
     return schema
@@ -238,48 +303,68 @@ def _server_prefix(raw: dict[str, Any]) -> str:
     return "/" + httpx.URL(url).path.strip("/") if url.strip("/") else ""
 
 
+SELF_RECORDED = ("test_conformance", "test_stateful_links")
+"""Tests that count their own cases (each generated case, each linked call); their skips are counted here."""
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Scenario tests (marked ``sales_ops``) count towards their operations and their check."""
+    """Every contract test counts towards its rule (once per case) and its operations (``sales_ops``): passed
+    when it ran and held, failed with its violation, NOT EXERCISED when it skipped (why is kept, and the skip
+    is worded so in the JUnit file): a skipped rule never reads as passed."""
     report: pytest.TestReport = yield
-    marker = item.get_closest_marker("sales_ops")
-    if marker is None or (report.when != "call" and not report.failed and not report.skipped):
+    if not campaign.is_contract_test(item):
         return report
     recorder = get_recorder(item.config)
-    check = getattr(item, "originalname", item.name)
-    callspec = getattr(item, "callspec", None)
-    target = str(callspec.params.get("sales_target_name")) if callspec else "?"
-    operations = list(marker.args)
-    if report.failed:
+    rule = needs.rule_of(item)
+    marker = item.get_closest_marker("sales_ops")
+    operations = list(marker.args) if marker is not None else []
+    if report.skipped:
+        reason = _not_exercised(report)
+        if rule != "test_conformance":  # a generated case past the budget is counted as such
+            recorder.not_exercised(operations, rule, reason)
+        return report
+    if report.failed and rule not in SELF_RECORDED:
         # One violation per test, however many operations it exercises, with this test's own requests.
         api = _api_of(item)
+        callspec = getattr(item, "callspec", None)
+        target = str(callspec.params.get("sales_target_name")) if callspec else "?"
         recorder.failed(
             target,
-            ",".join(operations),
-            check,
+            ",".join(operations) or rule,
+            rule,
             _failure_text(item, report),
             chain=_chain_of(api),
             kind="test",
             test=item.nodeid,
             operations=operations,
         )
-        return report
-    for operation in operations:
-        if report.skipped:
-            recorder.skipped(operation, check, str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "")
-        elif report.when == "call":
-            recorder.passed(operation, check)
+    elif report.when == "call" and report.passed and rule not in SELF_RECORDED:
+        recorder.test_passed(operations, rule)
     return report
+
+
+def _not_exercised(report: pytest.TestReport) -> str:
+    """The skip's reason, and the skip reworded ``NOT EXERCISED: <reason>`` (terminal and JUnit file)."""
+    if not (isinstance(report.longrepr, tuple) and len(report.longrepr) == 3):
+        return ""
+    path, line, message = report.longrepr
+    reason = str(message).removeprefix("Skipped: ").removeprefix(NOT_EXERCISED)
+    report.longrepr = (path, line, NOT_EXERCISED + reason)
+    return reason
+
+
+NOT_EXERCISED = "NOT EXERCISED: "
 
 
 def _chain_of(api: SalesApi | None) -> list[dict[str, Any]] | None:
     if api is None or not api.chain:
         return None
-    from contract_tests.replay import Recording
+    from contract_tests.replay import Recording, other_credentials
 
-    recording = Recording(api.target.entity_id, api.target.api_key)
+    recording = Recording(api.target.entity_id, api.target.api_key, other_credentials(api.target))
     for response in api.chain:
         recording.add_httpx(response)
     return recording.chain()
@@ -309,7 +394,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
     recorder = get_recorder(config)
     recorder.throttle = STATS.line()
-    if recorder.operations or recorder.failures:
+    if recorder.operations or recorder.failures or recorder.skips:
         terminalreporter.write_sep("=", "Sales API contract")
         for line in recorder.summary_lines():
             terminalreporter.write_line(line)

@@ -9,6 +9,7 @@ replayable JSON file, every created resource in a ledger that the campaign sweep
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from contract_tests import campaign, cli_common, interrupts, progress, scratch
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
+NOTICE = "NOT EXERCISED on this target"  # the first line of a round's upfront notice (Recorder.notice_lines)
 DURATION = "10m"
 PROGRESS_EVERY = 10.0
 CLEANUP_GRACE = 60.0  # seconds a round may take after its budget to clean up before it is stopped
@@ -98,6 +101,7 @@ class Campaign:
         self.examples = 0  # generated requests of the rounds that ended
         self.process: subprocess.Popen[str] | None = None
         self.stopping: str | None = None
+        self.notice_shown = False
 
     def run(self) -> int:
         self.output.mkdir(parents=True, exist_ok=True)
@@ -130,7 +134,7 @@ class Campaign:
                 leftovers = self._sweep()
         elapsed = time.monotonic() - start
         code = _final_report(self.output, seed, rounds, codes, elapsed, leftovers, self.stopping, args)
-        _write_junit(self.args, self.output, code, self.stopping, self.resolved.target)
+        _write_junit(self.args, self.output, code, self.stopping, self.resolved.target, leftovers)
         return code
 
     def _stop(self, signum: int, _frame: object) -> None:
@@ -147,10 +151,7 @@ class Campaign:
         command += ["--profile", "fuzz", "--seed", str(seed), "--failures-dir", str(self.failures)]
         command += ["--budget", f"{remaining:.1f}", "--ledger", str(self.ledger), "--timeout", str(resolved.timeout)]
         command += ["--progress", str(self.progress)] + (["--in-scratch-entity"] if self.scratch else [])
-        for option, value in (
-            ("--api-key", resolved.api_key if not resolved.is_mock else None),
-            ("--entity-id", resolved.entity_id if not resolved.is_mock else None),
-            ("--admin-token", resolved.admin_token),
+        for option, value in (  # the credentials go in the round's environment, never on its command line
             ("--operations", ",".join(resolved.operations) or None),
             ("--max-examples", args.max_examples),
         ):
@@ -165,7 +166,9 @@ class Campaign:
         deadline = time.monotonic() + remaining + CLEANUP_GRACE
         self.progress.unlink(missing_ok=True)
         with open(log, "w") as sink:
-            env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.scratch.environment() if self.scratch else {})}
+            secrets = self.resolved.credentials_env() if not self.resolved.is_mock else {}
+            scratch = self.scratch.environment() if self.scratch else {}
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", **secrets, **scratch}
             self.process = process = subprocess.Popen(
                 command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=env
             )
@@ -177,6 +180,7 @@ class Campaign:
                     except subprocess.TimeoutExpired:
                         if time.monotonic() >= deadline:
                             return None
+                        self._show_notice(log)
                         found = len(list(self.failures.glob("*.json")))
                         left = max(0.0, deadline - CLEANUP_GRACE - time.monotonic())
                         doing = progress.describe(progress.read(self.progress), self.examples)
@@ -185,6 +189,21 @@ class Campaign:
                 _stop_process(process)
                 self.process = None
                 self.examples += int((progress.read(self.progress) or {}).get("examples") or 0)
+                self._show_notice(log)
+
+    def _show_notice(self, log: Path) -> None:
+        """Once, from the first round that prints it: the rules this target cannot serve, and why."""
+        if self.notice_shown:
+            return
+        lines = log.read_text(errors="replace").splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith(NOTICE)), None)
+        if start is None:
+            return
+        block = [lines[start], *itertools.takewhile(lambda line: line.startswith("  "), lines[start + 1 :])]
+        if start + len(block) == len(lines) and self.process is not None:
+            return  # the round may still be writing it
+        self.display.line("\n".join(block))
+        self.notice_shown = True
 
     def _sweep(self) -> list[dict[str, str]]:
         """Clean what a stopped round could not (from the ledger), then list what is left, with why."""
@@ -204,10 +223,16 @@ class Campaign:
             allow_writes=True,
             admin_token=self.resolved.admin_token,
             timeout=self.resolved.timeout,
+            other_entity_id=self.resolved.other_entity_id,
+            other_key=self.resolved.other_key,
         )
         print(f"fuzz: cleaning up {len(pending(self.ledger))} resource(s) a stopped round left", flush=True)
         with make_http_client(target) as http:
-            sweep(self.ledger, SalesApi(target, http))
+            other = None
+            if target.other_entity_id and target.other_key:
+                them = replace(target, entity_id=target.other_entity_id, api_key=target.other_key)
+                other = SalesApi(them, http)
+            sweep(self.ledger, SalesApi(target, http), other)
         return leftovers(self.ledger)
 
 
@@ -236,12 +261,17 @@ def _final_report(
     stopped_by: str | None,
     args: argparse.Namespace,
 ) -> int:
-    failures = []
+    from contract_tests.cleanup import leftovers as ledger_entries
+    from contract_tests.report import replay_command
+
+    failures, replays = [], []
     for path in sorted((output / "failures").glob("*.json")):
         try:
             failures.append(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue  # a file cut short by a kill
+        replays.append(replay_command(str(path), failures[-1].get("replay")))
+    closed = ledger_entries(output / "ledger.jsonl", "closed")
     by_check: dict[str, int] = {}
     for failure in failures:
         key = f"{failure['operation']} / {failure['check']}"
@@ -254,6 +284,7 @@ def _final_report(
         "byOperationAndCheck": by_check,
         "stoppedBy": stopped_by,
         "notCleaned": leftovers,
+        "closed": closed,
         "shard": str(args.shard) if args.shard else None,
     }
     (output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -266,8 +297,16 @@ def _final_report(
         for item in leftovers:
             print(f"    - {item['kind']} {item['id']}: {item['why']}")
     else:
-        print("  cleanup: everything the campaign created was deleted or closed (see the round logs)")
-    print(f"  details: {output / 'report.json'}, replay one with: sales-contract replay <file>")
+        print("  cleanup: everything the campaign created was deleted or closed")
+    if closed:
+        print(f"  {len(closed)} resource(s) closed, not deleted (archived/canceled/declined; ids in report.json)")
+    if replays:
+        print("  replay a failure where it was found:")
+        for command in replays[:20]:
+            print(f"    {command}")
+        if len(replays) > 20:
+            print(f"    ... and {len(replays) - 20} more in {output / 'failures'}")
+    print(f"  details: {output / 'report.json'}")
     if failures:
         return cli_common.EXIT_VIOLATION
     if stopped_by or cli_common.EXIT_USAGE in codes:
@@ -275,7 +314,14 @@ def _final_report(
     return cli_common.EXIT_OK
 
 
-def _write_junit(args: argparse.Namespace, output: Path, code: int, stopped_by: str | None, target: str) -> None:
+def _write_junit(
+    args: argparse.Namespace,
+    output: Path,
+    code: int,
+    stopped_by: str | None,
+    target: str,
+    left: list[dict[str, str]] | None = None,
+) -> None:
     """``OUTPUT/junit.xml`` (and ``--junit-xml``): the rounds' JUnit files in one, with the results that
     ``sales-contract report merge`` reads, the failures of a round that wrote none, and an error case when
     the campaign could not run or was stopped (exit 2)."""
@@ -295,4 +341,5 @@ def _write_junit(args: argparse.Namespace, output: Path, code: int, stopped_by: 
             example_db=args.example_db,
             writes=args.allow_writes,
             error=problem,
+            left=left,
         )

@@ -28,7 +28,7 @@ from contract_tests.target import UsageError
 
 PROPERTY = "sales-contract"  # the same name as contract_tests.campaign.PROPERTY (no import: the CLI stays light)
 COUNTS = ("tests", "failures", "errors", "skipped")
-FAILURE_KEYS = ("target", "operation", "check", "message", "curl", "seed", "file", "rerun")
+FAILURE_KEYS = ("target", "operation", "check", "message", "curl", "seed", "file", "replay", "rerun")
 
 
 @dataclass
@@ -73,6 +73,8 @@ class Campaign:
     failures: list[Failure]
     errors: list[tuple[str, str, str]]  # (where, testcase, message) of JUnit errors outside the checks
     notes: list[str] = field(default_factory=list)  # inputs that were merged but deserve a word
+    not_exercised: dict[str, list[str]] = field(default_factory=dict)  # why -> rules (up front and found later)
+    left: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # notCleaned/closed -> resources, by id
 
     @property
     def verdict(self) -> str:
@@ -149,7 +151,18 @@ def collect(suites: list[Suite]) -> Campaign:
     ]
     ordered = [failures[key] for key in sorted(failures)]
     operations, checks = _outcomes(suites, "operations"), _outcomes(suites, "checks")
-    return Campaign(suites, total, missing, operations, checks, ordered, errors, _notes(suites))
+    campaign = Campaign(suites, total, missing, operations, checks, ordered, errors, _notes(suites))
+    for suite in suites:
+        for item in [*_records(suite, "notices"), *_records(suite, "notExercised")]:
+            found = item.get("rules")
+            rules = [str(rule) for rule in found] if isinstance(found, list) else [str(item.get("rule"))]
+            listed = campaign.not_exercised.setdefault(str(item.get("reason")), [])
+            listed += [rule for rule in rules if rule not in listed]
+        for outcome in ("notCleaned", "closed"):
+            known = campaign.left.setdefault(outcome, [])
+            ids = {resource.get("id") for resource in known}
+            known += [resource for resource in _records(suite, outcome) if resource.get("id") not in ids]
+    return campaign
 
 
 def _parse_shard(suite: Suite) -> tuple[int, int]:
@@ -363,10 +376,13 @@ def junit_for_rounds(
     example_db: str | None,
     writes: bool | None,
     error: str | None = None,
+    left: list[dict[str, str]] | None = None,
 ) -> None:
     """A fuzz campaign's JUnit file: its rounds' JUnit files in one, plus a testsuite for the failures of a
-    round that wrote no JUnit file (it saved each failure at once) and for ``error``, why the campaign ended early."""
+    round that wrote no JUnit file (it saved each failure at once), for ``error``, why the campaign ended early,
+    and for ``left``, what the campaign's last sweep could not clean."""
     from contract_tests.campaign import rerun_command
+    from contract_tests.report import replay_command
 
     suites: list[Suite] = []
     for path in rounds:
@@ -384,16 +400,22 @@ def junit_for_rounds(
         if str(path) not in known and isinstance(record, dict):
             operation = str(record.get("operation"))
             record["file"] = str(path)
+            record["replay"] = replay_command(str(path), record.get("replay"))
             record["rerun"] = rerun_command(target, "fuzz", operation, record.get("seed"), None, writes, example_db)
             orphans.append(record)
-    if orphans or error or len(suites) < len(rounds) or not suites:
-        suites.append(_stopped_round(orphans, shard, target, example_db, error))
+    if orphans or error or left or len(suites) < len(rounds) or not suites:
+        suites.append(_stopped_round(orphans, shard, target, example_db, error, left or []))
     output.parent.mkdir(parents=True, exist_ok=True)
     _write_tree(merged_junit(suites), output)
 
 
 def _stopped_round(
-    failures: list[dict[str, Any]], shard: str | None, target: str, example_db: str | None, error: str | None
+    failures: list[dict[str, Any]],
+    shard: str | None,
+    target: str,
+    example_db: str | None,
+    error: str | None,
+    left: list[dict[str, str]],
 ) -> Suite:
     from contract_tests.campaign import FORMAT
     from contract_tests.exampledb import redacted
@@ -415,6 +437,7 @@ def _stopped_round(
         "exampleDb": redacted(example_db) if example_db else None,
         "operations": dict(operations),
         "failures": [{key: record.get(key) for key in FAILURE_KEYS} for record in failures],
+        "notCleaned": left,
     }
     properties = ET.SubElement(suite, "properties")
     ET.SubElement(properties, "property", name=PROPERTY, value=json.dumps(data))

@@ -30,6 +30,7 @@ from contract_tests.cli_common import EXIT_OK, EXIT_VIOLATION, Command
 from contract_tests.target import (
     DEMO_ENTITY_ID,
     DEMO_KEY,
+    ENV_VARS,
     MOCK_CLOCK,
     Target,
     UsageError,
@@ -37,7 +38,7 @@ from contract_tests.target import (
     mock_target,
 )
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: "replay" names the target and the credential variables a replay needs
 PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_.]+)\}\}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 SENT_HEADERS = ("content-type", "accept", "prefer", "idempotency-key")
@@ -59,12 +60,24 @@ class Step:
         return {k: v for k, v in self.__dict__.items() if k != "ids"}
 
 
+OTHER_CREDENTIALS = {"readonly_key": "readonlyKey", "other_entity_id": "otherEntityId", "other_key": "otherKey"}
+"""A target's other credentials -> their placeholders in a chain (``{{otherKey}}``): never saved as they are."""
+
+
+def other_credentials(target: Target) -> dict[str, str]:
+    """The values of ``target``'s other credentials -> their placeholder names, for :class:`Recording`."""
+    values = {getattr(target, name): placeholder for name, placeholder in OTHER_CREDENTIALS.items()}
+    return {value: placeholder for value, placeholder in values.items() if value}
+
+
 @dataclass
 class Recording:
-    """Requests as they were sent, turned into a placeholder chain by :meth:`chain`."""
+    """Requests as they were sent, turned into a placeholder chain by :meth:`chain`; ``others`` maps the values
+    of the target's other credentials (read-only key, second entity and its key) to their placeholder names."""
 
     entity_id: str
     api_key: str
+    others: Mapping[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
 
     def add(
@@ -102,6 +115,7 @@ class Recording:
 
     def _replacements(self, names: Mapping[str, str]) -> dict[str, str]:
         found = dict(names)
+        found.update({value: f"{{{{{name}}}}}" for value, name in self.others.items()})
         found[self.entity_id] = "{{entityId}}"
         found[self.api_key] = "{{apiKey}}"
         return found
@@ -159,14 +173,25 @@ def _fill(node: Any, values: Mapping[str, str]) -> Any:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a failure file saved by check --failures-dir or fuzz")
+    parser.add_argument(
+        "file",
+        help="a failure file saved by check --failures-dir or fuzz: replayed on the target it records, with the "
+        "credential variables it names (--target replays it elsewhere)",
+    )
 
 
 def run_replay(args: argparse.Namespace) -> int:
     record = cli_common.read_json_file(args.file, "failure file")
     if not isinstance(record, dict) or "operation" not in record or "check" not in record:
         raise UsageError(f"{args.file} is not a sales-contract failure file (no operation and check)")
-    resolved = cli_common.resolve(args)
+    recorded = recorded_target(record)
+    if args.target is None and recorded is not None:
+        args.target = recorded  # where it happened, before $SALES_API_BASE_URL: the file replays as printed
+        print(f"replay: against the recorded target {recorded} (--target replays it elsewhere)", flush=True)
+        resolved = cli_common.resolve(args)
+        _require_credentials(args.file, record, resolved)
+    else:
+        resolved = cli_common.resolve(args)
     if record.get("kind") == "test" and record.get("test"):
         return _replay_test(args, record, resolved)
     chain = record.get("chain")
@@ -185,6 +210,30 @@ def run_replay(args: argparse.Namespace) -> int:
             return _replay_chain(args, record, made.applied(resolved) if made else resolved, made)
     except KeyboardInterrupt:
         raise UsageError("the replay was interrupted (what it had created was cleaned up)") from None
+
+
+def recorded_target(record: Mapping[str, Any]) -> str | None:
+    """Where a failure file says it happened: its ``replay.target`` (a URL or ``mock``), else (a file of an older
+    sales-contract) its ``target`` when that is a URL; None when it does not say."""
+    replay = record.get("replay")
+    if isinstance(replay, Mapping) and isinstance(replay.get("target"), str):
+        return str(replay["target"])
+    target = record.get("target")
+    return str(target) if isinstance(target, str) and target.startswith(("http://", "https://")) else None
+
+
+def _require_credentials(path: str, record: Mapping[str, Any], resolved: cli_common.Resolved) -> None:
+    """The credentials the recorded run had (the file names their variables): each must be set again."""
+    replay = record.get("replay")
+    names = replay.get("credentials") if isinstance(replay, Mapping) else None
+    options = {variable: "--" + field.replace("_", "-") for field, variable in ENV_VARS.items()}
+    missing = [name for name in names or [] if name in options and name not in resolved.credentials_env()]
+    if missing:
+        raise UsageError(
+            f"{path} was recorded against {resolved.target} with {', '.join('$' + name for name in missing)}: "
+            f"set {'it' if len(missing) == 1 else 'them'} (or pass {', '.join(options[name] for name in missing)}) "
+            "to replay it there"
+        )
 
 
 def _named_ids(record: Mapping[str, Any]) -> list[str]:
@@ -247,6 +296,9 @@ def _target(resolved: cli_common.Resolved) -> Target:
         allow_writes=True,
         admin_token=resolved.admin_token,
         timeout=resolved.timeout,
+        readonly_key=resolved.readonly_key,
+        other_entity_id=resolved.other_entity_id,
+        other_key=resolved.other_key,
     )
 
 
@@ -286,6 +338,7 @@ def replay_chain(record: Mapping[str, Any], target: Target, app: Any = None) -> 
     with make_http_client(target, app) as http:
         scope = _Scope(http, target, fresh=record.get("scope") == "fresh")
         values = {"entityId": scope.entity_id, "apiKey": scope.api_key}
+        values |= {name: value for value, name in other_credentials(target).items()}
         api = SalesApi(target, http)
         janitor = Janitor(api)
         if scope.made:
@@ -483,7 +536,17 @@ def _replay_test(args: argparse.Namespace, record: Mapping[str, Any], resolved: 
 
 def _shared_argv(args: argparse.Namespace) -> list[str]:
     out: list[str] = []
-    for option in ("target", "api_key", "entity_id", "admin_token", "timeout", "junit_xml"):
+    for option in (
+        "target",
+        "api_key",
+        "entity_id",
+        "readonly_key",
+        "other_entity_id",
+        "other_key",
+        "admin_token",
+        "timeout",
+        "junit_xml",
+    ):
         value = getattr(args, option, None)
         if value is not None:
             out += ["--" + option.replace("_", "-"), str(value)]

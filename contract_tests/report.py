@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,9 +18,20 @@ CURL_RE = re.compile(r"(curl -X [^\n]+)")
 
 @dataclass
 class Outcome:
+    """How often a rule (or an operation) was judged and held, was judged and broke, or was not exercised.
+
+    ``skipped`` counts the cases it did not apply to (a precondition the target lacks, data it does not
+    hold, the budget spent): shown as *not exercised*, never counted as passed."""
+
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.failed:
+            return "FAIL"
+        return "ok" if self.passed else ("NOT EXERCISED" if self.skipped else "-")
 
 
 @dataclass
@@ -30,6 +42,8 @@ class FailureRecord:
     (a scenario test's assertion; ``test`` is its node id). ``scope`` is ``fresh`` when the chain ran
     in a temporary entity of the mock, ``entity`` when it ran on the target's entity, ``scratch`` when
     that entity was the run's scratch entity (:mod:`contract_tests.scratch`: replay makes another).
+    ``replay`` is where it happened and what a replay there needs: ``{"target": URL or "mock",
+    "credentials": [names of the environment variables]}`` (names only, never a value).
     """
 
     target: str
@@ -42,25 +56,50 @@ class FailureRecord:
     scope: str = "entity"
     test: str | None = None
     chain: list[dict[str, Any]] | None = None
+    replay: dict[str, Any] | None = None
+    file: str | None = None
+    """Where it was saved (not part of the file itself)."""
 
     def as_json(self) -> dict[str, Any]:
         from contract_tests.replay import FORMAT_VERSION
 
-        return {"version": FORMAT_VERSION, **self.__dict__}
+        return {"version": FORMAT_VERSION, **{k: v for k, v in self.__dict__.items() if k != "file"}}
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A resource the run created and could not remove: ``closed`` ones the API let it archive, cancel or
+    decline (they stay, inert), the others it could not even close (an accepted quote, a fulfilled order)."""
+
+    kind: str
+    id: str
+    why: str
+    closed: bool = False
+
+    def line(self) -> str:
+        return f"{self.kind} {self.id}: {self.why}"
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "id": self.id, "why": self.why}
 
 
 @dataclass
 class Recorder:
-    """Collects outcomes keyed by operation and by check; one instance per pytest session."""
+    """Collects outcomes keyed by operation and by check (rule); one instance per pytest session.
+
+    A rule counts as passed only where it judged something; a rule that did not apply (its test skipped:
+    a precondition the target lacks, data it does not hold) counts as *not exercised*, with why."""
 
     seed: int | None = None
     operations: dict[str, Outcome] = field(default_factory=lambda: defaultdict(Outcome))
     checks: dict[str, Outcome] = field(default_factory=lambda: defaultdict(Outcome))
     failures: list[FailureRecord] = field(default_factory=list)
-    uncleaned: list[str] = field(default_factory=list)
-    closed: list[str] = field(default_factory=list)
+    leftovers: list[Leftover] = field(default_factory=list)
     created: int = 0
-    skips: list[str] = field(default_factory=list)
+    skips: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(rule, why) -> the operations it was not exercised for."""
+    notices: dict[str, list[str]] = field(default_factory=dict)
+    """Known before the first test: why -> the rules the target cannot serve (the upfront notice)."""
     failures_dir: Path | None = None
     started: float = field(default_factory=time.monotonic)
     deadline: float | None = None
@@ -68,6 +107,8 @@ class Recorder:
     over_budget: int = 0
     throttle: str | None = None
     entity_scope: str = "entity"  # "scratch": the target's entity is the run's scratch entity
+    credentials: list[str] = field(default_factory=list)
+    """The environment variables (names) holding what this run was given: a replay of its failures needs them."""
 
     def start_budget(self, seconds: float | None) -> None:
         self.started = time.monotonic()
@@ -80,14 +121,26 @@ class Recorder:
             self.over_budget += 1
             pytest.skip(f"budget of {self.budget:.0f}s spent")
 
-    def passed(self, operation: str, check: str) -> None:
-        self.operations[operation].passed += 1
+    def test_passed(self, operations: list[str], check: str) -> None:
+        """A scenario test held: one case of its rule, and one for each operation it exercised."""
+        for operation in operations:
+            self.operations[operation].passed += 1
         self.checks[check].passed += 1
 
-    def skipped(self, operation: str, check: str, reason: str) -> None:
-        self.operations[operation].skipped += 1
+    def skipped(self, operation: str | None, check: str, reason: str) -> None:
+        """``check`` (for ``operation``, if any) was not exercised, because of ``reason``."""
+        self.not_exercised([operation] if operation else [], check, reason)
+
+    def not_exercised(self, operations: list[str], check: str, reason: str) -> None:
+        for operation in operations:
+            self.operations[operation].skipped += 1
         self.checks[check].skipped += 1
-        self.skips.append(f"{check} [{operation}]: {reason}")
+        listed = self.skips.setdefault((check, reason.strip() or "no reason given"), [])
+        listed += [operation for operation in operations if operation not in listed]
+
+    def notice(self, reason: str, rules: list[str]) -> None:
+        listed = self.notices.setdefault(reason, [])
+        listed += [rule for rule in rules if rule not in listed]
 
     def failed(
         self,
@@ -113,36 +166,82 @@ class Recorder:
         found = CURL_RE.search(message)
         curl = found.group(1) if found else None
         scope = self.entity_scope if scope == "entity" else scope
-        record = FailureRecord(target, operation, check, message.strip(), self.seed, curl, kind, scope, test, chain)
+        replay = {"target": replay_target_of(target), "credentials": self._needed(scope)}
+        record = FailureRecord(
+            target, operation, check, message.strip(), self.seed, curl, kind, scope, test, chain, replay
+        )
         self.failures.append(record)
         if self.failures_dir is not None:
-            self._save(record)
+            record.file = self._save(record)
 
-    def _save(self, record: FailureRecord) -> None:
+    def _needed(self, scope: str) -> list[str]:
+        """What a replay of a failure in ``scope`` needs: a scratch entity is made anew (only the admin token)."""
+        from contract_tests.target import ENV_VARS
+
+        if scope == "scratch":
+            return [name for name in self.credentials if name == ENV_VARS["admin_token"]]
+        return list(self.credentials)
+
+    def _save(self, record: FailureRecord) -> str:
         assert self.failures_dir is not None
         self.failures_dir.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{len(self.failures):04d}-{record.check}-{record.operation}")[:120]
-        (self.failures_dir / f"{name}.json").write_text(json.dumps(record.as_json(), indent=2) + "\n")
+        path = self.failures_dir / f"{name}.json"
+        path.write_text(json.dumps(record.as_json(), indent=2) + "\n")
+        return str(path)
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def uncleaned(self) -> list[Leftover]:
+        """What the run could not even close."""
+        return [item for item in self.leftovers if not item.closed]
+
+    @property
+    def closed(self) -> list[Leftover]:
+        """What the run could only close (archived, canceled, declined): it stays on the target."""
+        return [item for item in self.leftovers if item.closed]
+
+    def not_exercised_list(self) -> list[dict[str, Any]]:
+        """Every rule that was not exercised somewhere, with why and for which operations; and every check that
+        ran without ever having something to judge (it applied to none of its cases)."""
+        found = [
+            {"rule": rule, "operations": sorted(operations), "reason": reason}
+            for (rule, reason), operations in sorted(self.skips.items())
+        ]
+        named = {item["rule"] for item in found}
+        for rule, outcome in sorted(self.checks.items()):
+            if outcome.status == "NOT EXERCISED" and rule not in named:
+                why = f"it applied to none of the {outcome.skipped} case(s) it saw"
+                found.append({"rule": rule, "operations": [], "reason": why})
+        return found
+
+    def notice_lines(self) -> list[str]:
+        """The upfront notice: which rules this target cannot serve, and why (empty when it serves them all)."""
+        if not self.notices:
+            return []
+        count = len({rule for rules in self.notices.values() for rule in rules})
+        lines = [f"NOT EXERCISED on this target ({count} rule(s); reported as such, never as passed):"]
+        for reason, rules in self.notices.items():
+            lines += [f"  - {reason}:", f"      {', '.join(rules)}"]
+        return lines
+
     def summary_lines(self) -> list[str]:
         lines = [f"Contract summary (seed {self.seed})", "", "per operation:"]
         lines += [_row(name, outcome) for name, outcome in sorted(self.operations.items())]
-        lines += ["", "per check:"]
+        lines += ["", "per check (a check counts only the cases it applied to):"]
         lines += [_row(name, outcome) for name, outcome in sorted(self.checks.items())]
-        if self.skips:
-            lines += ["", "skipped:"] + [f"  - {reason}" for reason in sorted(set(self.skips))]
-        if self.created:
-            removed = self.created - len(self.closed) - len(self.uncleaned)
-            lines += [
-                "",
-                f"cleanup: {self.created} resource(s) created, {removed} deleted, {len(self.closed)} closed "
-                f"(archived/canceled/declined: the API cannot delete them), {len(self.uncleaned)} could not be cleaned",
-            ]
-            lines += [f"  - {item}" for item in self.uncleaned]
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for item in self.not_exercised_list():
+            by_reason[item["reason"]].append(item["rule"])
+        if by_reason:
+            count = len({rule for rules in by_reason.values() for rule in rules})
+            lines += ["", f"NOT EXERCISED ({count} rule(s) or check(s), none counted as passed):"]
+            for reason, rules in by_reason.items():
+                lines += [f"  - {reason}:", f"      {', '.join(dict.fromkeys(rules))}"]
+        lines += self.leftover_lines()
         if self.throttle:
             lines += ["", self.throttle]
         elapsed = time.monotonic() - self.started
@@ -156,14 +255,49 @@ class Recorder:
                 lines.append(f"  - [{record.target}] {record.operation} / {record.check}")
                 if record.curl:
                     lines.append(f"      {record.curl}")
+                if record.file:
+                    lines.append(f"      replay: {replay_command(record.file, record.replay)}")
+        return lines
+
+    def leftover_lines(self) -> list[str]:
+        """The cleanup: counts, then every resource left on the target, by kind and id, with why."""
+        if not self.created:
+            return []
+        closed, uncleaned = self.closed, self.uncleaned
+        removed = self.created - len(self.leftovers)
+        lines = [
+            "",
+            f"cleanup: {self.created} resource(s) created, {removed} deleted, {len(closed)} closed "
+            f"(archived/canceled/declined: the API cannot delete them), {len(uncleaned)} could not be cleaned",
+        ]
+        lines += [f"  - {item.line()}" for item in uncleaned]
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for item in closed:
+            by_kind[item.kind].append(item.id)
+        for kind, ids in sorted(by_kind.items()):
+            text = f"  closed {kind} ({len(ids)}): {', '.join(ids)}"
+            lines += textwrap.wrap(text, 118, subsequent_indent="      ", break_on_hyphens=False)
         return lines
 
 
+def replay_target_of(target: str) -> str:
+    """Where a failure found on ``target`` (a URL, or a name of the mock) replays: that URL, else ``mock``."""
+    return target if target.startswith(("http://", "https://")) else "mock"
+
+
+def replay_command(path: str, replay: dict[str, Any] | None) -> str:
+    """``sales-contract replay FILE``, as it reproduces the failure: a trailing shell comment names the
+    environment variables it reads (never their values)."""
+    import shlex
+
+    command = f"sales-contract replay {shlex.quote(path)}"
+    needed = list((replay or {}).get("credentials") or [])
+    return command + (f"  # needs {', '.join('$' + name for name in needed)}" if needed else "")
+
+
 def _row(name: str, outcome: Outcome) -> str:
-    status = "FAIL" if outcome.failed else ("skip" if outcome.skipped and not outcome.passed else "ok")
-    return (
-        f"  {status:<4} {name:<48} passed {outcome.passed:>4}  failed {outcome.failed:>3}  skipped {outcome.skipped:>3}"
-    )
+    counts = f"passed {outcome.passed:>4}  failed {outcome.failed:>3}  not exercised {outcome.skipped:>3}"
+    return f"  {outcome.status:<13} {name:<48} {counts}"
 
 
 RECORDER_KEY = pytest.StashKey[Recorder]()

@@ -1,6 +1,7 @@
 """The HTML page of ``sales-contract report merge``: self-contained (inline style, no script, nothing
-fetched), every value escaped. The verdict, checks passed and failed per operation and per check, and
-each failure once with its message, curl line and the commands that replay it."""
+fetched), every value escaped. The verdict, checks passed, failed and not exercised per operation and per
+check, the rules that were not exercised and why, what was left on the target, and each failure once with
+its message, curl line and the commands that replay it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ th{background:#f3f5f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.failed td{background:#fdecea}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
 dt{font-weight:600}dd{margin:0}pre{background:#f6f8fa;border:1px solid #d8dde3;padding:.6rem;
 overflow-x:auto;white-space:pre-wrap;word-break:break-all}section.failure{margin:1.5rem 0}
-.muted{color:#5b6673}
+.muted{color:#5b6673}tr.idle td{color:#5b6673}
 """
 
 
@@ -41,6 +42,7 @@ def render(campaign: Campaign) -> str:
         "example database": e(", ".join(sorted({str(d.get("exampleDb")) for d in data if d.get("exampleDb")})) or "-"),
         "JUnit testsuites": str(len(campaign.suites)),
         "violations": f'<span id="violation-count">{len(campaign.failures)}</span>',
+        "not exercised": f'<a href="#not-exercised" id="not-exercised-count">{_rule_count(campaign)} rule(s)</a>',
     }
     if campaign.notes:
         facts["notes"] = '<ul id="notes">' + "".join(f"<li>{e(note)}</li>" for note in campaign.notes) + "</ul>"
@@ -51,9 +53,11 @@ def render(campaign: Campaign) -> str:
         f"<title>Sales API contract campaign: {campaign.verdict}</title><style>{STYLE}</style></head><body>",
         "<h1>Sales API contract campaign</h1>",
         "<dl>" + "".join(f"<dt>{key}</dt><dd>{value}</dd>" for key, value in facts.items()) + "</dl>",
+        _not_exercised_section(campaign),
         _operations_table(campaign),
         _checks_table(campaign),
         _failures_section(campaign),
+        _left_section(campaign),
     ]
     if campaign.errors:
         parts.append('<h2 id="errors">Test errors outside the checks</h2>')
@@ -81,7 +85,8 @@ def _operations_table(campaign: Campaign) -> str:
             f'<td class="n">{outcome["failed"]}</td><td class="n">{outcome["skipped"]}</td><td>{links or "-"}</td></tr>'
         )
     head = (
-        "<tr><th>operation</th><th>checks passed</th><th>checks failed</th><th>skipped</th><th>failed checks</th></tr>"
+        "<tr><th>operation</th><th>checks passed</th><th>checks failed</th><th>not exercised</th>"
+        "<th>failed checks</th></tr>"
     )
     return f'<h2 id="operations">Per operation</h2><table id="operations-table">{head}{"".join(rows)}</table>'
 
@@ -90,14 +95,14 @@ def _checks_table(campaign: Campaign) -> str:
     e = html.escape
     rows = []
     for name, outcome in sorted(campaign.checks.items()):
-        css = ' class="failed"' if outcome["failed"] else ""
+        css = ' class="failed"' if outcome["failed"] else (' class="idle"' if not outcome["passed"] else "")
         rows.append(
             f'<tr{css} data-check="{e(name)}"><td>{e(name)}</td><td class="n">{outcome["passed"]}</td>'
             f'<td class="n">{outcome["failed"]}</td><td class="n">{outcome["skipped"]}</td></tr>'
         )
     if not rows:
         return '<h2 id="checks">Per check</h2><p>No check outcomes recorded.</p>'
-    head = "<tr><th>check</th><th>passed</th><th>failed</th><th>skipped</th></tr>"
+    head = "<tr><th>check</th><th>passed</th><th>failed</th><th>not exercised</th></tr>"
     return f'<h2 id="checks">Per check</h2><table id="checks-table">{head}{"".join(rows)}</table>'
 
 
@@ -110,7 +115,8 @@ def _failures_section(campaign: Campaign) -> str:
         record = failure.record
         replay = ""
         if record.get("file"):
-            replay = f"<p>Replay the saved request:</p><pre>sales-contract replay {e(record['file'])}</pre>"
+            command = record.get("replay") or f"sales-contract replay {record['file']}"
+            replay = f'<p>Replay it where it was found:</p><pre class="replay">{e(str(command))}</pre>'
         parts.append(
             f'<section class="failure" id="{e(failure.anchor)}" data-operation="{e(failure.operation)}"'
             f' data-check="{e(failure.check)}">'
@@ -122,4 +128,42 @@ def _failures_section(campaign: Campaign) -> str:
             + f'<p>Run it again (same seed):</p><pre class="rerun">{e(str(record.get("rerun", "")))}</pre>'
             + "</section>"
         )
+    return "".join(parts)
+
+
+def _rule_count(campaign: Campaign) -> int:
+    return len({rule for rules in campaign.not_exercised.values() for rule in rules})
+
+
+def _not_exercised_section(campaign: Campaign) -> str:
+    """The rules and checks that judged nothing, grouped by why: none of them counts as passed."""
+    e = html.escape
+    if not campaign.not_exercised:
+        return '<h2 id="not-exercised">Not exercised</h2><p>Every rule was exercised.</p>'
+    items = "".join(
+        f'<li><strong class="reason">{e(reason)}</strong>: <span class="rules">{e(", ".join(rules))}</span></li>'
+        for reason, rules in campaign.not_exercised.items()
+    )
+    return f'<h2 id="not-exercised">NOT EXERCISED (none counted as passed)</h2><ul id="not-exercised-list">{items}</ul>'
+
+
+def _left_section(campaign: Campaign) -> str:
+    """What the runs left on the target, by kind and id, with why."""
+    e = html.escape
+    uncleaned, closed = campaign.left.get("notCleaned", []), campaign.left.get("closed", [])
+    if not uncleaned and not closed:
+        return '<h2 id="left">Left on the target</h2><p>Nothing: every resource the runs created was deleted.</p>'
+    parts = [f'<h2 id="left">Left on the target ({len(uncleaned)} not cleaned, {len(closed)} closed)</h2>']
+    for title, items, anchor in (
+        ("Could not be cleaned", uncleaned, "not-cleaned"),
+        ("Closed, not deleted (archived, canceled, declined: the API deletes only drafts)", closed, "closed"),
+    ):
+        if items:
+            rows = "".join(
+                f"<tr><td>{e(str(i.get('kind')))}</td><td>{e(str(i.get('id')))}</td><td>{e(str(i.get('why')))}</td></tr>"
+                for i in items
+            )
+            parts.append(
+                f'<h3>{e(title)}</h3><table id="{anchor}"><tr><th>kind</th><th>id</th><th>why</th></tr>{rows}</table>'
+            )
     return "".join(parts)

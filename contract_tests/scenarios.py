@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+import weakref
 from typing import Any
 
 import pytest
@@ -35,9 +37,26 @@ def customer(api: SalesApi, currency: str = "USD") -> Json:
     pytest.skip(f"the target entity has no {currency} customer to use")
 
 
+_PLANS: weakref.WeakKeyDictionary[Any, dict[str, Json]] = weakref.WeakKeyDictionary()
+"""Per run (its janitor): the plans already made, by their terms."""
+
+
 def plan(
-    api: SalesApi, amount: int, interval: str = "month", count: int = 1, currency: str = "USD", **extra: Any
+    api: SalesApi,
+    amount: int,
+    interval: str = "month",
+    count: int = 1,
+    currency: str = "USD",
+    *,
+    fresh: bool = False,
+    **extra: Any,
 ) -> Json:
+    """An active plan of these terms. The API cannot delete a plan (only archive it), so a run makes each set of
+    terms once and scenarios share it; ``fresh`` makes a new one for a scenario that changes or archives it."""
+    terms = json.dumps([amount, interval, count, currency, extra], sort_keys=True)
+    made = _PLANS.setdefault(api.janitor, {}) if api.janitor is not None and not fresh else None
+    if made is not None and terms in made:
+        return made[terms]
     body = {
         "code": unique("ct"),
         "name": f"contract test {interval} {amount}",
@@ -48,6 +67,8 @@ def plan(
         **extra,
     }
     created: Json = api.create("plans", body)
+    if made is not None:
+        made[terms] = created
     return created
 
 

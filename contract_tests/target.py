@@ -47,15 +47,15 @@ class Target:
 
     name: str
     base_url: str | None
-    api_key: str
+    api_key: str = field(repr=False)  # secrets never show in a repr (an assertion message, a traceback)
     entity_id: str
-    readonly_key: str | None = None
+    readonly_key: str | None = field(default=None, repr=False)
     other_entity_id: str | None = None
-    other_key: str | None = None
+    other_key: str | None = field(default=None, repr=False)
     allow_writes: bool = False
     mock: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
     timeout: float = 30.0
 
     @property
@@ -101,8 +101,11 @@ def live_target(
     env: Mapping[str, str] | None = None,
     admin_token: str | None = None,
     timeout: float = 30.0,
+    readonly_key: str | None = None,
+    other_entity_id: str | None = None,
+    other_key: str | None = None,
 ) -> Target:
-    """A live URL: the key and entity come from the arguments, else from ``SALES_API_*`` variables."""
+    """A live URL: every credential comes from the arguments, else from its ``SALES_API_*`` variable."""
     env = os.environ if env is None else env
     key = api_key or env.get(ENV_VARS["api_key"])
     entity = entity_id or env.get(ENV_VARS["entity_id"])
@@ -116,13 +119,39 @@ def live_target(
         base_url=normalize_origin(base_url),
         api_key=key,
         entity_id=entity,
-        readonly_key=env.get(ENV_VARS["readonly_key"]) or None,
-        other_entity_id=env.get(ENV_VARS["other_entity_id"]) or None,
-        other_key=env.get(ENV_VARS["other_key"]) or None,
+        readonly_key=readonly_key or env.get(ENV_VARS["readonly_key"]) or None,
+        other_entity_id=other_entity_id or env.get(ENV_VARS["other_entity_id"]) or None,
+        other_key=other_key or env.get(ENV_VARS["other_key"]) or None,
         allow_writes=allow_writes,
         admin_token=admin_token or env.get(ENV_VARS["admin_token"]) or None,
         timeout=timeout,
     )
+
+
+def credential_names(target: Target) -> list[str]:
+    """The environment variables (names, never values) of the credentials a URL target was given: what a
+    replay there needs again. The mock's own targets need none."""
+    if target.mock or target.in_process:
+        return []
+    given = {
+        "api_key": target.api_key,
+        "entity_id": target.entity_id,
+        "readonly_key": target.readonly_key,
+        "other_entity_id": target.other_entity_id,
+        "other_key": target.other_key,
+        "admin_token": target.admin_token,
+    }
+    return [ENV_VARS[name] for name, value in given.items() if value]
+
+
+SECRETS = ("api_key", "readonly_key", "other_key", "admin_token")
+"""The credentials that are secrets: shown as ``$VARIABLE``, never as their value."""
+
+
+def secrets_of(target: Target) -> dict[str, str]:
+    """Each secret ``target`` holds -> the environment variable that names it in anything the suite prints."""
+    values = {name: getattr(target, name) for name in SECRETS}
+    return {value: ENV_VARS[name] for name, value in values.items() if value}
 
 
 def spec_path(env: Mapping[str, str] | None = None) -> Path:

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from schemathesis import Case
 
+from contract_tests import checks
 from contract_tests.cleanup import Janitor
 from contract_tests.client import reproducible
 from contract_tests.replay import Recording
@@ -46,8 +47,14 @@ def test_conformance(
         raise
     finally:
         recorder.operations[label].passed += 0 if failed else 1
-        for check in enabled_checks(case) - failed:
+        judged = checks.applied(case)
+        for check in judged - failed:  # a check counts as passed only where it had something to judge
             recorder.checks[check].passed += 1
+        for check in enabled_checks(case) - judged - failed:  # ran, found nothing to judge: not exercised
+            if check in checks.NEVER_HERE:
+                recorder.not_exercised([], check, checks.NEVER_HERE[check])
+            else:
+                recorder.checks[check].skipped += 1
 
 
 def _chain(response: Any, target: Target) -> list[dict[str, Any]] | None:
@@ -66,7 +73,7 @@ def _chain(response: Any, target: Target) -> list[dict[str, Any]] | None:
 
 
 def enabled_checks(case: Case[Any]) -> set[str]:
-    """Names of the checks (built-in and the suite's) that judged this case's response."""
+    """Names of the checks (built-in and the suite's) enabled for this case's response."""
     from schemathesis.checks import CHECKS
 
     config = case.operation.schema.config.checks

@@ -115,7 +115,7 @@ def test_change_plan_rejections(api: SalesApi) -> None:
     api.expect(422, "POST", path, json_body={"newPlanId": basic["id"]})
     euro = scenarios.plan(api, 2000, currency="EUR")
     api.expect(422, "POST", path, json_body={"newPlanId": euro["id"]})
-    archived = scenarios.plan(api, 3000)
+    archived = scenarios.plan(api, 3000, fresh=True)  # archived here: no other scenario may get it
     api.expect(200, "PATCH", f"/plans/{archived['id']}", json_body={"active": False})
     api.expect(422, "POST", path, json_body={"newPlanId": archived["id"]})
     api.expect(422, "POST", "/subscriptions", json_body={"planId": archived["id"], "customerId": customer["id"]})

@@ -83,7 +83,7 @@ def make_machine(api: SalesApi, customer: dict[str, Any]) -> type[RuleBasedState
 
         @rule(target=plans, amount=st.integers(0, 10**6), interval=st.sampled_from(["day", "week", "month", "year"]))
         def create_plan(self, amount: int, interval: str) -> str:
-            plan = scenarios.plan(api, amount, interval)
+            plan = scenarios.plan(api, amount, interval, fresh=True)  # the model changes it
             self.plan_model[plan["id"]] = {"amount": amount, "active": True, "interval": interval}
             return str(plan["id"])
 

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests import oracle, scenarios
+from contract_tests import needs, oracle, scenarios
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi
 from contract_tests.target import Target
 
-pytestmark = pytest.mark.usefixtures("writable")
+pytestmark = [pytest.mark.usefixtures("writable"), pytest.mark.sales_needs("admin")]
 Json = dict[str, Any]
 START = "2025-03-01T00:00:00Z"
 
@@ -58,10 +58,9 @@ def make_world(
         health = http_client.get("/__admin/health")
     except httpx.HTTPError:
         health = None
-    if health is not None and health.status_code == 401:
-        pytest.skip("the target's /__admin needs a token: pass --admin-token (or $SALES_ADMIN_TOKEN)")
-    if health is None or health.status_code != 200:
-        pytest.skip("needs the mock's /__admin control plane (clock control)")
+    reason = needs.admin_reason(health.status_code if health is not None else None)
+    if reason:
+        pytest.skip(reason)
     created = http_client.post("/__admin/entities", json={"name": "contract-time", "clock": clock, "fixtures": "empty"})
     assert created.status_code == 201, created.text
     entity = created.json()

@@ -17,7 +17,8 @@ from contract_tests.client import SalesApi
 from contract_tests.replay import Recording, _fill, _path_parameters
 from contract_tests.target import Target
 
-SHARED = ("--target", "--api-key", "--entity-id", "--admin-token", "--timeout", "--spec")
+SHARED = ("--target", "--api-key", "--entity-id", "--readonly-key", "--other-entity-id", "--other-key")
+SHARED += ("--admin-token", "--timeout", "--spec")
 GENERATE = ("--seed", "--operations", "--read-only", "--allow-writes", "--junit-xml")
 CAMPAIGN = ("--shard", "--example-db", "--max-examples")
 OWN_OPTIONS = {

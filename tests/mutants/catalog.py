@@ -35,6 +35,7 @@ class Exchange:
     body: Any = None
     app: Any = None
     sent: Any = None  # the parsed request body, for mutants that read it (``on_request_body``)
+    query_string: str = ""  # as sent (``query`` is parsed: blank values and repeats dropped)
 
     def is_op(self, method: str, pattern: str) -> bool:
         """``pattern`` like ``/quotes/*``: ``*`` matches one path segment after /api/sales."""
@@ -62,6 +63,10 @@ BodyHook = Callable[[Exchange, bytes], bytes]
 
 @dataclass
 class Mutant:
+    """One variant of the mock. A request hook that sets ``status`` (and ``body``) answers at once: the app never
+    sees the request. ``fixtures`` makes the seed data the app starts with (a path, else the demo fixtures);
+    ``log`` is what the variant noted, served as JSON at ``GET /__mutant/log`` (not a Sales API path)."""
+
     name: str
     description: str
     on_request: RequestHook | None = None
@@ -69,6 +74,11 @@ class Mutant:
     on_request_body: BodyHook | None = None
     # The contract tests (``file::name``) that must catch it: the self-test runs only these. Empty: the whole suite.
     tests: tuple[str, ...] = ()
+    fixtures: Callable[[], str] | None = None
+    log: list[Any] = field(default_factory=list)
+
+
+LOG_PATH = "/__mutant/log"
 
 
 class MutantMiddleware:
@@ -79,6 +89,9 @@ class MutantMiddleware:
         self.mutant = mutant
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == LOG_PATH:
+            await _answer(send, 200, {"data": self.mutant.log})
+            return
         if scope["type"] != "http" or not scope["path"].startswith("/api/sales"):
             await self.app(scope, receive, send)
             return
@@ -89,12 +102,18 @@ class MutantMiddleware:
             query=dict(parse_qsl(scope.get("query_string", b"").decode())),
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
             app=self.app,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
         )
+        sent = (dict(exchange.query), dict(exchange.headers))
         if self.mutant.on_request_body:
             receive = await self._rewrite_body(exchange, receive)
         if self.mutant.on_request or self.mutant.on_request_body:
             if self.mutant.on_request:
                 self.mutant.on_request(exchange)
+            if exchange.status:  # the variant answered itself
+                await _answer(send, exchange.status, exchange.body)
+                return
+        if (exchange.query, exchange.headers) != sent:  # the request as the hooks changed it
             scope = {
                 **scope,
                 "query_string": urlencode(exchange.query).encode(),
@@ -151,6 +170,13 @@ class MutantMiddleware:
         headers.append((b"content-length", str(len(raw)).encode()))
         await send({"type": "http.response.start", "status": exchange.status, "headers": headers})
         await send({"type": "http.response.body", "body": raw})
+
+
+async def _answer(send: Any, status: int, body: Any) -> None:
+    raw = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": raw})
 
 
 def new_id() -> str:

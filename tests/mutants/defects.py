@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
+import variants
 from catalog import DEMO_ENTITY, KEYS_BY_ENTITY, OTHER_ENTITY, Exchange, Mutant, new_id
 
 
@@ -467,5 +468,8 @@ OTHER_SERVERS = {
     m.name: m
     for m in [
         Mutant("throttled", "every third GET throttled once, GET /dashboard always", on_response=throttled),
+        variants.STRICT,
+        variants.EMPTY_SECOND_ENTITY,
+        variants.BARE_SECOND_ENTITY,
     ]
 }

@@ -22,7 +22,8 @@ from mock_server.config import MockConfig
 def build(name: str, clock: str) -> object:
     known = {**MUTANTS, **OTHER_SERVERS}
     mutant = known[name] if name != "none" else Mutant("none", "the true mock")
-    return MutantMiddleware(create_app(MockConfig(clock=clock)), mutant)
+    config = MockConfig(clock=clock, fixtures=mutant.fixtures() if mutant.fixtures else "demo")
+    return MutantMiddleware(create_app(config), mutant)
 
 
 def main() -> None:
