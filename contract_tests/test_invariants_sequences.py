@@ -68,8 +68,8 @@ def make(api: SalesApi, kind: str, customer: Json) -> Json:
         lines = [{"description": "numbered", "quantity": 1, "unitPrice": 100}]
         created: Json = api.create("orders", {"customerId": customer["id"], "orderDate": "2025-03-05", "lines": lines})
         return created
-    if kind == "plans":
-        return scenarios.plan(api, 1000)
+    if kind == "plans":  # a new plan each time: scenarios otherwise share one per set of terms
+        return scenarios.plan(api, 1000, fresh=True)
     return scenarios.subscription(api, scenarios.plan(api, 1000), customer)
 
 
@@ -81,6 +81,7 @@ def test_new_items_are_listed_first(api: SalesApi, kind: str) -> None:
     customer = scenarios.customer(api)
     made = [make(api, kind, customer), make(api, kind, customer)]
     ids = [item["id"] for item in made]
+    assert ids[0] != ids[1], f"two {kind} made one after the other have the same id {ids[0]}"
     views = {"the list": first_page(api, kind)}
     if kind in FILTERED:
         status = made[-1]["status"]
