@@ -20,7 +20,6 @@ import collections
 import contextlib
 import functools
 import gc
-import heapq
 import itertools
 import json
 import operator
@@ -154,8 +153,8 @@ def _entity_head(entity: EntityState) -> dict[str, Any]:
 
 def _entity_tail(entity: EntityState) -> dict[str, Any]:
     return {
-        "subscriptionEvents": [list(event) for event in sorted(entity.subscription_events)],
-        "extras": entity.extras,
+        "subscriptionEvents": entity.billing.events_json(),
+        "extras": entity.billing.extras_json(),
     }
 
 
@@ -317,13 +316,15 @@ def _new_entity(item: dict[str, Any], where: str) -> EntityState:
 
 
 def _finish_entity(entity: EntityState, item: dict[str, Any], where: str) -> None:
-    """The fields after the collections: the subscription event heap and the services' extras."""
+    """The fields after the collections: the subscription event heap and ``extras`` (whose
+    ``billing`` index is rebuilt from the resources: it is checked to be an object, not read)."""
+    events = []
     for j, event in enumerate(_list(item, "subscriptionEvents", where, required=False)):
         if not isinstance(event, list) or not event:
             raise InvalidInput(f"state: {where}.subscriptionEvents[{j}] must be a non-empty array")
-        entity.subscription_events.append(tuple(event))
-    heapq.heapify(entity.subscription_events)
-    entity.extras = _obj(item.get("extras", {}), f"{where}.extras")
+        events.append(tuple(event))
+    entity.billing.load_events(events)
+    _obj(item.get("extras", {}), f"{where}.extras")
 
 
 _REQUIRED_TEXT = {

@@ -137,7 +137,7 @@ def test_pending_items_come_first_then_are_cleared(bill: Api) -> None:
 
 def _state(bill: Api) -> str:
     entity = bill.entity
-    parts = (entity.subscriptions, entity.invoices, entity.customers, entity.counters, entity.subscription_events)
+    parts = (entity.subscriptions, entity.invoices, entity.customers, entity.counters, entity.billing.events)
     return json.dumps(parts, sort_keys=True, default=str)
 
 

@@ -26,7 +26,7 @@ from mock_server.services.subscriptions import (
     save,
 )
 from mock_server.services.timeline import apply_due_events
-from mock_server.store import EntityState, Resource, bump_revision
+from mock_server.store import EntityState, Resource
 
 BILLABLE = frozenset({"trialing", "active", "past_due", "grace_period"})
 DEFAULT_DUE_IN_DAYS = 30
@@ -137,6 +137,6 @@ def advance_clock(entity: EntityState, *, days: int = 0, months: int = 0, to: da
     is 409) and apply every time-driven event now due, so exports and reads see the settled state.
     Applying them lazily on the next Sales API call would give the same state."""
     moment = entity.clock.advance_to(to) if to is not None else entity.clock.advance(days=days, months=months)
-    bump_revision()
+    entity.record_change()
     apply_due_events(entity, moment)
     return moment
