@@ -316,8 +316,9 @@ def _new_entity(item: dict[str, Any], where: str) -> EntityState:
 
 
 def _finish_entity(entity: EntityState, item: dict[str, Any], where: str) -> None:
-    """The fields after the collections: the subscription event heap and ``extras`` (whose
-    ``billing`` index is rebuilt from the resources: it is checked to be an object, not read)."""
+    """The fields after the collections: the subscription event heap and ``extras`` (checked to be an
+    object, not read: its ``billing`` index is rebuilt here from the resources, with the rest of the
+    entity's indexes)."""
     events = []
     for j, event in enumerate(_list(item, "subscriptionEvents", where, required=False)):
         if not isinstance(event, list) or not event:
@@ -325,6 +326,7 @@ def _finish_entity(entity: EntityState, item: dict[str, Any], where: str) -> Non
         events.append(tuple(event))
     entity.billing.load_events(events)
     _obj(item.get("extras", {}), f"{where}.extras")
+    entity.rebuild_indexes()
 
 
 _REQUIRED_TEXT = {

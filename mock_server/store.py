@@ -204,9 +204,9 @@ class EntityState:
         return self.dashboard
 
     def rebuild_indexes(self) -> None:
-        """Rebuild every part derived from the resources (after a state import): the billing index
-        (its heap entries kept), the dashboard totals (from every resource on next use) and the
-        catch-up mark."""
+        """Rebuild every part derived from the resources (``snapshot`` calls it for an entity it has
+        loaded): the billing index (its heap entries kept), the dashboard totals (from every
+        resource on next use) and the catch-up mark."""
         self.billing.rebuild(self.invoices.peek_values(), self.subscriptions.peek_values())
         self.tracking = False
         self.caught_up.mark = None
@@ -409,9 +409,10 @@ class Store:
 
     def replace_with(self, fresh: Store) -> None:
         """Take over every entity, key and session of ``fresh`` (a store loaded from a state document,
-        see ``mock_server.snapshot.restore``), rebuilding their indexes."""
+        see ``mock_server.snapshot.restore``, which rebuilt their indexes); they count their changes
+        in this store's ``revision`` from now on."""
         for entity in fresh.entities.values():
-            entity.rebuild_indexes()
+            entity.billing_index()  # built already when ``fresh`` was loaded from a document
             entity.revision = self._revision
         self.entities, self._keys, self._sessions = fresh.entities, fresh._keys, fresh._sessions
         self._verified = {}
