@@ -38,7 +38,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -59,6 +58,7 @@ from mock_server.control.prefer import choose, parse_prefer, wanted
 from mock_server.control.stubs import STUB_HEADER
 from mock_server.domain.errors import FieldProblem, NotFound
 from mock_server.errors import BadRequest, render
+from mock_server.memo import MemoTable
 from mock_server.origins import OriginPolicy
 from mock_server.packed import to_json
 from mock_server.routes.types import Call, Result
@@ -199,7 +199,7 @@ class SalesPipeline:
             ctx.body = body.parse_json(ctx.raw_body, exact_integers=True)
         # 6. validate against the spec; the entity the request names
         ctx.request_valid = False
-        query = _with_session_entity(principal, ctx.headers, _query(ctx.query_string))
+        query = _with_session_entity(principal, ctx.headers, _query(ctx.query_string, runtime.spec.memo.queries))
         ctx.path_params, ctx.query = validate_parameters(operation, ctx.raw_path_params, query, ctx.headers)
         validate_body(operation, ctx.body, ctx.body_present)
         entity_id = ctx.query.get("entityId")
@@ -347,16 +347,16 @@ class SalesPipeline:
         self.control.journal.record(entry)
 
 
-def _query(query_string: bytes) -> Sequence[tuple[str, str]]:
-    """The query's (name, value) pairs; short queries (nearly all: they repeat) are remembered."""
+def _query(query_string: bytes, remembered: MemoTable) -> Sequence[tuple[str, str]]:
+    """The query's (name, value) pairs; short queries (nearly all: they repeat) are remembered
+    (``remembered``: the spec memo's ``queries``)."""
     if len(query_string) > QUERY_LENGTH:
         return query_pairs(query_string)
-    return _short_query(query_string)
-
-
-@lru_cache(maxsize=1024)
-def _short_query(query_string: bytes) -> tuple[tuple[str, str], ...]:
-    return tuple(query_pairs(query_string))
+    pairs: tuple[tuple[str, str], ...] | None = remembered.lookup(query_string)
+    if pairs is None:
+        pairs = tuple(query_pairs(query_string))
+        remembered.remember(query_string, pairs)
+    return pairs
 
 
 def _with_session_entity(
