@@ -124,3 +124,12 @@ def test_no_import_time_registry_or_string_keyed_state() -> None:
     one, two = store.Store(), store.Store()
     one.record_change()
     assert (one.revision, two.revision) == (1, 0)
+
+
+def test_billing_borrows_from_subscriptions_and_never_the_reverse() -> None:
+    import grimp
+
+    imports = grimp.build_graph("mock_server")
+    billing, subscriptions = "mock_server.services.billing", "mock_server.services.subscriptions"
+    assert imports.direct_import_exists(importer=billing, imported=subscriptions)
+    assert not imports.chain_exists(importer=subscriptions, imported=billing)
