@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from datetime import datetime, timedelta
 from fractions import Fraction
 from operator import itemgetter
@@ -36,7 +36,7 @@ from mock_server.domain.metrics import (
 )
 from mock_server.domain.money import round_fraction
 from mock_server.domain.periods import format_instant, parse_date, parse_instant, start_of_day
-from mock_server.packed import Collection, Resource
+from mock_server.packed import Resource
 
 TRACKED = ("quotes", "orders", "subscriptions", "invoices")
 """Collections whose changes the store records per id (``EntityState.changed``) for the totals."""
@@ -55,11 +55,17 @@ SubKey = tuple[str, str | None, str | None, str | None, int | None, int | None, 
 
 class Changes(Protocol):
     """What the index reads of an entity (``store.EntityState``): the ids recorded as changed per
-    ``TRACKED`` kind, and the collections."""
+    ``TRACKED`` kind, and the resources (read only)."""
 
     changed: dict[str, set[str]]
 
-    def collection(self, kind: str) -> Collection: ...
+    def count(self, kind: str) -> int: ...
+
+    def has(self, kind: str, obj_id: str) -> bool: ...
+
+    def peek(self, kind: str, obj_id: str) -> Resource: ...
+
+    def scan_items(self, kind: str) -> Iterator[tuple[str, Resource]]: ...
 
 
 class DashboardIndex:
@@ -91,14 +97,13 @@ class DashboardIndex:
             pending = entity.changed[kind]
             if not pending:
                 continue
-            collection = entity.collection(kind)
             contributions = self._contributions[kind]
             key = self._subscription_key if kind == "subscriptions" else _KEYS[kind]
             ids = list(pending)
-            if len(ids) * 4 >= len(collection):  # many: read them in storage order (memory locality)
-                fresh = {i: key(r) for i, r in collection.peek_items() if i in pending}
+            if len(ids) * 4 >= entity.count(kind):  # many: read them in storage order (memory locality)
+                fresh = {i: key(r) for i, r in entity.scan_items(kind) if i in pending}
             else:
-                fresh = {i: key(collection.peek(i)) for i in ids if i in collection}
+                fresh = {i: key(entity.peek(kind, i)) for i in ids if entity.has(kind, i)}
             delta = Counter(fresh.values())
             delta.subtract(contributions.pop(obj_id) for obj_id in ids if obj_id in contributions)
             contributions.update(fresh)
@@ -211,22 +216,22 @@ class DashboardIndex:
         self.catch_up(entity)
         sub_status, quote_status, order_status = (self._status[k] for k in ("subscriptions", "quotes", "orders"))
         subscriptions = {key: sub_status.get(status, 0) for status, key in SUBSCRIPTION_KEYS.items()}
-        subscriptions["total"] = len(entity.collection("subscriptions"))
+        subscriptions["total"] = entity.count("subscriptions")
         quotes: dict[str, Any] = {status: quote_status.get(status, 0) for status in QUOTE_STATUSES}
-        quotes["total"] = len(entity.collection("quotes"))
+        quotes["total"] = entity.count("quotes")
         won = quotes["accepted"] + quotes["converted"]
         quotes["winRate"] = rate(won, won + quotes["declined"] + quotes["expired"])
         quotes["conversionRate"] = rate(
             quotes["converted"], quotes["sent"] + won + quotes["declined"] + quotes["expired"]
         )
         orders: dict[str, Any] = {status: order_status.get(status, 0) for status in ORDER_STATUSES}
-        orders["total"] = len(entity.collection("orders"))
+        orders["total"] = entity.count("orders")
         return {
             "asOf": format_instant(now),
             "subscriptions": subscriptions,
             "quotes": quotes,
             "orders": orders,
-            "customers": {"total": len(entity.collection("customers")), "active": len(self._active)},
+            "customers": {"total": entity.count("customers"), "active": len(self._active)},
             "churn": self._churn(now),
             "revenue": self._revenue(),
         }

@@ -365,7 +365,7 @@ def _with_session_entity(
 def _check_path_resources(entity: EntityState, path_params: dict[str, Any]) -> None:
     for name, value in path_params.items():
         known = PATH_RESOURCES.get(name)
-        if known is not None and str(value) not in entity.collection(known[0]):
+        if known is not None and not entity.has(known[0], str(value)):
             raise NotFound(f"no {known[1]} {value}")
 
 

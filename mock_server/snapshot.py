@@ -82,7 +82,7 @@ def dump_store(store: Store, *, copy_resources: bool = True) -> dict[str, Any]:
     for entity in store.entities.values():
         item = _entity_head(entity)
         for kind in KINDS:
-            item[kind] = dup(list(entity.collection(kind).peek_values()))
+            item[kind] = dup(list(entity.scan(kind)))
         tail = _entity_tail(entity)
         tail["extras"] = dup(tail["extras"])
         item.update(tail)
@@ -118,7 +118,7 @@ def encoded_chunks(store: Store, extra: dict[str, Any] | None = None) -> Iterato
         for kind in KINDS:
             yield b',"' + kind.encode() + b'":[\n'
             separator = b""
-            for _id, packed in entity.collection(kind).packed_items():
+            for _id, packed in entity.packed_items(kind):
                 yield separator + (packed if type(packed) is bytes else b"".join(_encode(packed))) + b"\n"
                 separator = b","
             yield b"]\n"
@@ -414,7 +414,7 @@ def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, enc
             _str(resource, name, where)
     if encoded is None:
         _check_times(resource, kind, where)
-    if resource["id"] in entity.collection(kind):
+    if entity.has(kind, resource["id"]):
         raise InvalidInput(f"state: {where}: duplicate id {resource['id']}")
     if kind == "plans" and resource["code"] in entity.plan_codes:
         raise InvalidInput(f"state: {where}: duplicate plan code {resource['code']}")

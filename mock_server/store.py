@@ -1,7 +1,9 @@
 """Per-entity in-memory state, its indexes, API keys, sessions, and lossless snapshot/restore.
 
 Resources are stored in their API shape (camelCase keys), keyed by id in insertion (= creation)
-order, in ``packed.Collection``s: a dict while a request uses one, packed JSON text otherwise.
+order, in ``packed.Collection``s: a dict while a request uses one, packed JSON text otherwise. How
+they are packed is the entity's own business: callers read and change resources through
+``EntityState`` (``read_json``, ``get``/``read``, ``edit``, ``scan``), never a collection.
 Listing, filtering and paging go through ``StatusIndex`` so they never scan every object.
 Snapshots are plain JSON (``mock_server.snapshot``), validated fully before they replace anything;
 every index is rebuilt from the resources.
@@ -21,7 +23,7 @@ from mock_server.billing_index import BillingIndex
 from mock_server.clock import EntityClock
 from mock_server.dashboard_index import TRACKED as TRACKED  # re-exported: the kinds recorded per id
 from mock_server.dashboard_index import DashboardIndex
-from mock_server.packed import DEFAULT_LIVE_LIMIT, Collection
+from mock_server.packed import DEFAULT_LIVE_LIMIT, Collection, Packed
 from mock_server.packed import Resource as Resource  # re-exported: the services' name for a resource
 
 READ_SCOPE = "read:sales"
@@ -154,12 +156,6 @@ class EntityState:
     name: str
     base_currency: str
     clock: EntityClock
-    customers: Collection = field(default_factory=Collection)
-    quotes: Collection = field(default_factory=Collection)
-    orders: Collection = field(default_factory=Collection)
-    plans: Collection = field(default_factory=Collection)
-    subscriptions: Collection = field(default_factory=Collection)
-    invoices: Collection = field(default_factory=Collection)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NUMBER_PREFIX, 0))
     indexes: dict[str, StatusIndex] = field(default_factory=lambda: {k: StatusIndex() for k in STATUS_INDEXED})
     plan_codes: dict[str, str] = field(default_factory=dict)
@@ -170,12 +166,70 @@ class EntityState:
     changed: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in TRACKED}, repr=False, compare=False)
     tracking: bool = field(default=False, repr=False, compare=False)
     revision: Revision = field(default_factory=Revision, repr=False, compare=False)
+    _kinds: dict[str, Collection] = field(init=False, repr=False, compare=False)
     _collections: tuple[Collection, ...] = field(init=False, repr=False, compare=False)
     _live: tuple[Sized, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._collections = tuple(getattr(self, kind) for kind in KINDS)
+        self._kinds = {kind: Collection() for kind in KINDS}
+        self._collections = tuple(self._kinds.values())
         self._live = tuple(collection.live_resources() for collection in self._collections)
+
+    # reading and changing resources ------------------------------------------------------------
+    # A resource dict from ``get``, ``read`` or ``edit`` is valid until the end of the synchronous
+    # step that asked for it (``packed``): never kept across an ``await`` or between requests.
+
+    def read_json(self, kind: str, obj_id: str) -> bytes:
+        """The resource as the JSON text an answer carries, without unpacking it. KeyError if absent."""
+        return self._kinds[kind].json(obj_id)
+
+    def get(self, kind: str, obj_id: str) -> Resource | None:
+        """The resource to read (None if absent); changing it needs ``edit`` (or ``touch`` after)."""
+        return self._kinds[kind].get(obj_id)
+
+    def read(self, kind: str, obj_id: str) -> Resource:
+        """The resource to read; KeyError if absent."""
+        return self._kinds[kind][obj_id]
+
+    def edit(self, kind: str, obj_id: str) -> Resource:
+        """The resource to change in place, its change recorded (``touch``); KeyError if absent. A
+        ``status`` changes only through ``set_status``."""
+        resource = self._kinds[kind][obj_id]
+        self.touch(kind, obj_id)
+        return resource
+
+    def has(self, kind: str, obj_id: str) -> bool:
+        """Whether the entity holds resource ``obj_id`` of ``kind``."""
+        return obj_id in self._kinds[kind]
+
+    def count(self, kind: str) -> int:
+        """How many resources of ``kind`` the entity holds."""
+        return len(self._kinds[kind])
+
+    def ids(self, kind: str) -> list[str]:
+        """Every id of ``kind``, oldest first."""
+        return list(self._kinds[kind])
+
+    def scan(self, kind: str) -> Iterator[Resource]:
+        """Every resource of ``kind``, oldest first, for reading only: a scan leaves packed ones packed
+        (a resource changed through it is a lost copy)."""
+        return self._kinds[kind].peek_values()
+
+    def scan_items(self, kind: str) -> Iterator[tuple[str, Resource]]:
+        """``(id, resource)`` of every resource of ``kind``, oldest first, for reading only (``scan``)."""
+        return self._kinds[kind].peek_items()
+
+    def peek(self, kind: str, obj_id: str) -> Resource:
+        """The resource for reading only, left packed if it was (``scan``). KeyError if absent."""
+        return self._kinds[kind].peek(obj_id)
+
+    def packed_items(self, kind: str) -> Iterator[tuple[str, Packed]]:
+        """``(id, packed form)`` of every resource of ``kind``, oldest first (the state file's lines)."""
+        return self._kinds[kind].packed_items()
+
+    def live_count(self, kind: str) -> int:
+        """How many resources of ``kind`` are unpacked now."""
+        return self._kinds[kind].live_count
 
     def touch(self, kind: str, obj_id: str) -> None:
         """Record that the stored resource ``obj_id`` of ``kind`` was added, edited or removed."""
@@ -193,7 +247,7 @@ class EntityState:
         """The billing index, built from the resources the first time it is needed."""
         billing = self.billing
         if not billing.built:
-            billing.rebuild(self.invoices.peek_values(), self.subscriptions.peek_values())
+            billing.rebuild(self.scan("invoices"), self.scan("subscriptions"))
         return billing
 
     def dashboard_totals(self) -> DashboardIndex:
@@ -207,7 +261,7 @@ class EntityState:
         """Rebuild every part derived from the resources (``snapshot`` calls it for an entity it has
         loaded): the billing index (its heap entries kept), the dashboard totals (from every
         resource on next use) and the catch-up mark."""
-        self.billing.rebuild(self.invoices.peek_values(), self.subscriptions.peek_values())
+        self.billing.rebuild(self.scan("invoices"), self.scan("subscriptions"))
         self.tracking = False
         self.caught_up.mark = None
 
@@ -215,14 +269,7 @@ class EntityState:
         """Start recording changed ids, with every current resource of the ``TRACKED`` kinds pending."""
         self.tracking = True
         for kind in TRACKED:
-            self.changed[kind] = set(self.collection(kind))
-
-    def collection(self, kind: str) -> Collection:
-        """The ``id -> resource`` collection of ``kind`` (one of ``KINDS``)."""
-        if kind not in KINDS:
-            raise KeyError(kind)
-        collection: Collection = getattr(self, kind)
-        return collection
+            self.changed[kind] = set(self._kinds[kind])
 
     def settle(self, limit: int = DEFAULT_LIVE_LIMIT) -> None:
         """Pack the resources read by finished requests beyond ``limit`` live per collection
@@ -242,9 +289,9 @@ class EntityState:
         once and let the caller drop ``resource`` (a state import; ``encoded``: its JSON text, kept as
         the packed form)."""
         if packed:
-            self.collection(kind).insert_packed(resource["id"], resource, encoded)
+            self._kinds[kind].insert_packed(resource["id"], resource, encoded)
         else:
-            self.collection(kind)[resource["id"]] = resource
+            self._kinds[kind][resource["id"]] = resource
         if kind in self.indexes:
             self.indexes[kind].add(resource["id"], resource["status"])
         self.touch(kind, resource["id"])
@@ -256,7 +303,7 @@ class EntityState:
 
     def set_status(self, kind: str, obj_id: str, status: str) -> Resource:
         """Change a resource's ``status`` and keep the indexes right (a sent quote joins the expiry heap)."""
-        resource = self.collection(kind)[obj_id]
+        resource = self._kinds[kind][obj_id]
         old = resource["status"]
         resource["status"] = status
         self.indexes[kind].move(obj_id, old, status)
@@ -267,7 +314,7 @@ class EntityState:
 
     def remove(self, kind: str, obj_id: str) -> Resource:
         """Delete a resource and unindex it (heap entries go stale and are skipped)."""
-        resource = self.collection(kind).pop(obj_id)
+        resource = self._kinds[kind].pop(obj_id)
         if kind in self.indexes:
             self.indexes[kind].remove(obj_id, resource["status"])
         self.touch(kind, obj_id)
@@ -279,11 +326,11 @@ class EntityState:
         """One page of ``kind`` newest first (optionally only ``status``) as the resources' JSON
         (``Collection.json``: read without unpacking), and the true total."""
         ids, total = self.indexes[kind].page(status, page, page_size)
-        return self.collection(kind).json_many(ids), total
+        return self._kinds[kind].json_many(ids), total
 
     def newest_first_json(self, kind: str, status: str | None = None) -> list[bytes]:
         """Every resource of ``kind`` (optionally only ``status``), newest first, as JSON."""
-        collection = self.collection(kind)
+        collection = self._kinds[kind]
         ids = list(collection)[::-1] if status is None else list(self.indexes[kind].newest_first(status))
         return collection.json_many(ids)
 

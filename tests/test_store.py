@@ -109,7 +109,7 @@ def test_a_restored_entity_has_its_billing_index_built_from_the_resources() -> N
     restore(again, snapshot(store))
     for entity in again.entities.values():
         by_subscription: dict[str, list[str]] = {}
-        for invoice in entity.invoices.peek_values():
+        for invoice in entity.scan("invoices"):
             by_subscription.setdefault(invoice["subscriptionId"], []).append(invoice["id"])
         assert entity.billing.built and entity.billing.invoices_by_subscription == by_subscription
         assert entity.caught_up.mark is None and not entity.tracking

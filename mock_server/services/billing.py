@@ -33,7 +33,7 @@ DEFAULT_DUE_IN_DAYS = 30
 
 
 def _plan_name(entity: EntityState, plan_id: str) -> str:
-    plan = entity.plans.get(plan_id)
+    plan = entity.get("plans", plan_id)
     return str(plan["name"]) if plan else "Subscription"
 
 
@@ -47,7 +47,7 @@ def _issue_invoice(
 ) -> Resource:
     """Make, store and return an invoice for ``sub`` (a working copy, not yet saved): takes the next
     number, moves the customer's credit balance, sets ``sub["latestInvoiceId"]``."""
-    customer = entity.customers[sub["customerId"]]
+    customer = entity.edit("customers", sub["customerId"])  # its credit balance moves
     draft = InvoiceDraft(new_id(), entity.next_number("invoices"), period, due_in_days)
     invoice, balance = build_invoice(draft, sub, customer, lines, now)
     customer["creditBalance"] = balance
@@ -104,7 +104,7 @@ def change_subscription_plan(entity: EntityState, sub_id: str, body: dict[str, A
     sub = get_subscription(entity, sub_id)
     ensure_changeable(sub)
     plan = referenced(entity, "plans", str(body["newPlanId"]), "newPlanId", "plan")
-    customer = entity.customers[sub["customerId"]]
+    customer = entity.read("customers", sub["customerId"])
     request = PlanChangeRequest(
         plan=plan,
         quantity=int_field(body, "quantity", int(sub["quantity"])),

@@ -20,10 +20,10 @@ def compute_dashboard(entity: EntityState, now: datetime) -> dict[str, Any]:
     one pass over every collection. For tests and cross-checks."""
     data = DashboardInput(
         now=now,
-        customers=entity.customers.peek_values(),
-        quotes=entity.quotes.peek_values(),
-        orders=entity.orders.peek_values(),
-        subscriptions=entity.subscriptions.peek_values(),
-        invoices=entity.invoices.peek_values(),
+        customers=entity.scan("customers"),
+        quotes=entity.scan("quotes"),
+        orders=entity.scan("orders"),
+        subscriptions=entity.scan("subscriptions"),
+        invoices=entity.scan("invoices"),
     )
     return dashboard(data)

@@ -33,7 +33,7 @@ from mock_server.store import EntityState, Resource
 def invoices_of(entity: EntityState, sub_id: str) -> list[Resource]:
     """The subscription's invoices in creation order."""
     ids = entity.billing_index().invoice_ids(sub_id)
-    return [entity.invoices[i] for i in ids if i in entity.invoices]
+    return [invoice for i in ids if (invoice := entity.get("invoices", i)) is not None]
 
 
 def open_due_dates(entity: EntityState, sub_id: str) -> list[str]:
@@ -59,7 +59,7 @@ def save(entity: EntityState, new: Resource, now: datetime) -> Resource:
     """Commit ``new`` over the stored subscription of the same id (kept as the same dict), after
     applying its events due up to ``now``; keeps the status index and the schedule right."""
     settled = advance(new, open_due_dates(entity, new["id"]), now)
-    stored = entity.subscriptions[new["id"]]
+    stored = entity.read("subscriptions", new["id"])
     if stored["status"] != settled["status"]:
         entity.set_status("subscriptions", new["id"], settled["status"])
     stored.update(settled)
@@ -79,7 +79,7 @@ def apply_subscription_events(entity: EntityState, now: datetime) -> None:
     limit = format_instant(now)
     billing = entity.billing_index()
     while (sub_id := billing.pop_due(limit)) is not None:
-        sub = entity.subscriptions.get(sub_id)
+        sub = entity.get("subscriptions", sub_id)
         if sub is not None:
             save(entity, sub, now)
 
@@ -165,7 +165,7 @@ def pay_invoice(entity: EntityState, invoice_id: str, now: datetime) -> Resource
     entity.set_status("invoices", invoice_id, "paid")
     invoice.update(paid)
     entity.touch("invoices", invoice_id)
-    sub = entity.subscriptions.get(invoice["subscriptionId"])
+    sub = entity.get("subscriptions", invoice["subscriptionId"])
     if sub is not None:
         if open_due_dates(entity, sub["id"]):
             schedule(entity, sub)
@@ -188,4 +188,4 @@ def load_subscription_fixtures(
         entity.add("invoices", dict(invoice))
         number = int(str(invoice["number"]).split("-")[-1])
         entity.counters["invoices"] = max(entity.counters["invoices"], number)
-    entity.billing.rebuild(entity.invoices.peek_values(), entity.subscriptions.peek_values())
+    entity.billing.rebuild(entity.scan("invoices"), entity.scan("subscriptions"))
