@@ -324,7 +324,7 @@ class EntityState:
 
     def page_json(self, kind: str, status: str | None, page: int, page_size: int) -> tuple[list[bytes], int]:
         """One page of ``kind`` newest first (optionally only ``status``) as the resources' JSON
-        (``Collection.json``: read without unpacking), and the true total."""
+        (``read_json``: read without unpacking), and the true total."""
         ids, total = self.indexes[kind].page(status, page, page_size)
         return self._kinds[kind].json_many(ids), total
 

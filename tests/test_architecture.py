@@ -133,3 +133,15 @@ def test_billing_borrows_from_subscriptions_and_never_the_reverse() -> None:
     billing, subscriptions = "mock_server.services.billing", "mock_server.services.subscriptions"
     assert imports.direct_import_exists(importer=billing, imported=subscriptions)
     assert not imports.chain_exists(importer=subscriptions, imported=billing)
+
+
+def test_only_the_store_holds_collections() -> None:
+    """How resources are packed is the store's business: no other module imports ``Collection``."""
+    importers = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "mock_server.packed":
+                if any(alias.name == "Collection" for alias in node.names):
+                    importers.append(str(path.relative_to(ROOT)))
+    assert importers == ["mock_server/store.py"], importers
