@@ -59,11 +59,10 @@ def save(entity: EntityState, new: Resource, now: datetime) -> Resource:
     """Commit ``new`` over the stored subscription of the same id (kept as the same dict), after
     applying its events due up to ``now``; keeps the status index and the schedule right."""
     settled = advance(new, open_due_dates(entity, new["id"]), now)
-    stored = entity.read("subscriptions", new["id"])
-    if stored["status"] != settled["status"]:
+    if entity.read("subscriptions", new["id"])["status"] != settled["status"]:
         entity.set_status("subscriptions", new["id"], settled["status"])
+    stored = entity.edit("subscriptions", new["id"])
     stored.update(settled)
-    entity.touch("subscriptions", stored["id"])
     schedule(entity, stored)
     return stored
 
@@ -163,8 +162,7 @@ def pay_invoice(entity: EntityState, invoice_id: str, now: datetime) -> Resource
         raise Conflict(f"invoice {invoice['number']} is {invoice['status']}, not open")
     paid = mark_paid(invoice, now)
     entity.set_status("invoices", invoice_id, "paid")
-    invoice.update(paid)
-    entity.touch("invoices", invoice_id)
+    entity.edit("invoices", invoice_id).update(paid)
     sub = entity.get("subscriptions", invoice["subscriptionId"])
     if sub is not None:
         if open_due_dates(entity, sub["id"]):
