@@ -19,8 +19,9 @@ stays unpacked and costs nothing per request.
 
 Only ``store.EntityState`` holds collections; everything else reads and changes resources through
 it (``read_json``, ``get``, ``edit``, ``scan``). The one rule this adds: a resource dict is valid
-until the end of the synchronous step that read it. Code must not keep one across an ``await`` or from one request to the next (read it again by
-id instead). Every handler runs synchronously, so none does.
+until the end of the synchronous step that read it. Code must not keep one across an ``await`` or
+from one request to the next (read it again by id instead). Every handler runs synchronously, so
+none does.
 """
 
 from __future__ import annotations

@@ -381,7 +381,8 @@ class Store:
         return self._revision.value
 
     def record_change(self) -> None:
-        """Record a change that no ``touch`` records (an entity's state replaced as a whole)."""
+        """Record a change of the store itself (an entity or credential added or removed, the state
+        replaced as a whole); its entities' changes count in through ``touch``."""
         self._revision.value += 1
 
     # entities ---------------------------------------------------------------------------------
@@ -390,7 +391,7 @@ class Store:
         """Register a new entity; its id must be new."""
         if entity.id in self.entities:
             raise ValueError(f"entity {entity.id} already exists")
-        self._revision.value += 1
+        self.record_change()
         entity.revision = self._revision
         self.entities[entity.id] = entity
         return entity
@@ -401,7 +402,7 @@ class Store:
     def remove_entity(self, entity_id: str) -> EntityState | None:
         """Delete an entity with its keys and sessions; None if there was none."""
         entity = self.entities.pop(entity_id, None)
-        self._revision.value += 1
+        self.record_change()
         if entity is not None:
             self._keys = {d: k for d, k in self._keys.items() if k.entity_id != entity_id}
             self._verified = {}
@@ -413,7 +414,7 @@ class Store:
     def add_api_key(self, key: str, entity_id: str, scopes: frozenset[str] | set[str]) -> ApiKey:
         """Register an API key (the entity must exist, scopes must be known)."""
         _check_credential(key, entity_id, scopes, self.entities)
-        self._revision.value += 1
+        self.record_change()
         api_key = ApiKey(key=key, entity_id=entity_id, scopes=frozenset(scopes))
         self._keys[_digest(key)] = api_key
         self._verified = {}
@@ -439,7 +440,7 @@ class Store:
     def add_session(self, token: str, entity_id: str, scopes: frozenset[str] | set[str]) -> Session:
         """Register a browser session token."""
         _check_credential(token, entity_id, scopes, self.entities)
-        self._revision.value += 1
+        self.record_change()
         session = Session(token=token, entity_id=entity_id, scopes=frozenset(scopes))
         self._sessions[_digest(token)] = session
         return session
@@ -463,7 +464,7 @@ class Store:
             entity.revision = self._revision
         self.entities, self._keys, self._sessions = fresh.entities, fresh._keys, fresh._sessions
         self._verified = {}
-        self._revision.value += 1
+        self.record_change()
 
 
 def _check_credential(secret: str, entity_id: str, scopes: frozenset[str] | set[str], entities: dict[str, Any]) -> None:
