@@ -17,9 +17,11 @@ when a request has finished (``Collection.settle``, called by the request pipeli
 API), oldest first, once more than ``limit`` are live; so a working set of a few thousand resources
 stays unpacked and costs nothing per request.
 
-The one rule this adds: a resource dict is valid until the end of the synchronous step that read
-it. Code must not keep one across an ``await`` or from one request to the next (read it again by
-id instead). Every handler runs synchronously, so none does.
+Only ``store.EntityState`` holds collections; everything else reads and changes resources through
+it (``read_json``, ``get``, ``edit``, ``scan``). The one rule this adds: a resource dict is valid
+until the end of the synchronous step that read it. Code must not keep one across an ``await`` or
+from one request to the next (read it again by id instead). Every handler runs synchronously, so
+none does.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 from mock_server import snapshot
 from mock_server.domain.errors import InvalidInput
 from mock_server.domain.periods import format_instant
-from mock_server.store import Store, revision
+from mock_server.store import Store
 
 DEFAULT_INTERVAL_SECONDS = 30.0
 INTERVAL_VARIABLE = "SALES_MOCK_STATE_SAVE_SECONDS"
@@ -218,12 +218,12 @@ class StateFileKeeper:
         # the file as it is: a file this server wrote re-encodes to the same bytes (a hand-made one
         # is rewritten once, by the first save that compares)
         self._saved_digest = self._digest(data)
-        self._saved_revision = revision()
+        self._saved_revision = self.store.revision
         return True
 
     def save(self) -> bool:
         """Write the state (in this process) if it changed since the last load or save; True when written."""
-        current = revision()
+        current = self.store.revision
         data = state_bytes(self.store, self.sections)
         digest = self._digest(data)
         self._saved_revision = current
@@ -253,7 +253,7 @@ class StateFileKeeper:
         ``save`` on the loop where the platform cannot fork. Failures are reported on stderr."""
         if not hasattr(os, "fork"):
             return self.save_or_report()
-        current = revision()
+        current = self.store.revision
         temp = temp_path(self.path)
         reader, writer = os.pipe()
         started = time.perf_counter()
@@ -309,7 +309,7 @@ class StateFileKeeper:
         }
 
     def _due(self, tick: int) -> bool:
-        return revision() != self._saved_revision or tick % self.FULL_CHECK_EVERY == 0
+        return self.store.revision != self._saved_revision or tick % self.FULL_CHECK_EVERY == 0
 
     async def _periodically(self) -> None:
         tick = 0

@@ -38,7 +38,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -48,6 +47,7 @@ from mock_server import auth, body
 from mock_server.control.faults import ConnectionDropped, InjectedFault, drop_connection
 from mock_server.control.idempotency import (
     REPLAYED_HEADER,
+    Reservation,
     StoredResponse,
     check_key,
     credential_digest,
@@ -59,6 +59,7 @@ from mock_server.control.prefer import choose, parse_prefer, wanted
 from mock_server.control.stubs import STUB_HEADER
 from mock_server.domain.errors import FieldProblem, NotFound
 from mock_server.errors import BadRequest, render
+from mock_server.memo import MemoTable
 from mock_server.origins import OriginPolicy
 from mock_server.packed import to_json
 from mock_server.routes.types import Call, Result
@@ -83,33 +84,35 @@ PATH_RESOURCES: dict[str, tuple[str, str]] = {
 
 @dataclass(slots=True)
 class RequestContext:
-    """Everything the steps learn about one request, worked out once. ``None`` means "not known (yet)"."""
+    """Everything the steps learn about one request, worked out once. ``None`` means "not known (yet)".
 
-    method: str
-    path: str
-    query_string: bytes
-    headers: dict[str, str]
-    started: float = field(default_factory=time.perf_counter)
-    arrived: float = field(default_factory=time.time)
-    operation: Operation | None = None
-    raw_path_params: dict[str, str] = field(default_factory=dict)
-    raw_body: bytes = b""
-    body_present: bool = False
-    body: Any = None
-    principal: auth.Principal | None = None
-    path_params: dict[str, Any] = field(default_factory=dict)
-    query: dict[str, Any] = field(default_factory=dict)
-    entity: EntityState | None = None
-    now: datetime | None = None
-    request_valid: bool | None = None
-    response_valid: bool | None = None
-    status: int = 0
-    idempotency: tuple[str, str, str] | None = None
-    stub_id: str | None = None
-    stub_checked: bool = True
-    response_headers: list[tuple[bytes, bytes]] | None = None
-    response_body: bytes | None = None
-    repeated: frozenset[str] = frozenset()
+    Each field is written by one step only, named beside it (``arrival``: ``from_scope``; ``answer``:
+    ``SalesPipeline.__call__`` once the answer is known); later steps only read it."""
+
+    method: str  # arrival
+    path: str  # arrival
+    query_string: bytes  # arrival
+    headers: dict[str, str]  # arrival
+    started: float = field(default_factory=time.perf_counter)  # arrival
+    arrived: float = field(default_factory=time.time)  # arrival
+    operation: Operation | None = None  # 1 route
+    raw_path_params: dict[str, str] = field(default_factory=dict)  # 1 route
+    raw_body: bytes = b""  # 2 body
+    body_present: bool = False  # 5 media type, JSON
+    body: Any = None  # 5 media type, JSON
+    principal: auth.Principal | None = None  # 3 authenticate
+    path_params: dict[str, Any] = field(default_factory=dict)  # 6 validate
+    query: dict[str, Any] = field(default_factory=dict)  # 6 validate
+    entity: EntityState | None = None  # 7 tenancy
+    now: datetime | None = None  # 7 tenancy: the entity's clock then (steps 10-13 carry their own reading)
+    request_valid: bool | None = None  # 6 validate
+    response_valid: bool | None = None  # answer (``--validate-responses``)
+    status: int = 0  # answer
+    stub_id: str | None = None  # 7b stubs
+    stub_checked: bool = True  # 7b stubs
+    response_headers: list[tuple[bytes, bytes]] | None = None  # answer
+    response_body: bytes | None = None  # answer
+    repeated: frozenset[str] = frozenset()  # arrival
     """Header names the request gave more than once."""
 
     @classmethod
@@ -199,7 +202,7 @@ class SalesPipeline:
             ctx.body = body.parse_json(ctx.raw_body, exact_integers=True)
         # 6. validate against the spec; the entity the request names
         ctx.request_valid = False
-        query = _with_session_entity(principal, ctx.headers, _query(ctx.query_string))
+        query = _with_session_entity(principal, ctx.headers, _query(ctx.query_string, runtime.spec.memo.queries))
         ctx.path_params, ctx.query = validate_parameters(operation, ctx.raw_path_params, query, ctx.headers)
         validate_body(operation, ctx.body, ctx.body_present)
         entity_id = ctx.query.get("entityId")
@@ -211,7 +214,7 @@ class SalesPipeline:
         ctx.request_valid = True
         # 7. tenancy
         ctx.entity = entity = auth.resolve_entity(runtime.store, principal, str(entity_id))
-        ctx.now = entity.clock.now()
+        ctx.now = now = entity.clock.now()
         # 7b. stubs of this entity
         if self.control.stubs.by_entity.get(entity.id):
             stubbed = await self._stubbed(ctx, entity)
@@ -219,23 +222,36 @@ class SalesPipeline:
                 return stubbed
         # 8. resources named in the path
         _check_path_resources(entity, ctx.path_params)
-        # 9. idempotency: replay a stored answer, or reserve the key for this request
-        replay = await self._idempotent_replay(ctx)
-        if replay is not None:
-            return replay
-        try:
-            return await self._run(ctx, operation, entity, send)
-        except BaseException:
-            self._settle_idempotency(ctx, None)
-            raise
+        # 9. idempotency: replay a stored answer, or hold the key for this request until it ends
+        key = ctx.headers.get("idempotency-key") if ctx.method == "POST" else None
+        if key is None:
+            return await self._run(ctx, operation, entity, now, send, None)
+        check_key(key)
+        credential = credential_digest(principal.kind, principal.credential)
+        print_ = fingerprint(ctx.method, ctx.path, ctx.query_string, ctx.raw_body)
+        async with self.control.idempotency.reserve((entity.id, credential, key), print_, now) as reservation:
+            stored = reservation.replay
+            if stored is not None:
+                return Result(stored.status, stored.body, {**stored.headers, REPLAYED_HEADER: "true"})
+            return await self._run(ctx, operation, entity, now, send, reservation)
 
-    async def _run(self, ctx: RequestContext, operation: Operation, entity: EntityState, send: Send) -> Result | None:
+    async def _run(
+        self,
+        ctx: RequestContext,
+        operation: Operation,
+        entity: EntityState,
+        now: datetime,
+        send: Send,
+        held: Reservation | None,
+    ) -> Result | None:
+        """Steps 10-13 at ``now`` (the entity's clock at step 7). Only the handler's answer is kept for
+        an idempotency key ``held`` (a ``Prefer`` answer, a fault or an error leaves the key to be
+        forgotten when the reservation ends)."""
         # 10. Prefer
         prefer = ctx.headers.get("prefer")
         if prefer is not None:
             prefs = parse_prefer(prefer)
             if wanted(prefs):
-                self._settle_idempotency(ctx, None)
                 return _preferred(operation, prefs)
         # 11. faults
         decision = self.control.faults.decide(operation.operation_id) if self.control.faults.rules else None
@@ -244,23 +260,24 @@ class SalesPipeline:
                 await asyncio.sleep(decision.delay_ms / 1000)
             fault = decision.injected(ctx.method, ctx.path, operation.operation_id)
             if decision.drop:
-                self._settle_idempotency(ctx, None)
                 if not drop_connection(send):
                     raise ConnectionDropped(f"fault rule {decision.rule_index} dropped the connection")
                 await asyncio.sleep(0)
                 return None
             if fault is not None:
                 raise fault
-            ctx.now = entity.clock.now()  # the latency took time on a real clock
+            now = entity.clock.now()  # the latency took time on a real clock
         # 12. due time events; 13. the handler
-        now = ctx.now or entity.clock.now()
         apply_due_events(entity, now)
         handler = self.runtime.handlers[operation.operation_id]
         try:
             result = handler(Call(operation.operation_id, entity, ctx.path_params, ctx.query, ctx.body, now))
         except Exception as error:
             result = self._error(ctx, error)
-        self._settle_idempotency(ctx, result)
+        if held is not None:  # encoded once: the answer sent and the one kept are the same bytes
+            payload = result.body if isinstance(result.body, bytes) or result.body is None else to_json(result.body)
+            result.body = payload
+            held.keep(StoredResponse(result.status, dict(result.headers), payload))
         return result
 
     async def _stubbed(self, ctx: RequestContext, entity: EntityState) -> Result | None:
@@ -274,32 +291,6 @@ class SalesPipeline:
             await asyncio.sleep(stub.delay_ms / 1000)
         payload = to_json(stub.json_body) if stub.has_body else None
         return Result(stub.status, payload, {**stub.headers, STUB_HEADER: stub.id})
-
-    async def _idempotent_replay(self, ctx: RequestContext) -> Result | None:
-        key = ctx.headers.get("idempotency-key") if ctx.method == "POST" else None
-        if key is None or ctx.entity is None or ctx.now is None:
-            return None
-        check_key(key)
-        principal = ctx.principal
-        credential = credential_digest(principal.kind, principal.credential) if principal is not None else ""
-        scope_key = (ctx.entity.id, credential, key)
-        print_ = fingerprint(ctx.method, ctx.path, ctx.query_string, ctx.raw_body)
-        stored = await self.control.idempotency.begin(scope_key, print_, ctx.now)
-        if stored is None:
-            ctx.idempotency = scope_key
-            return None
-        return Result(stored.status, stored.body, {**stored.headers, REPLAYED_HEADER: "true"})
-
-    def _settle_idempotency(self, ctx: RequestContext, result: Result | None) -> None:
-        scope_key, ctx.idempotency = ctx.idempotency, None
-        if scope_key is None:
-            return
-        stored = None
-        if result is not None:
-            payload = result.body if isinstance(result.body, bytes) or result.body is None else to_json(result.body)
-            result.body = payload
-            stored = StoredResponse(result.status, dict(result.headers), payload)
-        self.control.idempotency.finish(scope_key, stored)
 
     def _error(self, ctx: RequestContext, error: Exception) -> Result:
         status, payload, headers = render(error)
@@ -347,16 +338,16 @@ class SalesPipeline:
         self.control.journal.record(entry)
 
 
-def _query(query_string: bytes) -> Sequence[tuple[str, str]]:
-    """The query's (name, value) pairs; short queries (nearly all: they repeat) are remembered."""
+def _query(query_string: bytes, remembered: MemoTable) -> Sequence[tuple[str, str]]:
+    """The query's (name, value) pairs; short queries (nearly all: they repeat) are remembered
+    (``remembered``: the spec memo's ``queries``)."""
     if len(query_string) > QUERY_LENGTH:
         return query_pairs(query_string)
-    return _short_query(query_string)
-
-
-@lru_cache(maxsize=1024)
-def _short_query(query_string: bytes) -> tuple[tuple[str, str], ...]:
-    return tuple(query_pairs(query_string))
+    pairs: tuple[tuple[str, str], ...] | None = remembered.lookup(query_string)
+    if pairs is None:
+        pairs = tuple(query_pairs(query_string))
+        remembered.remember(query_string, pairs)
+    return pairs
 
 
 def _with_session_entity(
@@ -374,7 +365,7 @@ def _with_session_entity(
 def _check_path_resources(entity: EntityState, path_params: dict[str, Any]) -> None:
     for name, value in path_params.items():
         known = PATH_RESOURCES.get(name)
-        if known is not None and str(value) not in entity.collection(known[0]):
+        if known is not None and not entity.has(known[0], str(value)):
             raise NotFound(f"no {known[1]} {value}")
 
 

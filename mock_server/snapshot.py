@@ -20,7 +20,6 @@ import collections
 import contextlib
 import functools
 import gc
-import heapq
 import itertools
 import json
 import operator
@@ -83,7 +82,7 @@ def dump_store(store: Store, *, copy_resources: bool = True) -> dict[str, Any]:
     for entity in store.entities.values():
         item = _entity_head(entity)
         for kind in KINDS:
-            item[kind] = dup(list(entity.collection(kind).peek_values()))
+            item[kind] = dup(list(entity.scan(kind)))
         tail = _entity_tail(entity)
         tail["extras"] = dup(tail["extras"])
         item.update(tail)
@@ -119,7 +118,7 @@ def encoded_chunks(store: Store, extra: dict[str, Any] | None = None) -> Iterato
         for kind in KINDS:
             yield b',"' + kind.encode() + b'":[\n'
             separator = b""
-            for _id, packed in entity.collection(kind).packed_items():
+            for _id, packed in entity.packed_items(kind):
                 yield separator + (packed if type(packed) is bytes else b"".join(_encode(packed))) + b"\n"
                 separator = b","
             yield b"]\n"
@@ -154,8 +153,8 @@ def _entity_head(entity: EntityState) -> dict[str, Any]:
 
 def _entity_tail(entity: EntityState) -> dict[str, Any]:
     return {
-        "subscriptionEvents": [list(event) for event in sorted(entity.subscription_events)],
-        "extras": entity.extras,
+        "subscriptionEvents": entity.billing.events_json(),
+        "extras": entity.billing.extras_json(),
     }
 
 
@@ -317,13 +316,17 @@ def _new_entity(item: dict[str, Any], where: str) -> EntityState:
 
 
 def _finish_entity(entity: EntityState, item: dict[str, Any], where: str) -> None:
-    """The fields after the collections: the subscription event heap and the services' extras."""
+    """The fields after the collections: the subscription event heap and ``extras`` (checked to be an
+    object, not read: its ``billing`` index is rebuilt here from the resources, with the rest of the
+    entity's indexes)."""
+    events = []
     for j, event in enumerate(_list(item, "subscriptionEvents", where, required=False)):
         if not isinstance(event, list) or not event:
             raise InvalidInput(f"state: {where}.subscriptionEvents[{j}] must be a non-empty array")
-        entity.subscription_events.append(tuple(event))
-    heapq.heapify(entity.subscription_events)
-    entity.extras = _obj(item.get("extras", {}), f"{where}.extras")
+        events.append(tuple(event))
+    entity.billing.load_events(events)
+    _obj(item.get("extras", {}), f"{where}.extras")
+    entity.rebuild_indexes()
 
 
 _REQUIRED_TEXT = {
@@ -411,7 +414,7 @@ def _add_resource(entity: EntityState, kind: str, resource: Any, where: str, enc
             _str(resource, name, where)
     if encoded is None:
         _check_times(resource, kind, where)
-    if resource["id"] in entity.collection(kind):
+    if entity.has(kind, resource["id"]):
         raise InvalidInput(f"state: {where}: duplicate id {resource['id']}")
     if kind == "plans" and resource["code"] in entity.plan_codes:
         raise InvalidInput(f"state: {where}: duplicate plan code {resource['code']}")

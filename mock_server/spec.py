@@ -21,13 +21,14 @@ import jsonschema_rs
 from mock_server.domain.errors import FieldProblem
 from mock_server.domain.periods import parse_date
 from mock_server.errors import BadRequest, MethodNotAllowed, RouteNotFound
+from mock_server.memo import DEFAULT_LIMIT, Memo, MemoTable
 from mock_server.spec_schema import check_schema, inline_refs
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SCALAR_COERCE = {"integer", "number", "boolean", "string"}
-ACCEPTED_CACHE = 4096
+ACCEPTED_CACHE = DEFAULT_LIMIT
 """Valid raw values each parameter remembers (``Parameter.accepted``), and valid queries each
-operation remembers (``Operation.valid_queries``)."""
+operation remembers (``Operation.valid_queries``): tables of the spec's ``Memo``."""
 ACCEPTED_LENGTH = 128
 """Longest raw value a parameter remembers (UUIDs, numbers and enum values are far shorter)."""
 QUERY_LENGTH = 256
@@ -52,6 +53,9 @@ FORMATS = {"date": _is_date}
 """Formats the server checks itself instead of the validator's own (which knows nothing of ``DATE_RANGE``)."""
 
 
+_UNKNOWN: Any = object()
+
+
 class SpecError(Exception):
     """The spec cannot drive the server; the server refuses to start."""
 
@@ -68,15 +72,16 @@ class Parameter:
     scalar_type: str
     default: Any = None
     has_default: bool = False
-    accepted: dict[str, Any] = field(default_factory=dict, repr=False)
-    """Raw value -> its coerced value, for values that passed validation (a bounded cache: most
-    requests repeat a few entity ids, page sizes and resource ids)."""
+    accepted: MemoTable = field(default_factory=lambda: MemoTable("parameter"), repr=False)
+    """Raw value -> its coerced value, for values that passed validation (a table of the spec's
+    ``Memo``: most requests repeat a few entity ids, page sizes and resource ids)."""
 
     def check(self, raw: str, found: list[FieldProblem]) -> Any:
         """``raw`` coerced to the parameter's type; its problems are added to ``found``."""
         accepted = self.accepted
-        if raw in accepted:
-            return accepted[raw]
+        value = accepted.lookup(raw, _UNKNOWN)
+        if value is not _UNKNOWN:
+            return value
         value = coerce(raw, self.scalar_type)
         if self.schema.get("format") == "uuid" and isinstance(value, str):
             value = value.lower()  # UUIDs compare case-insensitively; ids are stored lower-case
@@ -84,9 +89,7 @@ class Parameter:
             found.extend(FieldProblem(self.name, p.message) for p in problems(self.validator, value))
             return value
         if len(raw) <= ACCEPTED_LENGTH:  # a flood of long values cannot fill memory
-            if len(accepted) >= ACCEPTED_CACHE:
-                accepted.clear()
-            accepted[raw] = value
+            accepted.remember(raw, value)
         return value
 
 
@@ -104,9 +107,9 @@ class Operation:
     """Status code (``"200"``, ``"4XX"``, ``"default"``) -> JSON body validator (None: no body)."""
     response_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Status code -> the response object itself (``$ref``s inlined), for ``Prefer`` answers."""
-    valid_queries: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict, repr=False)
-    """Query (name, value) pairs that passed validation -> the query parameters they give (a bounded
-    cache: clients repeat the same few queries)."""
+    valid_queries: MemoTable = field(default_factory=lambda: MemoTable("queries"), repr=False)
+    """Query (name, value) pairs that passed validation -> the query parameters they give (a table
+    of the spec's ``Memo``: clients repeat the same few queries)."""
     path_and_header: tuple[Parameter, ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -155,8 +158,15 @@ class Spec:
     )
     """Segment count -> [(a request's segments at the literal positions of some templates, those
     segments' texts -> the templates)]: a request path is looked up, not matched against every template."""
+    memo: Memo = field(default_factory=Memo, init=False, repr=False)
+    """What validating requests remembers: every operation's and parameter's table, and the
+    pipeline's parsed query strings."""
 
     def __post_init__(self) -> None:
+        for operation in self.operations.values():
+            operation.valid_queries = self.memo.table(f"{operation.operation_id} queries")
+            for param in operation.parameters:
+                param.accepted = self.memo.table(f"{operation.operation_id} {param.location} {param.name}")
         tables: dict[tuple[int, tuple[int, ...]], dict[tuple[str, ...], list[PathEntry]]] = {}
         for entry in self.paths:
             length = len(entry.literals) + len(entry.names)
@@ -411,7 +421,7 @@ def validate_parameters(
     that passed before (``Operation.valid_queries``) leaves only the path and header parameters to check.
     """
     pairs = query if isinstance(query, tuple) else tuple(query)
-    known = operation.valid_queries.get(pairs)
+    known = operation.valid_queries.lookup(pairs)
     if known is not None:
         found: list[FieldProblem] = []
         path_out, _query_out = _check(operation.path_and_header, path_params, {}, set(), headers, found)
@@ -429,9 +439,7 @@ def validate_parameters(
     if found:
         raise BadRequest(_summary(found), details=found)
     if sum(len(name) + len(value) for name, value in pairs) <= QUERY_LENGTH:  # bounded memory
-        if len(operation.valid_queries) >= ACCEPTED_CACHE:
-            operation.valid_queries.clear()
-        operation.valid_queries[pairs] = query_out
+        operation.valid_queries.remember(pairs, query_out)
     return path_out, dict(query_out)
 
 

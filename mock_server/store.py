@@ -1,7 +1,9 @@
 """Per-entity in-memory state, its indexes, API keys, sessions, and lossless snapshot/restore.
 
 Resources are stored in their API shape (camelCase keys), keyed by id in insertion (= creation)
-order, in ``packed.Collection``s: a dict while a request uses one, packed JSON text otherwise.
+order, in ``packed.Collection``s: a dict while a request uses one, packed JSON text otherwise. How
+they are packed is the entity's own business: callers read and change resources through
+``EntityState`` (``read_json``, ``get``/``read``, ``edit``, ``scan``), never a collection.
 Listing, filtering and paging go through ``StatusIndex`` so they never scan every object.
 Snapshots are plain JSON (``mock_server.snapshot``), validated fully before they replace anything;
 every index is rebuilt from the resources.
@@ -13,12 +15,15 @@ import hashlib
 import heapq
 import hmac
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator, Sized
+from collections.abc import Iterator, Sized
 from dataclasses import dataclass, field
 from typing import Any
 
+from mock_server.billing_index import BillingIndex
 from mock_server.clock import EntityClock
-from mock_server.packed import DEFAULT_LIVE_LIMIT, Collection
+from mock_server.dashboard_index import TRACKED as TRACKED  # re-exported: the kinds recorded per id
+from mock_server.dashboard_index import DashboardIndex
+from mock_server.packed import DEFAULT_LIVE_LIMIT, Collection, Packed
 from mock_server.packed import Resource as Resource  # re-exported: the services' name for a resource
 
 READ_SCOPE = "read:sales"
@@ -31,32 +36,30 @@ KINDS = ("customers", "quotes", "orders", "plans", "subscriptions", "invoices")
 STATUS_INDEXED = ("quotes", "orders", "subscriptions", "invoices")
 """Collections whose resources carry a ``status`` and get a ``StatusIndex``."""
 
-TRACKED = STATUS_INDEXED
-"""Collections whose changes are recorded per id (``EntityState.changed``) for derived figures
-that are maintained incrementally (the dashboard)."""
-
 NUMBER_PREFIX = {"quotes": "Q", "orders": "SO", "invoices": "INV"}
 """Per-entity human numbers: ``Q-000001``, ``SO-000001``, ``INV-000001``."""
 
 SNAPSHOT_VERSION = 1
 
 
-class _Revision:
-    """A process-wide count of recorded changes (``EntityState.touch`` and the ``Store`` methods that
-    change entities or credentials). The state file saver reads it to skip saves when nothing changed;
-    it is a hint: the saver still compares what it would write with what it wrote."""
+class Revision:
+    """A count of recorded changes (``EntityState.touch``, ``EntityState.record_change`` and the
+    ``Store`` methods that change entities or credentials), one per ``Store``: its entities share it.
+    The state file saver reads it (``Store.revision``) to skip saves when nothing changed; it is a
+    hint: the saver still compares what it would write with what it wrote."""
 
-    value = 0
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
 
 
-def revision() -> int:
-    """The current change count (see ``_Revision``)."""
-    return _Revision.value
+@dataclass
+class CatchUpMark:
+    """The entity's clock reading and the first (earliest) event of each event heap after the last
+    catch-up of time events (``services.timeline``): while they are the same, nothing is due."""
 
-
-def bump_revision() -> None:
-    """Record a change that no ``touch`` records (a clock moved, an entity or credential added)."""
-    _Revision.value += 1
+    mark: tuple[object, ...] | None = None
 
 
 class StatusIndex:
@@ -133,63 +136,140 @@ class EntityState:
     """Everything one entity (tenant) owns. Collections are ``id -> resource`` in creation order.
 
     ``quote_expiry`` is a min-heap of ``(validUntil, quoteId)`` pushed when a quote is sent; stale
-    entries are skipped when popped. ``subscription_events`` is a min-heap owned by the billing
-    services (items are tuples of JSON scalars, first the due instant or date as text).
-    ``extras`` holds any further JSON-able per-entity state a service needs; it is snapshotted as is.
+    entries are skipped when popped. The typed parts built from the resources:
 
-    ``changed`` holds, per ``TRACKED`` kind, the ids added, removed or changed since a derived
-    figure last caught up: ``add``, ``set_status`` and ``remove`` record them, and a service that
+    - ``billing`` (``BillingIndex``): invoices per subscription and the subscription event heap,
+      built on first use (``billing_index``) and by ``rebuild_indexes``; snapshotted as the
+      document's ``subscriptionEvents`` and ``extras``;
+    - ``dashboard`` (``DashboardIndex``): the dashboard's running totals (``dashboard_totals``);
+      never snapshotted;
+    - ``caught_up`` (``CatchUpMark``): when time events were last applied; never snapshotted.
+
+    ``changed`` holds, per ``TRACKED`` kind, the ids added, removed or changed since the dashboard
+    totals last caught up: ``add``, ``set_status`` and ``remove`` record them, and a service that
     edits a stored resource in place calls ``touch``. Recording starts with ``track_changes`` (the
-    first derived figure starts from every resource, so loading a large state records nothing).
-    ``derived`` holds such derived state (never snapshotted: it is rebuilt from the resources).
+    totals start from every resource, so loading a large state records nothing).
+    ``revision`` is the change count of the store the entity belongs to (its own until then).
     """
 
     id: str
     name: str
     base_currency: str
     clock: EntityClock
-    customers: Collection = field(default_factory=Collection)
-    quotes: Collection = field(default_factory=Collection)
-    orders: Collection = field(default_factory=Collection)
-    plans: Collection = field(default_factory=Collection)
-    subscriptions: Collection = field(default_factory=Collection)
-    invoices: Collection = field(default_factory=Collection)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NUMBER_PREFIX, 0))
     indexes: dict[str, StatusIndex] = field(default_factory=lambda: {k: StatusIndex() for k in STATUS_INDEXED})
     plan_codes: dict[str, str] = field(default_factory=dict)
     quote_expiry: list[tuple[str, str]] = field(default_factory=list)
-    subscription_events: list[tuple[Any, ...]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    billing: BillingIndex = field(default_factory=BillingIndex, repr=False, compare=False)
+    dashboard: DashboardIndex = field(default_factory=DashboardIndex, repr=False, compare=False)
+    caught_up: CatchUpMark = field(default_factory=CatchUpMark, repr=False, compare=False)
     changed: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in TRACKED}, repr=False, compare=False)
-    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     tracking: bool = field(default=False, repr=False, compare=False)
+    revision: Revision = field(default_factory=Revision, repr=False, compare=False)
+    _kinds: dict[str, Collection] = field(init=False, repr=False, compare=False)
     _collections: tuple[Collection, ...] = field(init=False, repr=False, compare=False)
     _live: tuple[Sized, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._collections = tuple(getattr(self, kind) for kind in KINDS)
+        self._kinds = {kind: Collection() for kind in KINDS}
+        self._collections = tuple(self._kinds.values())
         self._live = tuple(collection.live_resources() for collection in self._collections)
+
+    # reading and changing resources ------------------------------------------------------------
+    # A resource dict from ``get``, ``read`` or ``edit`` is valid until the end of the synchronous
+    # step that asked for it (``packed``): never kept across an ``await`` or between requests.
+
+    def read_json(self, kind: str, obj_id: str) -> bytes:
+        """The resource as the JSON text an answer carries, without unpacking it. KeyError if absent."""
+        return self._kinds[kind].json(obj_id)
+
+    def get(self, kind: str, obj_id: str) -> Resource | None:
+        """The resource to read (None if absent); changing it needs ``edit`` (or ``touch`` after)."""
+        return self._kinds[kind].get(obj_id)
+
+    def read(self, kind: str, obj_id: str) -> Resource:
+        """The resource to read; KeyError if absent."""
+        return self._kinds[kind][obj_id]
+
+    def edit(self, kind: str, obj_id: str) -> Resource:
+        """The resource to change in place, its change recorded (``touch``); KeyError if absent. A
+        ``status`` changes only through ``set_status``."""
+        resource = self._kinds[kind][obj_id]
+        self.touch(kind, obj_id)
+        return resource
+
+    def has(self, kind: str, obj_id: str) -> bool:
+        """Whether the entity holds resource ``obj_id`` of ``kind``."""
+        return obj_id in self._kinds[kind]
+
+    def count(self, kind: str) -> int:
+        """How many resources of ``kind`` the entity holds."""
+        return len(self._kinds[kind])
+
+    def ids(self, kind: str) -> list[str]:
+        """Every id of ``kind``, oldest first."""
+        return list(self._kinds[kind])
+
+    def scan(self, kind: str) -> Iterator[Resource]:
+        """Every resource of ``kind``, oldest first, for reading only: a scan leaves packed ones packed
+        (a resource changed through it is a lost copy)."""
+        return self._kinds[kind].peek_values()
+
+    def scan_items(self, kind: str) -> Iterator[tuple[str, Resource]]:
+        """``(id, resource)`` of every resource of ``kind``, oldest first, for reading only (``scan``)."""
+        return self._kinds[kind].peek_items()
+
+    def peek(self, kind: str, obj_id: str) -> Resource:
+        """The resource for reading only, left packed if it was (``scan``). KeyError if absent."""
+        return self._kinds[kind].peek(obj_id)
+
+    def packed_items(self, kind: str) -> Iterator[tuple[str, Packed]]:
+        """``(id, packed form)`` of every resource of ``kind``, oldest first (the state file's lines)."""
+        return self._kinds[kind].packed_items()
+
+    def live_count(self, kind: str) -> int:
+        """How many resources of ``kind`` are unpacked now."""
+        return self._kinds[kind].live_count
 
     def touch(self, kind: str, obj_id: str) -> None:
         """Record that the stored resource ``obj_id`` of ``kind`` was added, edited or removed."""
-        _Revision.value += 1
+        self.revision.value += 1
         if self.tracking:
             changed = self.changed.get(kind)
             if changed is not None:
                 changed.add(obj_id)
 
+    def record_change(self) -> None:
+        """Record a change that no ``touch`` records (the clock moved)."""
+        self.revision.value += 1
+
+    def billing_index(self) -> BillingIndex:
+        """The billing index, built from the resources the first time it is needed."""
+        billing = self.billing
+        if not billing.built:
+            billing.rebuild(self.scan("invoices"), self.scan("subscriptions"))
+        return billing
+
+    def dashboard_totals(self) -> DashboardIndex:
+        """The dashboard totals (made afresh the first time: they then catch up with every resource)."""
+        if not self.tracking:
+            self.dashboard = DashboardIndex()
+            self.track_changes()
+        return self.dashboard
+
+    def rebuild_indexes(self) -> None:
+        """Rebuild every part derived from the resources (``snapshot`` calls it for an entity it has
+        loaded): the billing index (its heap entries kept), the dashboard totals (from every
+        resource on next use) and the catch-up mark."""
+        self.billing.rebuild(self.scan("invoices"), self.scan("subscriptions"))
+        self.tracking = False
+        self.caught_up.mark = None
+
     def track_changes(self) -> None:
         """Start recording changed ids, with every current resource of the ``TRACKED`` kinds pending."""
         self.tracking = True
         for kind in TRACKED:
-            self.changed[kind] = set(self.collection(kind))
-
-    def collection(self, kind: str) -> Collection:
-        """The ``id -> resource`` collection of ``kind`` (one of ``KINDS``)."""
-        if kind not in KINDS:
-            raise KeyError(kind)
-        collection: Collection = getattr(self, kind)
-        return collection
+            self.changed[kind] = set(self._kinds[kind])
 
     def settle(self, limit: int = DEFAULT_LIVE_LIMIT) -> None:
         """Pack the resources read by finished requests beyond ``limit`` live per collection
@@ -209,9 +289,9 @@ class EntityState:
         once and let the caller drop ``resource`` (a state import; ``encoded``: its JSON text, kept as
         the packed form)."""
         if packed:
-            self.collection(kind).insert_packed(resource["id"], resource, encoded)
+            self._kinds[kind].insert_packed(resource["id"], resource, encoded)
         else:
-            self.collection(kind)[resource["id"]] = resource
+            self._kinds[kind][resource["id"]] = resource
         if kind in self.indexes:
             self.indexes[kind].add(resource["id"], resource["status"])
         self.touch(kind, resource["id"])
@@ -223,7 +303,7 @@ class EntityState:
 
     def set_status(self, kind: str, obj_id: str, status: str) -> Resource:
         """Change a resource's ``status`` and keep the indexes right (a sent quote joins the expiry heap)."""
-        resource = self.collection(kind)[obj_id]
+        resource = self._kinds[kind][obj_id]
         old = resource["status"]
         resource["status"] = status
         self.indexes[kind].move(obj_id, old, status)
@@ -234,7 +314,7 @@ class EntityState:
 
     def remove(self, kind: str, obj_id: str) -> Resource:
         """Delete a resource and unindex it (heap entries go stale and are skipped)."""
-        resource = self.collection(kind).pop(obj_id)
+        resource = self._kinds[kind].pop(obj_id)
         if kind in self.indexes:
             self.indexes[kind].remove(obj_id, resource["status"])
         self.touch(kind, obj_id)
@@ -244,13 +324,13 @@ class EntityState:
 
     def page_json(self, kind: str, status: str | None, page: int, page_size: int) -> tuple[list[bytes], int]:
         """One page of ``kind`` newest first (optionally only ``status``) as the resources' JSON
-        (``Collection.json``: read without unpacking), and the true total."""
+        (``read_json``: read without unpacking), and the true total."""
         ids, total = self.indexes[kind].page(status, page, page_size)
-        return self.collection(kind).json_many(ids), total
+        return self._kinds[kind].json_many(ids), total
 
     def newest_first_json(self, kind: str, status: str | None = None) -> list[bytes]:
         """Every resource of ``kind`` (optionally only ``status``), newest first, as JSON."""
-        collection = self.collection(kind)
+        collection = self._kinds[kind]
         ids = list(collection)[::-1] if status is None else list(self.indexes[kind].newest_first(status))
         return collection.json_many(ids)
 
@@ -281,17 +361,6 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(_bytes(secret)).hexdigest()
 
 
-IndexRebuilder = Callable[[EntityState], None]
-_REBUILDERS: list[IndexRebuilder] = []
-
-
-def register_index_rebuilder(rebuilder: IndexRebuilder) -> None:
-    """Services with their own derived per-entity state (e.g. the subscription event heap)
-    register a function here; ``Store.restore`` calls it for every restored entity."""
-    if rebuilder not in _REBUILDERS:
-        _REBUILDERS.append(rebuilder)
-
-
 class Store:
     """All entities, API keys and sessions of one mock server. ``live_limit``: how many unpacked
     resources each collection keeps between requests (``packed.Collection.settle``)."""
@@ -304,6 +373,17 @@ class Store:
         """Keys presented and confirmed before (every request presents one): emptied whenever a key
         is added or removed."""
         self._sessions: dict[str, Session] = {}
+        self._revision = Revision()
+
+    @property
+    def revision(self) -> int:
+        """How many changes were recorded in this store (see ``Revision``)."""
+        return self._revision.value
+
+    def record_change(self) -> None:
+        """Record a change of the store itself (an entity or credential added or removed, the state
+        replaced as a whole); its entities' changes count in through ``touch``."""
+        self._revision.value += 1
 
     # entities ---------------------------------------------------------------------------------
 
@@ -311,7 +391,8 @@ class Store:
         """Register a new entity; its id must be new."""
         if entity.id in self.entities:
             raise ValueError(f"entity {entity.id} already exists")
-        bump_revision()
+        self.record_change()
+        entity.revision = self._revision
         self.entities[entity.id] = entity
         return entity
 
@@ -321,7 +402,7 @@ class Store:
     def remove_entity(self, entity_id: str) -> EntityState | None:
         """Delete an entity with its keys and sessions; None if there was none."""
         entity = self.entities.pop(entity_id, None)
-        bump_revision()
+        self.record_change()
         if entity is not None:
             self._keys = {d: k for d, k in self._keys.items() if k.entity_id != entity_id}
             self._verified = {}
@@ -333,7 +414,7 @@ class Store:
     def add_api_key(self, key: str, entity_id: str, scopes: frozenset[str] | set[str]) -> ApiKey:
         """Register an API key (the entity must exist, scopes must be known)."""
         _check_credential(key, entity_id, scopes, self.entities)
-        bump_revision()
+        self.record_change()
         api_key = ApiKey(key=key, entity_id=entity_id, scopes=frozenset(scopes))
         self._keys[_digest(key)] = api_key
         self._verified = {}
@@ -359,7 +440,7 @@ class Store:
     def add_session(self, token: str, entity_id: str, scopes: frozenset[str] | set[str]) -> Session:
         """Register a browser session token."""
         _check_credential(token, entity_id, scopes, self.entities)
-        bump_revision()
+        self.record_change()
         session = Session(token=token, entity_id=entity_id, scopes=frozenset(scopes))
         self._sessions[_digest(token)] = session
         return session
@@ -376,13 +457,14 @@ class Store:
 
     def replace_with(self, fresh: Store) -> None:
         """Take over every entity, key and session of ``fresh`` (a store loaded from a state document,
-        see ``mock_server.snapshot.restore``), rebuilding the services' indexes."""
+        see ``mock_server.snapshot.restore``, which rebuilt their indexes); they count their changes
+        in this store's ``revision`` from now on."""
         for entity in fresh.entities.values():
-            for rebuild in _REBUILDERS:
-                rebuild(entity)
+            entity.billing_index()  # built already when ``fresh`` was loaded from a document
+            entity.revision = self._revision
         self.entities, self._keys, self._sessions = fresh.entities, fresh._keys, fresh._sessions
         self._verified = {}
-        bump_revision()
+        self.record_change()
 
 
 def _check_credential(secret: str, entity_id: str, scopes: frozenset[str] | set[str], entities: dict[str, Any]) -> None:

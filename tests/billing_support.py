@@ -119,7 +119,7 @@ class Api:
         return subscriptions.pay_invoice(self.entity, invoice["id"], self.entity.clock.now())
 
     def balance(self, customer: dict[str, Any]) -> int:
-        return int(self.entity.customers[customer["id"]]["creditBalance"])
+        return int(self.entity.read("customers", customer["id"])["creditBalance"])
 
 
 def entity_api() -> Iterator[Api]:

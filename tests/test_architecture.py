@@ -54,3 +54,94 @@ def test_error_bodies_are_built_in_one_place() -> None:
             ):
                 builders.append(str(path.relative_to(ROOT)))
     assert builders == ["mock_server/errors.py"], builders
+
+
+def _strongly_connected_components(graph: dict[str, set[str]]) -> list[set[str]]:
+    """Tarjan's algorithm, iterative: every strongly connected component of ``graph``."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
+
+
+def test_the_component_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert sorted(map(sorted, _strongly_connected_components(graph))) == [["a", "b", "c"], ["d"]]
+
+
+def test_mock_server_has_no_import_cycle() -> None:
+    import grimp
+
+    imports = grimp.build_graph("mock_server")
+    graph = {module: imports.find_modules_directly_imported_by(module) for module in imports.modules}
+    cycles = [sorted(c) for c in _strongly_connected_components(graph) if len(c) > 1]
+    assert not cycles, f"import cycles in mock_server: {cycles}"
+
+
+def test_no_import_time_registry_or_string_keyed_state() -> None:
+    """The entity's derived parts are typed members the store builds: nothing registers a rebuilder
+    at import time, and there is no ``extras``/``derived`` bag or process-wide change count."""
+    from mock_server import store
+
+    for gone in ("_REBUILDERS", "register_index_rebuilder", "bump_revision", "revision"):
+        assert not hasattr(store, gone), gone
+    fields = set(store.EntityState.__dataclass_fields__)
+    assert not fields & {"extras", "derived", "subscription_events"}, fields
+    assert {"billing", "dashboard", "caught_up"} <= fields
+    one, two = store.Store(), store.Store()
+    one.record_change()
+    assert (one.revision, two.revision) == (1, 0)
+
+
+def test_billing_borrows_from_subscriptions_and_never_the_reverse() -> None:
+    import grimp
+
+    imports = grimp.build_graph("mock_server")
+    billing, subscriptions = "mock_server.services.billing", "mock_server.services.subscriptions"
+    assert imports.direct_import_exists(importer=billing, imported=subscriptions)
+    assert not imports.chain_exists(importer=subscriptions, imported=billing)
+
+
+def test_only_the_store_holds_collections() -> None:
+    """How resources are packed is the store's business: no other module imports ``Collection``."""
+    importers = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "mock_server.packed":
+                if any(alias.name == "Collection" for alias in node.names):
+                    importers.append(str(path.relative_to(ROOT)))
+    assert importers == ["mock_server/store.py"], importers

@@ -311,11 +311,11 @@ class BillingMachine(RuleBasedStateMachine):
             assert (got["quantity"], got["unitAmount"], got["cancelAtPeriodEnd"]) == (sub.qty, sub.unit, sub.cape)
             assert [line["amount"] for line in got["pendingInvoiceItems"]] == sub.pending
         for customer_id, balance in self.balance.items():
-            assert self.api.entity.customers[customer_id]["creditBalance"] == balance
+            assert self.api.entity.read("customers", customer_id)["creditBalance"] == balance
 
     @invariant()
     def invoices_add_up(self) -> None:
-        for invoice in self.api.entity.invoices.values():
+        for invoice in self.api.entity.scan("invoices"):
             assert invoice["subtotal"] == sum(line["amount"] for line in invoice["lines"])
             assert invoice["total"] == invoice["subtotal"] + invoice["taxTotal"]
             expected_due = invoice["total"] - invoice["creditApplied"] if invoice["total"] > 0 else 0

@@ -89,7 +89,7 @@ def test_due_events_cost_only_what_is_due(monkeypatch: pytest.MonkeyPatch) -> No
     assert time.perf_counter() - started < 0.05
     subscription_services.apply_subscription_events(entity, datetime(2025, 3, 11, tzinfo=UTC))
     assert sorted(saved) == sorted(f"s{i}" for i in range(0, 100_000, 10_000))
-    assert all(entity.subscriptions[s]["status"] == "active" for s in saved)
+    assert all(entity.read("subscriptions", s)["status"] == "active" for s in saved)
     assert entity.indexes["subscriptions"].count("trialing") == 0
 
 

@@ -67,7 +67,7 @@ class DashboardMachine(RuleBasedStateMachine):
         return str(plans.create_plan(self.entity, body, self._now())["id"])
 
     def _pick(self, kind: str, index: int) -> str | None:
-        ids = list(self.entity.collection(kind))
+        ids = self.entity.ids(kind)
         return ids[index % len(ids)] if ids else None
 
     def _try(self, call: Any, *args: Any) -> None:
@@ -148,7 +148,7 @@ class DashboardMachine(RuleBasedStateMachine):
     def change_plan(self, index: int, plan: int, quantity: int) -> None:
         sub_id = self._pick("subscriptions", index)
         if sub_id is not None:
-            currency = self.entity.subscriptions[sub_id]["currency"]
+            currency = self.entity.read("subscriptions", sub_id)["currency"]
             body = {"newPlanId": self.plans[currency][plan], "quantity": quantity}
             self._try(billing.change_subscription_plan, sub_id, body, self._now())
 

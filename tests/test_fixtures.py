@@ -92,12 +92,13 @@ def test_seed_entity_demo_gets_fresh_ids_and_keys() -> None:
     entity, keys = seed_entity(store, "Tenant", "GBP", "demo", EntityClock.from_mode("2025-06-01T00:00:00Z"))
     demo = store.entities[DEMO]
     assert entity.id not in (DEMO, OTHER) and entity.base_currency == "GBP"
-    assert len(entity.customers) == len(demo.customers) and not set(entity.customers) & set(demo.customers)
-    assert not set(entity.quotes) & set(demo.quotes)
-    for quote in entity.quotes.values():
-        assert quote["customerId"] in entity.customers
-    for order in entity.orders.values():
-        assert order["quoteId"] is None or order["quoteId"] in entity.quotes
+    customers = entity.ids("customers")
+    assert len(customers) == demo.count("customers") and not set(customers) & set(demo.ids("customers"))
+    assert not set(entity.ids("quotes")) & set(demo.ids("quotes"))
+    for quote in entity.scan("quotes"):
+        assert entity.has("customers", quote["customerId"])
+    for order in entity.scan("orders"):
+        assert order["quoteId"] is None or entity.has("quotes", order["quoteId"])
     read_write, read_only = store.find_api_key(keys["readWrite"]), store.find_api_key(keys["readOnly"])
     assert read_write is not None and read_write.entity_id == entity.id and "write:sales" in read_write.scopes
     assert read_only is not None and read_only.scopes == frozenset({"read:sales"})
@@ -107,6 +108,6 @@ def test_seed_entity_demo_gets_fresh_ids_and_keys() -> None:
 def test_seed_entity_empty() -> None:
     store = Store()
     entity, _ = seed_entity(store, "Blank", "USD", "empty", "now")
-    assert not entity.customers and not entity.clock.frozen
+    assert entity.count("customers") == 0 and not entity.clock.frozen
     with pytest.raises(FixtureError):
         seed_entity(store, "Bad", "USD", "no_such_fixture")

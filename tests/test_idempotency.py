@@ -9,7 +9,7 @@ import pytest
 from conftest import DEMO
 from control_plane_client import bearer, client, create_plan, make_app, new_entity, sales_get
 
-from mock_server.control.idempotency import fingerprint
+from mock_server.control.idempotency import IdempotencyStore, StoredResponse, fingerprint
 
 
 @pytest.fixture
@@ -174,3 +174,28 @@ def test_the_same_query_however_it_is_written_replays(http: httpx.Client) -> Non
         assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true", query
     assert fingerprint("POST", "/p", b"a=1&b=2", b"") == fingerprint("POST", "/p", b"b=2&a=1&", b"")
     assert fingerprint("POST", "/p", b"a=1", b"") != fingerprint("POST", "/p", b"a=2", b"")
+
+
+def test_a_reservation_keeps_the_answer_or_forgets_the_key_however_its_block_ends() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2025, 3, 1, tzinfo=UTC)
+    store = IdempotencyStore()
+    answer = StoredResponse(201, {"content-type": "application/json"}, b"{}")
+
+    async def scenario() -> None:
+        async with store.reserve(("e", "c", "kept"), "p", now) as held:
+            assert held.replay is None and store.records[("e", "c", "kept")].response is None
+            held.keep(answer)
+        async with store.reserve(("e", "c", "kept"), "p", now) as again:
+            assert again.replay == answer
+        with pytest.raises(RuntimeError):
+            async with store.reserve(("e", "c", "failed"), "p", now):
+                raise RuntimeError("the operation failed")
+        async with store.reserve(("e", "c", "unkept"), "p", now):
+            pass  # a Prefer answer, a dropped connection: nothing kept
+        async with store.reserve(("e", "c", "error"), "p", now) as held:
+            held.keep(StoredResponse(503, {}, None))  # not one to keep
+
+    asyncio.run(scenario())
+    assert list(store.records) == [("e", "c", "kept")]

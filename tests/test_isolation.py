@@ -28,8 +28,8 @@ operation = st.one_of(
 
 
 def _fingerprint(entity: EntityState) -> bytes:
-    kinds = (entity.customers, entity.quotes, entity.orders, entity.plans)
-    return orjson.dumps([*(dict(kind.peek_items()) for kind in kinds), entity.counters])
+    kinds = ("customers", "quotes", "orders", "plans")
+    return orjson.dumps([*(dict(entity.scan_items(kind)) for kind in kinds), entity.counters])
 
 
 def _create(api: Api, who: str, kind: str, customer_of: str, serial: int) -> Any:
@@ -59,7 +59,7 @@ def _act(api: Api, step: tuple[Any, ...], owned: dict[str, list[tuple[str, str]]
         data = api.ok(api.get(f"/{kind}", key=key, entity=who))["data"]
         seen = {item["id"] for item in data}
         theirs = {i for owner, i in owned[kind] if owner != who}
-        assert not seen & theirs and seen <= set(api.runtime.store.entities[who].collection(kind))
+        assert not seen & theirs and seen <= set(api.runtime.store.entities[who].ids(kind))
         return
     if not owned[kind]:
         return

@@ -133,7 +133,7 @@ def _demo_store() -> Store:
     store = Store()
     load_fixtures(store, "demo", "2025-03-01T00:00:00Z")
     entity = next(iter(store.entities.values()))
-    quote = next(iter(entity.quotes.values()))
+    quote = entity.edit("quotes", entity.ids("quotes")[0])
     quote["notes"] = 2**70  # beyond orjson's integers: the standard library encodes this resource
     entity.settle(0)
     return store
@@ -145,7 +145,7 @@ def test_encoded_chunks_are_the_snapshot_document_one_line_per_piece() -> None:
     chunks = list(encoded_chunks(store))
     assert all(chunk.endswith(b"\n") and chunk.count(b"\n") == 1 for chunk in chunks)
     assert json.loads(b"".join(chunks)) == document
-    del next(iter(store.entities.values())).quotes[document["entities"][0]["quotes"][0]["id"]]  # the big integer
+    next(iter(store.entities.values())).remove("quotes", document["entities"][0]["quotes"][0]["id"])  # the big integer
     compact = b"".join(chunk[:-1] for chunk in encoded_chunks(store))
     assert compact == orjson.dumps(snapshot(store, copy=False))  # the same bytes, bar the newlines
 
@@ -159,8 +159,8 @@ def test_the_line_layout_loads_back_a_resource_at_a_time_with_the_sections() -> 
     fresh, rest = loaded
     assert snapshot(fresh) == snapshot(store) and rest["stubs"] == [{"id": "s1", "body": {"n": 2**65}}]
     entity = next(iter(fresh.entities.values()))
-    assert entity.quotes.live_count == 0  # every resource kept packed
-    assert [q["notes"] for q in entity.quotes.peek_values()].count(2**70) == 1
+    assert entity.live_count("quotes") == 0  # every resource kept packed
+    assert [q["notes"] for q in entity.scan("quotes")].count(2**70) == 1
 
 
 def test_the_line_layout_falls_back_to_the_whole_document_or_names_the_problem() -> None:
@@ -184,6 +184,6 @@ def test_the_frozen_start_up_copy_thaws_into_an_equal_store(spill_bytes: int) ->
     assert frozen.on_disk == (spill_bytes == 1)  # a large copy waits in a temporary file
     again = frozen.thaw()
     assert snapshot(again) == snapshot(store)
-    assert next(iter(again.entities.values())).quotes.live_count == 0  # loaded packed
+    assert next(iter(again.entities.values())).live_count("quotes") == 0  # loaded packed
     assert snapshot(frozen.thaw()) == snapshot(store)  # as often as asked
     release_free_heap()  # harmless wherever it runs

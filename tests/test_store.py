@@ -84,3 +84,32 @@ def test_restore_rebuilds_the_expiry_heap() -> None:
     again = Store()
     restore(again, snapshot(store))
     assert again.entities["e"].quote_expiry == [("2025-01-01", "q")]
+
+
+def test_the_change_count_is_the_stores_and_its_entities_count_into_it() -> None:
+    store, other = Store(), Store()
+    entity = EntityState(id="e", name="E", base_currency="USD", clock=EntityClock())
+    entity.touch("quotes", "q")  # not in a store yet: counted on its own
+    store.add_entity(entity)
+    after_add = store.revision
+    entity.add("quotes", {"id": "q", "status": "draft", "validUntil": "2025-01-01", "number": "Q-1"})
+    entity.record_change()
+    assert store.revision == after_add + 2 and other.revision == 0
+    again = Store()
+    restore(again, snapshot(store))
+    before = again.revision
+    again.entities["e"].touch("quotes", "q")  # a restored entity counts into the store it joined
+    assert again.revision == before + 1 and store.revision == after_add + 2
+
+
+def test_a_restored_entity_has_its_billing_index_built_from_the_resources() -> None:
+    store = Store()
+    load_fixtures(store, "demo", "2025-03-01T00:00:00Z")
+    again = Store()
+    restore(again, snapshot(store))
+    for entity in again.entities.values():
+        by_subscription: dict[str, list[str]] = {}
+        for invoice in entity.scan("invoices"):
+            by_subscription.setdefault(invoice["subscriptionId"], []).append(invoice["id"])
+        assert entity.billing.built and entity.billing.invoices_by_subscription == by_subscription
+        assert entity.caught_up.mark is None and not entity.tracking

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mock_server.clock import EntityClock
-from mock_server.services.timeline import CAUGHT_UP, apply_due_events
+from mock_server.services.timeline import apply_due_events
 from mock_server.store import EntityState, Store
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
@@ -24,12 +24,12 @@ def test_an_event_pushed_after_a_catch_up_is_applied_at_the_same_instant() -> No
     entity = _entity()
     _sent_quote(entity, "later", "2025-06-30")
     apply_due_events(entity, NOW)
-    assert entity.quotes["later"]["status"] == "sent"
-    assert CAUGHT_UP in entity.derived
+    assert entity.read("quotes", "later")["status"] == "sent"
+    assert entity.caught_up.mark is not None
     _sent_quote(entity, "past", "2025-02-01")  # due at once: it becomes the first event
     apply_due_events(entity, NOW)
-    assert entity.quotes["past"]["status"] == "expired"
-    assert entity.quotes["later"]["status"] == "sent"
+    assert entity.read("quotes", "past")["status"] == "expired"
+    assert entity.read("quotes", "later")["status"] == "sent"
 
 
 def test_a_later_instant_applies_what_became_due() -> None:
@@ -37,9 +37,9 @@ def test_a_later_instant_applies_what_became_due() -> None:
     _sent_quote(entity, "q", "2025-03-10")
     apply_due_events(entity, NOW)
     apply_due_events(entity, NOW)  # the shortcut: nothing due
-    assert entity.quotes["q"]["status"] == "sent"
+    assert entity.read("quotes", "q")["status"] == "sent"
     apply_due_events(entity, datetime(2025, 3, 11, tzinfo=UTC))
-    assert entity.quotes["q"]["status"] == "expired"
+    assert entity.read("quotes", "q")["status"] == "expired"
 
 
 def test_the_shortcut_never_skips_a_due_event() -> None:
@@ -47,6 +47,6 @@ def test_the_shortcut_never_skips_a_due_event() -> None:
     the mark is only written after a catch-up, when the first event is not due."""
     entity = _entity()
     _sent_quote(entity, "due", "2025-02-01")
-    entity.derived[CAUGHT_UP] = (NOW, None, None)  # a mark from before the quote was sent
+    entity.caught_up.mark = (NOW, None, None)  # a mark from before the quote was sent
     apply_due_events(entity, NOW)
-    assert entity.quotes["due"]["status"] == "expired"
+    assert entity.read("quotes", "due")["status"] == "expired"

@@ -17,7 +17,7 @@ from mock_server.runtime import Runtime
 from mock_server.services import customers
 from mock_server.services import subscriptions as billing
 from mock_server.services.timeline import apply_due_events
-from mock_server.store import SCOPES, EntityState, bump_revision
+from mock_server.store import SCOPES, EntityState
 
 ENTITY_FIELDS = {"name", "baseCurrency", "fixtures", "clock"}
 CUSTOMER_FIELDS = {"name", "currency", "email", "country", "taxRateBps"}
@@ -112,7 +112,7 @@ async def advance_clock(runtime: Runtime, plane: ControlPlane, request: Request)
         entity.clock.advance_to(target)
     else:  # past the clock's range: a 400 naming days or months
         entity.clock.advance(days=days or 0, months=months or 0)
-    bump_revision()
+    entity.record_change()
     apply_due_events(entity, entity.clock.now())
     return JSONResponse(entity.clock.to_json())
 

@@ -8,16 +8,21 @@ answer), and live 24 hours of the entity's clock. Answers 401, 403, 429 and 5xx 
 so the request can be retried with the same key. The entity is the one the request resolved to,
 whichever form named it (``entityId`` query or the browser session's ``x-entity-id``).
 
-The pipeline calls :meth:`IdempotencyStore.begin` after validation (a replay or a 409 comes back as
-a result), and :meth:`IdempotencyStore.finish` with the answer the operation gave.
+The pipeline holds a key with ``async with store.reserve(...) as reservation`` after validation: a
+replay comes back as ``reservation.replay`` (a 409 is raised), the operation's answer is kept with
+``reservation.keep``, and leaving the block settles the key (``IdempotencyStore.finish``) however the
+block ends: with the kept answer, or forgotten when nothing was kept (an error, a ``Prefer`` answer,
+a dropped connection), so a retry with the key goes on as the first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -53,6 +58,20 @@ class IdempotencyRecord:
     created_at: datetime
     response: StoredResponse | None = None
     settled: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(slots=True)
+class Reservation:
+    """A key held by one request (``IdempotencyStore.reserve``): ``replay`` is the stored answer to
+    send instead of running the operation (None: the key is this request's), ``kept`` the answer to
+    store for the key when the request ends (``keep``)."""
+
+    replay: StoredResponse | None
+    kept: StoredResponse | None = None
+
+    def keep(self, answer: StoredResponse) -> None:
+        """Store ``answer`` for the key when the reservation ends (unless it is one not to keep)."""
+        self.kept = answer
 
 
 @dataclass
@@ -106,6 +125,20 @@ class IdempotencyStore:
             if record.response is not None:
                 return record.response
             await record.settled.wait()
+
+    @contextlib.asynccontextmanager
+    async def reserve(self, scope_key: ScopeKey, print_: str, now: datetime) -> AsyncIterator[Reservation]:
+        """Hold the key for the block (``begin``; 409 raised on entry): the block sends
+        ``reservation.replay`` when there is one, else runs the operation and ``keep``s its answer.
+        On leaving, however the block ends, a key this request reserved is settled (``finish``)."""
+        reservation = Reservation(await self.begin(scope_key, print_, now))
+        if reservation.replay is not None:
+            yield reservation
+            return
+        try:
+            yield reservation
+        finally:
+            self.finish(scope_key, reservation.kept)
 
     def finish(self, scope_key: ScopeKey, answer: StoredResponse | None) -> None:
         """After the operation: keep its answer for replays, or forget the key when the answer is not one to

@@ -26,14 +26,14 @@ from mock_server.services.subscriptions import (
     save,
 )
 from mock_server.services.timeline import apply_due_events
-from mock_server.store import EntityState, Resource, bump_revision
+from mock_server.store import EntityState, Resource
 
 BILLABLE = frozenset({"trialing", "active", "past_due", "grace_period"})
 DEFAULT_DUE_IN_DAYS = 30
 
 
 def _plan_name(entity: EntityState, plan_id: str) -> str:
-    plan = entity.plans.get(plan_id)
+    plan = entity.get("plans", plan_id)
     return str(plan["name"]) if plan else "Subscription"
 
 
@@ -47,7 +47,7 @@ def _issue_invoice(
 ) -> Resource:
     """Make, store and return an invoice for ``sub`` (a working copy, not yet saved): takes the next
     number, moves the customer's credit balance, sets ``sub["latestInvoiceId"]``."""
-    customer = entity.customers[sub["customerId"]]
+    customer = entity.edit("customers", sub["customerId"])  # its credit balance moves
     draft = InvoiceDraft(new_id(), entity.next_number("invoices"), period, due_in_days)
     invoice, balance = build_invoice(draft, sub, customer, lines, now)
     customer["creditBalance"] = balance
@@ -104,7 +104,7 @@ def change_subscription_plan(entity: EntityState, sub_id: str, body: dict[str, A
     sub = get_subscription(entity, sub_id)
     ensure_changeable(sub)
     plan = referenced(entity, "plans", str(body["newPlanId"]), "newPlanId", "plan")
-    customer = entity.customers[sub["customerId"]]
+    customer = entity.read("customers", sub["customerId"])
     request = PlanChangeRequest(
         plan=plan,
         quantity=int_field(body, "quantity", int(sub["quantity"])),
@@ -137,6 +137,6 @@ def advance_clock(entity: EntityState, *, days: int = 0, months: int = 0, to: da
     is 409) and apply every time-driven event now due, so exports and reads see the settled state.
     Applying them lazily on the next Sales API call would give the same state."""
     moment = entity.clock.advance_to(to) if to is not None else entity.clock.advance(days=days, months=months)
-    bump_revision()
+    entity.record_change()
     apply_due_events(entity, moment)
     return moment

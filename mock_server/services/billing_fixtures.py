@@ -67,7 +67,7 @@ def seed_subscriptions(entity: EntityState, items: list[dict[str, Any]], now: da
             _run(entity, items[index], created, index, step_index if kind else None, at)
         entity.settle()  # each step is whole: pack as it goes, so a large fixture never is all unpacked
     for sub_id in created.values():
-        save(entity, entity.subscriptions[sub_id], now)
+        save(entity, entity.read("subscriptions", sub_id), now)
         entity.settle()
 
 
@@ -108,5 +108,5 @@ def _run(
         return
     entry = item["history"][step]
     sub_id = created[index]
-    save(entity, entity.subscriptions[sub_id], at)
+    save(entity, entity.read("subscriptions", sub_id), at)
     STEPS[str(entry["op"])](entity, sub_id, dict(entry.get("body") or {}), at)

@@ -42,7 +42,7 @@ def date_field(body: dict[str, Any], name: str, default: date) -> date:
 
 def find(entity: EntityState, kind: str, obj_id: str, label: str) -> Resource:
     """The entity's resource or NotFound (404); another entity's resource is equally not found."""
-    resource = entity.collection(kind).get(obj_id)
+    resource = entity.get(kind, obj_id)
     if resource is None:
         raise NotFound(f"no {label} {obj_id}")
     return resource
@@ -50,11 +50,10 @@ def find(entity: EntityState, kind: str, obj_id: str, label: str) -> Resource:
 
 def find_json(entity: EntityState, kind: str, obj_id: str, label: str) -> bytes:
     """``find``'s resource as the JSON text an answer carries, read without unpacking it
-    (``packed.Collection.json``)."""
-    collection = entity.collection(kind)
-    if obj_id not in collection:
+    (``EntityState.read_json``)."""
+    if not entity.has(kind, obj_id):
         raise NotFound(f"no {label} {obj_id}")
-    return collection.json(obj_id)
+    return entity.read_json(kind, obj_id)
 
 
 def all_json(entity: EntityState, kind: str, status: str | None = None) -> bytes:
@@ -66,7 +65,7 @@ def all_json(entity: EntityState, kind: str, status: str | None = None) -> bytes
 def referenced(entity: EntityState, kind: str, obj_id: str, field: str, label: str) -> Resource:
     """A resource named in a request body; Unprocessable (422) when it is not this entity's. UUIDs
     compare case-insensitively, as in paths (ids are stored lower-case)."""
-    resource = entity.collection(kind).get(obj_id.lower())
+    resource = entity.get(kind, obj_id.lower())
     if resource is None:
         raise Unprocessable(f"{field} refers to no {label} of this entity", [FieldProblem(field, f"unknown {label}")])
     return resource

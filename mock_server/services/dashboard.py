@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from mock_server.domain.metrics import DashboardInput, dashboard
-from mock_server.services.dashboard_index import index_of
 from mock_server.store import EntityState
 
 
 def get_dashboard(entity: EntityState, now: datetime) -> dict[str, Any]:
     """``GET /dashboard`` at ``now`` (the entity's clock, after due events), from the entity's
-    running totals (``dashboard_index``): no scan of the collections."""
-    return index_of(entity).figures(entity, now)
+    running totals (``entity.dashboard``): no scan of the collections."""
+    return entity.dashboard_totals().figures(entity, now)
 
 
 def compute_dashboard(entity: EntityState, now: datetime) -> dict[str, Any]:
@@ -21,10 +20,10 @@ def compute_dashboard(entity: EntityState, now: datetime) -> dict[str, Any]:
     one pass over every collection. For tests and cross-checks."""
     data = DashboardInput(
         now=now,
-        customers=entity.customers.peek_values(),
-        quotes=entity.quotes.peek_values(),
-        orders=entity.orders.peek_values(),
-        subscriptions=entity.subscriptions.peek_values(),
-        invoices=entity.invoices.peek_values(),
+        customers=entity.scan("customers"),
+        quotes=entity.scan("quotes"),
+        orders=entity.scan("orders"),
+        subscriptions=entity.scan("subscriptions"),
+        invoices=entity.scan("invoices"),
     )
     return dashboard(data)

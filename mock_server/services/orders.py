@@ -26,7 +26,7 @@ def get_order(entity: EntityState, order_id: str) -> Resource:
 
 
 def _source_quote(entity: EntityState, quote_id: str) -> Resource:
-    quote = entity.quotes.get(quote_id.lower())
+    quote = entity.get("quotes", quote_id.lower())
     if quote is None:
         raise Unprocessable("quoteId refers to no quote of this entity", [FieldProblem("quoteId", "unknown quote")])
     rules.check_convertible(quote["status"])
@@ -79,7 +79,7 @@ def patch_order(entity: EntityState, order_id: str, body: dict[str, Any], now: d
     order_date = date_field(body, "orderDate", date_field(order, "orderDate", now.date()))
     lines = None
     if "lines" in body:
-        customer = entity.customers.get(order["customerId"])
+        customer = entity.get("customers", order["customerId"])
         default_tax = customer["taxRateBps"] if customer is not None else 0
         lines = price_lines(body["lines"], default_tax, new_id)
     order["orderDate"] = order_date.isoformat()
@@ -91,7 +91,7 @@ def delete_order(entity: EntityState, order_id: str, now: datetime) -> None:
     order = get_order(entity, order_id)
     rules.check_deletable(order["status"])
     entity.remove("orders", order_id)
-    quote = entity.quotes.get(order["quoteId"]) if order["quoteId"] else None
+    quote = entity.get("quotes", order["quoteId"]) if order["quoteId"] else None
     if quote is not None and quote["status"] == "converted" and quote["orderId"] == order_id:
         entity.set_status("quotes", quote["id"], "accepted")
         quote["orderId"] = None

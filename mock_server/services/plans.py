@@ -52,7 +52,7 @@ def patch_plan(entity: EntityState, plan_id: str, body: dict[str, Any], now: dat
     plan = get_plan(entity, plan_id)
     changes = {name: body[name] for name in PATCHABLE if name in body}
     if any(plan[name] != value for name, value in changes.items()):
+        plan = entity.edit("plans", plan_id)
         plan.update(changes)
         plan["updatedAt"] = instant(now)
-        entity.touch("plans", plan_id)
     return plan

@@ -95,7 +95,7 @@ def expire_quotes(entity: EntityState, now: datetime) -> None:
     heap = entity.quote_expiry
     while heap and heap[0][0] < today:
         valid_until, quote_id = heapq.heappop(heap)
-        quote = entity.quotes.get(quote_id)
+        quote = entity.get("quotes", quote_id)
         if quote is None or quote["status"] != "sent" or quote["validUntil"] != valid_until:
             continue
         entity.set_status("quotes", quote_id, "expired")

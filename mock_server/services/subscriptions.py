@@ -1,9 +1,7 @@
 """Subscription use cases: list, create, patch; the per-entity event schedule; invoices and payment.
 
-Derived billing state lives in ``entity.extras["billing"]`` (JSON-able, rebuilt from the resources
-on restore): ``invoicesBySubscription`` (ids in creation order) and ``scheduled`` (the next event
-instant per subscription). ``entity.subscription_events`` is a min-heap of
-``(instant text, subscription id)``; an entry is live only while it equals ``scheduled[id]``, so
+The billing index (``entity.billing_index()``, a ``billing_index.BillingIndex``) holds the invoice
+ids per subscription and the event schedule, a min-heap of ``(instant text, subscription id)`` whose
 stale entries are skipped when popped. Applying due events therefore costs O(due events x log n),
 never a scan of every subscription.
 
@@ -13,7 +11,6 @@ Every state change goes through ``save``, which first applies the subscription's
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -30,60 +27,13 @@ from mock_server.domain.subscriptions import (
     patch_subscription,
 )
 from mock_server.services.common import all_json, find, new_id, referenced
-from mock_server.store import EntityState, Resource, register_index_rebuilder
-
-BILLING_KEY = "billing"
-
-
-# derived billing state ----------------------------------------------------------------------
-
-
-def _billing(entity: EntityState) -> dict[str, Any]:
-    state = entity.extras.get(BILLING_KEY)
-    if not isinstance(state, dict):
-        rebuild_billing_index(entity)
-        state = entity.extras[BILLING_KEY]
-    return state
-
-
-def rebuild_billing_index(entity: EntityState) -> None:
-    """Recompute the invoice-per-subscription index and the live schedule from the resources.
-
-    Entries already on the heap are kept (a snapshot round trip is lossless); a live event that is
-    missing from the heap is pushed. Reads each invoice once, without unpacking it for good (a
-    state file of 100,000 subscriptions is indexed at start-up)."""
-    by_sub: dict[str, list[str]] = {}
-    open_due: dict[str, list[str]] = {}  # open_due_dates of every subscription, in one pass
-    for invoice in entity.invoices.peek_values():
-        sub_id = invoice["subscriptionId"]
-        by_sub.setdefault(sub_id, []).append(invoice["id"])
-        if invoice["status"] == "open":
-            open_due.setdefault(sub_id, []).append(invoice["dueDate"])
-    scheduled: dict[str, str] = {}
-    entity.extras[BILLING_KEY] = {"invoicesBySubscription": by_sub, "scheduled": scheduled}
-    heap = entity.subscription_events
-    heap[:] = [tuple(entry) for entry in heap]
-    heapq.heapify(heap)
-    present = set(heap)
-    texts: dict[datetime, str] = {}  # many subscriptions share an event instant: format each once
-    for sub in entity.subscriptions.peek_values():
-        event = next_event(sub, open_due.get(sub["id"], []))
-        if event is not None:
-            text = texts.get(event[0])
-            if text is None:
-                text = texts[event[0]] = format_instant(event[0])
-            scheduled[sub["id"]] = text
-            if (text, sub["id"]) not in present:
-                heapq.heappush(heap, (text, sub["id"]))
-
-
-register_index_rebuilder(rebuild_billing_index)
+from mock_server.store import EntityState, Resource
 
 
 def invoices_of(entity: EntityState, sub_id: str) -> list[Resource]:
     """The subscription's invoices in creation order."""
-    ids = _billing(entity)["invoicesBySubscription"].get(sub_id, [])
-    return [entity.invoices[i] for i in ids if i in entity.invoices]
+    ids = entity.billing_index().invoice_ids(sub_id)
+    return [invoice for i in ids if (invoice := entity.get("invoices", i)) is not None]
 
 
 def open_due_dates(entity: EntityState, sub_id: str) -> list[str]:
@@ -94,33 +44,25 @@ def open_due_dates(entity: EntityState, sub_id: str) -> list[str]:
 def add_invoice(entity: EntityState, invoice: Resource) -> Resource:
     """Store a new invoice and index it under its subscription."""
     entity.add("invoices", invoice)
-    _billing(entity)["invoicesBySubscription"].setdefault(invoice["subscriptionId"], []).append(invoice["id"])
+    entity.billing_index().add_invoice(invoice["subscriptionId"], invoice["id"])
     return invoice
 
 
 def schedule(entity: EntityState, sub: Resource) -> None:
     """(Re)compute ``sub``'s next event and push it on the heap when it changed."""
-    scheduled: dict[str, str] = _billing(entity)["scheduled"]
+    billing = entity.billing_index()
     event = next_event(sub, open_due_dates(entity, sub["id"]))
-    text = format_instant(event[0]) if event else None
-    if scheduled.get(sub["id"]) == text:
-        return
-    if text is None:
-        scheduled.pop(sub["id"], None)
-        return
-    scheduled[sub["id"]] = text
-    heapq.heappush(entity.subscription_events, (text, sub["id"]))
+    billing.schedule(sub["id"], format_instant(event[0]) if event else None)
 
 
 def save(entity: EntityState, new: Resource, now: datetime) -> Resource:
     """Commit ``new`` over the stored subscription of the same id (kept as the same dict), after
     applying its events due up to ``now``; keeps the status index and the schedule right."""
     settled = advance(new, open_due_dates(entity, new["id"]), now)
-    stored = entity.subscriptions[new["id"]]
-    if stored["status"] != settled["status"]:
+    if entity.read("subscriptions", new["id"])["status"] != settled["status"]:
         entity.set_status("subscriptions", new["id"], settled["status"])
+    stored = entity.edit("subscriptions", new["id"])
     stored.update(settled)
-    entity.touch("subscriptions", stored["id"])
     schedule(entity, stored)
     return stored
 
@@ -131,17 +73,12 @@ def apply_subscription_events(entity: EntityState, now: datetime) -> None:
     Events of different subscriptions never interact, so each popped subscription is advanced to
     ``now`` in one go; the cost is O(due events x log n).
     """
-    heap = entity.subscription_events
-    if not heap:
+    if not entity.billing.events:
         return
     limit = format_instant(now)
-    scheduled: dict[str, str] = _billing(entity)["scheduled"]
-    while heap and heap[0][0] <= limit:
-        at, sub_id = heapq.heappop(heap)
-        if scheduled.get(sub_id) != at:
-            continue
-        del scheduled[sub_id]
-        sub = entity.subscriptions.get(sub_id)
+    billing = entity.billing_index()
+    while (sub_id := billing.pop_due(limit)) is not None:
+        sub = entity.get("subscriptions", sub_id)
         if sub is not None:
             save(entity, sub, now)
 
@@ -225,9 +162,8 @@ def pay_invoice(entity: EntityState, invoice_id: str, now: datetime) -> Resource
         raise Conflict(f"invoice {invoice['number']} is {invoice['status']}, not open")
     paid = mark_paid(invoice, now)
     entity.set_status("invoices", invoice_id, "paid")
-    invoice.update(paid)
-    entity.touch("invoices", invoice_id)
-    sub = entity.subscriptions.get(invoice["subscriptionId"])
+    entity.edit("invoices", invoice_id).update(paid)
+    sub = entity.get("subscriptions", invoice["subscriptionId"])
     if sub is not None:
         if open_due_dates(entity, sub["id"]):
             schedule(entity, sub)
@@ -250,4 +186,4 @@ def load_subscription_fixtures(
         entity.add("invoices", dict(invoice))
         number = int(str(invoice["number"]).split("-")[-1])
         entity.counters["invoices"] = max(entity.counters["invoices"], number)
-    rebuild_billing_index(entity)
+    entity.billing.rebuild(entity.scan("invoices"), entity.scan("subscriptions"))

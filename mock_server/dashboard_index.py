@@ -1,6 +1,7 @@
 """Dashboard figures kept up to date as the entity changes, so ``GET /dashboard`` does not scan.
 
-One ``DashboardIndex`` per entity (in ``entity.derived``). It remembers, per quote, order,
+One ``DashboardIndex`` per entity (``store.EntityState.dashboard``, made by the store, fed by
+``EntityState.dashboard_totals``). It remembers, per quote, order,
 subscription and invoice, the few fields the dashboard reads (its *contribution*) and keeps
 running totals of them: counts per status, money per currency, integer MRR sums per (currency,
 interval, intervalCount), counted subscriptions per customer, and sorted time lines for churn.
@@ -17,11 +18,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from datetime import datetime, timedelta
 from fractions import Fraction
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol
 
 from mock_server.domain.metrics import (
     CHURN_WINDOW_DAYS,
@@ -35,9 +36,10 @@ from mock_server.domain.metrics import (
 )
 from mock_server.domain.money import round_fraction
 from mock_server.domain.periods import format_instant, parse_date, parse_instant, start_of_day
-from mock_server.store import TRACKED, EntityState, Resource
+from mock_server.packed import Resource
 
-DERIVED_KEY = "dashboard"
+TRACKED = ("quotes", "orders", "subscriptions", "invoices")
+"""Collections whose changes the store records per id (``EntityState.changed``) for the totals."""
 _MEMO_LIMIT = 200_000
 _first = itemgetter(0)
 _KEYS = {
@@ -49,6 +51,21 @@ _KEYS = {
 # status, customerId, currency, interval, intervalCount, unitAmount x quantity (None when not counted),
 # eligible (start of the churn base: max(startDate, trialEnd) at 00:00Z), canceledAt
 SubKey = tuple[str, str | None, str | None, str | None, int | None, int | None, datetime, datetime | None]
+
+
+class Changes(Protocol):
+    """What the index reads of an entity (``store.EntityState``): the ids recorded as changed per
+    ``TRACKED`` kind, and the resources (read only)."""
+
+    changed: dict[str, set[str]]
+
+    def count(self, kind: str) -> int: ...
+
+    def has(self, kind: str, obj_id: str) -> bool: ...
+
+    def peek(self, kind: str, obj_id: str) -> Resource: ...
+
+    def scan_items(self, kind: str) -> Iterator[tuple[str, Resource]]: ...
 
 
 class DashboardIndex:
@@ -71,7 +88,7 @@ class DashboardIndex:
 
     # catching up -------------------------------------------------------------------------------
 
-    def catch_up(self, entity: EntityState) -> None:
+    def catch_up(self, entity: Changes) -> None:
         """Fold every change the store recorded since the last call into the totals. The changed
         resources' contributions are read first: one whose fields cannot be read raises (as the
         reference computation would) and nothing changes. Equal contributions are folded in once
@@ -80,14 +97,13 @@ class DashboardIndex:
             pending = entity.changed[kind]
             if not pending:
                 continue
-            collection = entity.collection(kind)
             contributions = self._contributions[kind]
             key = self._subscription_key if kind == "subscriptions" else _KEYS[kind]
             ids = list(pending)
-            if len(ids) * 4 >= len(collection):  # many: read them in storage order (memory locality)
-                fresh = {i: key(r) for i, r in collection.peek_items() if i in pending}
+            if len(ids) * 4 >= entity.count(kind):  # many: read them in storage order (memory locality)
+                fresh = {i: key(r) for i, r in entity.scan_items(kind) if i in pending}
             else:
-                fresh = {i: key(collection.peek(i)) for i in ids if i in collection}
+                fresh = {i: key(entity.peek(kind, i)) for i in ids if entity.has(kind, i)}
             delta = Counter(fresh.values())
             delta.subtract(contributions.pop(obj_id) for obj_id in ids if obj_id in contributions)
             contributions.update(fresh)
@@ -195,27 +211,27 @@ class DashboardIndex:
 
     # reading -----------------------------------------------------------------------------------
 
-    def figures(self, entity: EntityState, now: datetime) -> Resource:
+    def figures(self, entity: Changes, now: datetime) -> Resource:
         """The ``GET /dashboard`` body of ``entity`` at ``now`` (after ``catch_up``)."""
         self.catch_up(entity)
         sub_status, quote_status, order_status = (self._status[k] for k in ("subscriptions", "quotes", "orders"))
         subscriptions = {key: sub_status.get(status, 0) for status, key in SUBSCRIPTION_KEYS.items()}
-        subscriptions["total"] = len(entity.subscriptions)
+        subscriptions["total"] = entity.count("subscriptions")
         quotes: dict[str, Any] = {status: quote_status.get(status, 0) for status in QUOTE_STATUSES}
-        quotes["total"] = len(entity.quotes)
+        quotes["total"] = entity.count("quotes")
         won = quotes["accepted"] + quotes["converted"]
         quotes["winRate"] = rate(won, won + quotes["declined"] + quotes["expired"])
         quotes["conversionRate"] = rate(
             quotes["converted"], quotes["sent"] + won + quotes["declined"] + quotes["expired"]
         )
         orders: dict[str, Any] = {status: order_status.get(status, 0) for status in ORDER_STATUSES}
-        orders["total"] = len(entity.orders)
+        orders["total"] = entity.count("orders")
         return {
             "asOf": format_instant(now),
             "subscriptions": subscriptions,
             "quotes": quotes,
             "orders": orders,
-            "customers": {"total": len(entity.customers), "active": len(self._active)},
+            "customers": {"total": entity.count("customers"), "active": len(self._active)},
             "churn": self._churn(now),
             "revenue": self._revenue(),
         }
@@ -264,12 +280,3 @@ def _bump(counts: dict[Any, int], key: Hashable, sign: int) -> None:
         counts[key] = value
     else:
         counts.pop(key, None)
-
-
-def index_of(entity: EntityState) -> DashboardIndex:
-    """The entity's index (made on first use; it then catches up with every resource)."""
-    index = entity.derived.get(DERIVED_KEY)
-    if not isinstance(index, DashboardIndex) or not entity.tracking:
-        index = entity.derived[DERIVED_KEY] = DashboardIndex()
-        entity.track_changes()
-    return index
