@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from contract_tests import campaign, cli_common, interrupts, progress, scratch
+from contract_tests.check import preflight
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
@@ -62,8 +63,6 @@ def run_fuzz(args: argparse.Namespace) -> int:
         print("sales-contract fuzz: the positional target is deprecated, use --target", file=sys.stderr)
         args.target = args.legacy_target
     resolved = cli_common.resolve(args)
-    from contract_tests.cli import preflight
-
     try:
         with interrupts.deferring_interrupts(), scratch.entities(resolved, "fuzz") as made:
             if made is not None:

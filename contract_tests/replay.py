@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from contract_tests import cli_common, interrupts, scratch
+from contract_tests.check import preflight, run_argv
 from contract_tests.cli_common import EXIT_OK, EXIT_VIOLATION, Command
 from contract_tests.target import (
     DEMO_ENTITY_ID,
@@ -38,7 +39,6 @@ from contract_tests.target import (
     mock_target,
 )
 
-FORMAT_VERSION = 3  # 3: "replay" names the target and the credential variables a replay needs
 PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_.]+)\}\}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 SENT_HEADERS = ("content-type", "accept", "prefer", "idempotency-key")
@@ -247,8 +247,6 @@ def _named_ids(record: Mapping[str, Any]) -> list[str]:
 def _replay_chain(
     args: argparse.Namespace, record: dict[str, Any], resolved: cli_common.Resolved, made: scratch.Scratch | None
 ) -> int:
-    from contract_tests.cli import preflight
-
     preflight(resolved)
     target = _target(resolved)
     chain = record["chain"]
@@ -519,14 +517,12 @@ def _json_or_text(text: str) -> Any:
 
 def _replay_test(args: argparse.Namespace, record: Mapping[str, Any], resolved: cli_common.Resolved) -> int:
     """Run the scenario test again (it builds its own chain on fresh resources) with the saved seed."""
-    from contract_tests import cli
-
     test = str(record["test"])
     print(f"replay: {record['operation']} / {record['check']}: running {test} again against {resolved.target}")
-    argv = ["check", "--profile", "fast", "--allow-writes", "--test", test.split("[", 1)[0]]
+    argv = ["--profile", "fast", "--allow-writes", "--test", test.split("[", 1)[0]]
     if record.get("seed") is not None:
         argv += ["--seed", str(record["seed"])]
-    code = cli.main(argv + _shared_argv(args))
+    code = run_argv(argv + _shared_argv(args))
     if code == EXIT_VIOLATION:
         print("REPRODUCES")
     elif code == EXIT_OK:

@@ -16,6 +16,9 @@ import pytest
 CURL_RE = re.compile(r"(curl -X [^\n]+)")
 
 
+FORMAT_VERSION = 3  # of a failure file; 3: "replay" names the target and the credential variables a replay needs
+
+
 @dataclass
 class Outcome:
     """How often a rule (or an operation) was judged and held, was judged and broke, or was not exercised.
@@ -61,8 +64,6 @@ class FailureRecord:
     """Where it was saved (not part of the file itself)."""
 
     def as_json(self) -> dict[str, Any]:
-        from contract_tests.replay import FORMAT_VERSION
-
         return {"version": FORMAT_VERSION, **{k: v for k, v in self.__dict__.items() if k != "file"}}
 
 
