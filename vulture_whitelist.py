@@ -26,16 +26,7 @@ writable  # noqa: B018, F821  (requested with pytest.mark.usefixtures("writable"
 pytestmark  # noqa: B018, F821  (module marks pytest reads)
 _id  # noqa: B018, F821  (pytest >= 9.2 reads Node._id; contract_tests/compat.py sets it)
 
-# Schemathesis calls the checks registered with @schemathesis.check (contract_tests/checks.py) and
-# the state machine's before_call hook (contract_tests/test_stateful.py)
-sales_document_arithmetic  # noqa: B018, F821
-invoice_arithmetic  # noqa: B018, F821
-proration_consistency  # noqa: B018, F821
-pagination_consistency  # noqa: B018, F821
-status_filter_respected  # noqa: B018, F821
-money_is_integer  # noqa: B018, F821
-error_body_contract  # noqa: B018, F821
-derived_dates  # noqa: B018, F821
+# Schemathesis calls the state machine's before_call hook (contract_tests/test_stateful.py)
 before_call  # noqa: B018, F821
 
 # Hypothesis runs @rule/@invariant methods of a RuleBasedStateMachine (contract_tests/test_model.py)

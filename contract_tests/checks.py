@@ -1,8 +1,8 @@
 """Custom Schemathesis checks: business invariants that hold for any single response.
 
 They recognise documents by shape (not by operationId), so they also run on the stateful
-layer's responses and on any server. Registered on import (``@schemathesis.check``); the suite
-imports this module from its conftest.
+layer's responses and on any server. Importing this module registers nothing: :func:`register_checks`
+makes them Schemathesis checks, called where the suite starts (its conftest, ``replay``).
 
 A check that finds nothing to judge in a response (no document, no error, not a list) returns True:
 Schemathesis' sign that it did not apply. :func:`remember_applied` (an ``after_validate`` hook) keeps, per
@@ -17,6 +17,7 @@ from typing import Any
 
 import schemathesis
 from schemathesis import Case, CheckContext, Response
+from schemathesis.checks import CHECKS
 
 from contract_tests import oracle
 
@@ -67,7 +68,6 @@ def _fail(problems: list[str]) -> None:
         raise AssertionError("; ".join(problems[:8]))
 
 
-@schemathesis.check
 def sales_document_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Quote/order lines: ``amount``/``taxAmount`` recomputed, then subtotal, taxTotal, total."""
     if not _ours(case):
@@ -83,7 +83,6 @@ def sales_document_arithmetic(ctx: CheckContext, response: Response, case: Case[
     return None if judged else True
 
 
-@schemathesis.check
 def invoice_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Invoices anywhere in a response: per-line tax, totals, credit application, born-paid rule."""
     if not _ours(case):
@@ -98,7 +97,6 @@ def invoice_arithmetic(ctx: CheckContext, response: Response, case: Case[Any]) -
     return None if judged else True
 
 
-@schemathesis.check
 def proration_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A change-plan's proration: net = credit + charge, day counts, credit never positive."""
     if not _ours(case):
@@ -118,7 +116,6 @@ def _int_query(case: Case[Any], name: str, default: int) -> int | None:
         return None
 
 
-@schemathesis.check
 def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A page echoes page/pageSize, holds min(pageSize, what is left) items, and is empty past the end."""
     if not _ours(case):
@@ -140,7 +137,6 @@ def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any
     return None
 
 
-@schemathesis.check
 def status_filter_respected(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A list filtered by ``status`` returns only items in that status."""
     if not _ours(case):
@@ -156,7 +152,6 @@ def status_filter_respected(ctx: CheckContext, response: Response, case: Case[An
     return None
 
 
-@schemathesis.check
 def money_is_integer(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Money is an integer count of minor units, never a float or a string."""
     if not _ours(case):
@@ -169,7 +164,6 @@ def money_is_integer(ctx: CheckContext, response: Response, case: Case[Any]) -> 
     return None if money else True
 
 
-@schemathesis.check
 def error_body_contract(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Errors are JSON ``{"error": str}`` and never carry a stack trace or internal name."""
     if not _ours(case):
@@ -226,7 +220,6 @@ def answer_problems(method: str, path: str, request: Any, status: int, body: Any
     return problems + date_problems(method, path, request, status, body)
 
 
-@schemathesis.check
 def derived_dates(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Periods, trial ends, due dates and validity recomputed from what the answer and the request say."""
     if not _ours(case):
@@ -344,3 +337,23 @@ _BUILTIN: dict[str, Any] = {
     "use_after_free": lambda case, response: False,
     "ensure_resource_availability": lambda case, response: False,
 }
+
+
+SUITE_CHECKS = (
+    sales_document_arithmetic,
+    invoice_arithmetic,
+    proration_consistency,
+    pagination_consistency,
+    status_filter_respected,
+    money_is_integer,
+    error_body_contract,
+    derived_dates,
+)
+
+
+def register_checks() -> None:
+    """Make :data:`SUITE_CHECKS` Schemathesis checks, once (a second call registers nothing again)."""
+    registered = set(CHECKS.get_all_names())
+    for check in SUITE_CHECKS:
+        if check.__name__ not in registered:
+            schemathesis.check(check)

@@ -19,9 +19,14 @@ __all__ = ["build_parser", "main", "pytest_args"]
 OVERVIEW_VIOLATION = f"{cli_common.EXIT_CODES[EXIT_VIOLATION]} (replay: it reproduces)"
 
 
-def commands() -> list[Command]:
-    """Every subcommand, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
-    return [check.CHECK, fuzz.COMMAND, replay.COMMAND, proxy.COMMAND, report_merge.COMMAND]
+COMMANDS: dict[str, Command] = {
+    "check": check.CHECK,
+    "fuzz": fuzz.COMMAND,
+    "replay": replay.COMMAND,
+    "proxy": proxy.COMMAND,
+    "report": report_merge.COMMAND,
+}
+"""Every subcommand by name, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sales-contract {version()}")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for command in commands():
+    for command in COMMANDS.values():
         cli_common.add_command(subparsers, command)
     return parser
 

@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from contract_tests import campaign, checks, compat, needs, progress  # checks: importing registers the custom checks
+from contract_tests import campaign, checks, compat, needs, progress
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi, curl_command, make_http_client
 from contract_tests.process import free_port, sales_mock_command, serve
@@ -64,6 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    checks.register_checks()  # the suite's own Schemathesis checks
     campaign.register(config)  # --sales-shard, --sales-example-db, results in the JUnit file
     config.addinivalue_line("markers", "sales_ops(*operation_ids): operations a scenario test exercises")
     config.addinivalue_line(

@@ -469,6 +469,7 @@ def _schemathesis_check(
     from contract_tests.target import spec_path
 
     load_all_checks()
+    suite_checks.register_checks()
     functions: list[Any] = [fn for fn in CHECKS.get_all() if getattr(fn, "__name__", "") == check]
     if not functions:
         raise UsageError(f"the failure names a check this version does not have: {check}")

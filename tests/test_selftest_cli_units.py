@@ -86,7 +86,7 @@ def test_each_command_help_marks_its_defaults_plainly(monkeypatch: pytest.Monkey
 
 def test_every_command_documents_its_environment_and_exit_codes() -> None:
     commands = subparsers()
-    specs = {command.name: command for command in cli.commands()}
+    specs = cli.COMMANDS
     for name, parser in commands.items():
         spec = specs[name.split()[0]]
         text = parser.format_help()
