@@ -18,12 +18,15 @@ import pytest
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from contract_tests import campaign, checks, compat, needs, progress
+from contract_tests import campaign
+from contract_tests.campaign import progress
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi, curl_command, make_http_client
+from contract_tests.oracle import checks
 from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.profiles import Profile, get_profile, schemathesis_config
 from contract_tests.report import get_recorder
+from contract_tests.suite import compat, needs
 from contract_tests.target import (
     ENV_VARS,
     Target,
@@ -363,7 +366,7 @@ NOT_EXERCISED = "NOT EXERCISED: "
 def _chain_of(api: SalesApi | None) -> list[dict[str, Any]] | None:
     if api is None or not api.chain:
         return None
-    from contract_tests.replay import Recording, other_credentials
+    from contract_tests.recording import Recording, other_credentials
 
     recording = Recording(api.target.entity_id, api.target.api_key, other_credentials(api.target))
     for response in api.chain:

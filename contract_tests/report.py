@@ -39,12 +39,12 @@ class Outcome:
 
 @dataclass
 class FailureRecord:
-    """One violation as saved for ``sales-contract replay`` (see :mod:`contract_tests.replay`).
+    """One violation as saved for ``sales-contract replay`` (see :mod:`contract_tests.cli.replay`).
 
     ``kind`` is ``check`` (a Schemathesis check judged the last request of ``chain``) or ``test``
     (a scenario test's assertion; ``test`` is its node id). ``scope`` is ``fresh`` when the chain ran
     in a temporary entity of the mock, ``entity`` when it ran on the target's entity, ``scratch`` when
-    that entity was the run's scratch entity (:mod:`contract_tests.scratch`: replay makes another).
+    that entity was the run's scratch entity (:mod:`contract_tests.cli.scratch`: replay makes another).
     ``replay`` is where it happened and what a replay there needs: ``{"target": URL or "mock",
     "credentials": [names of the environment variables]}`` (names only, never a value).
     """

@@ -106,3 +106,48 @@ def test_no_import_cycle() -> None:
     graph = {module: set(built.find_modules_directly_imported_by(module)) & modules for module in modules}
     cycles = _cycles(graph)
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(cycle) for cycle in cycles)
+
+
+SUITE_PACKAGE = ROOT / "contract_tests"
+
+
+def _suite_modules() -> set[str]:
+    """``contract_tests.x`` for every module file and subpackage directly under ``contract_tests``."""
+    found = set()
+    for path in SUITE_PACKAGE.iterdir():
+        if path.suffix == ".py" and path.stem != "__init__":
+            found.add(f"contract_tests.{path.stem}")
+        elif path.is_dir() and (path / "__init__.py").exists():
+            found.add(f"contract_tests.{path.name}")
+    return found
+
+
+def _suite_layers() -> list[set[str]]:
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    layers = config["importlinter:contract:contract-suite-layers"]["layers"]
+    return [{n.strip() for n in re.split(r"[|:]", line) if n.strip()} for line in layers.splitlines() if line.strip()]
+
+
+def test_every_suite_module_has_a_layer_in_the_import_contract() -> None:
+    layered = set().union(*_suite_layers())
+    missing = sorted(_suite_modules() - layered)
+    assert not missing, f"contract_tests modules without a layer in .importlinter: {missing}"
+    stale = sorted(layered - _suite_modules())
+    assert not stale, f".importlinter names contract_tests modules that do not exist: {stale}"
+
+
+def test_every_suite_module_has_a_row_and_the_same_layer_in_architecture_md() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    rows = dict(
+        (name, layer)
+        for layer, name in re.findall(r"^\| (C\d) \| `contract_tests/([a-z_]+)(?:\.py|/)`", text, flags=re.MULTILINE)
+    )
+    layers = _suite_layers()
+    for module in sorted(_suite_modules()):
+        name = module.removeprefix("contract_tests.")
+        assert name in rows, f"contract_tests/{name} has no row in ARCHITECTURE.md's contract suite table"
+        position = next(index for index, layer in enumerate(layers) if module in layer)
+        assert rows[name] == f"C{position + 1}", (
+            f"{name}: layer {rows[name]} in ARCHITECTURE.md, C{position + 1} in .importlinter"
+        )

@@ -24,9 +24,9 @@ import pytest
 from browser_support import dump_dom, needs_chromium
 from livemock import DEMO_SUITE_ENV
 
+from contract_tests.campaign.sharding import spec_operations
 from contract_tests.cli import main
 from contract_tests.process import free_port, serve
-from contract_tests.sharding import spec_operations
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ PROBE = """
 import json
 from schemathesis.checks import CHECKS
 before = set(CHECKS.get_all_names())
-from contract_tests import checks
+from contract_tests.oracle import checks
 imported = set(CHECKS.get_all_names())
 checks.register_checks()
 once = CHECKS.get_all_names()

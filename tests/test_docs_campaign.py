@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
+from contract_tests.campaign.sharding import Shard
 from contract_tests.cli import build_parser
-from contract_tests.sharding import Shard
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "qa-campaigns.md"

@@ -8,8 +8,8 @@ import hypothesis
 import pytest
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from contract_tests.campaign.exampledb import activated, open_database, redacted
 from contract_tests.cli import main
-from contract_tests.exampledb import activated, open_database, redacted
 from contract_tests.process import free_port
 from contract_tests.target import UsageError
 

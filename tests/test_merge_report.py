@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from contract_tests.campaign.merge_report import PROPERTY, junit_for_rounds
 from contract_tests.cli import main
-from contract_tests.merge_report import PROPERTY, junit_for_rounds
 
 CURL = "curl -X POST -H 'Authorization: Bearer $SALES_API_KEY' -d '{\"code\": \"<b>x</b>\"}' 'http://127.0.0.1:1/api/sales/plans'"
 

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from contract_tests import cli, fuzz, progress
+from contract_tests import cli
+from contract_tests.campaign import progress
+from contract_tests.cli import fuzz
 
 
 class _Item:

@@ -18,7 +18,8 @@ import httpx
 import pytest
 from livemock import answering
 
-from contract_tests import cli, scratch
+from contract_tests import cli
+from contract_tests.cli import scratch
 from contract_tests.cli_common import Resolved
 from contract_tests.process import free_port, sales_mock_command, serve
 

@@ -167,7 +167,7 @@ def test_a_campaign_stopped_by_sigterm_cleans_up(server: str, tmp_path: Path) ->
 
 @pytest.mark.parametrize("server", ["token:s3cret"], indirect=True)
 def test_admin_token_keeps_the_clock_checks(server: str, tmp_path: Path) -> None:
-    one_test = "contract_tests/test_time.py::test_sent_quote_expires_after_valid_until"  # a clock check
+    one_test = "contract_tests/suite/test_time.py::test_sent_quote_expires_after_valid_until"  # a clock check
     base = [*CLI, "check", "--target", server, "--profile", "fast", "--allow-writes", "--test", one_test]
     without = subprocess.run(base, env=ENV, capture_output=True, text=True, timeout=300, check=False)
     assert without.returncode == 0 and "needs a token: pass --admin-token" in without.stdout, without.stdout[-3000:]

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from contract_tests import cleanup, cli, cli_common, throttle
+from contract_tests.cli.replay import _path_parameters
 from contract_tests.client import SalesApi
-from contract_tests.replay import Recording, _fill, _path_parameters
+from contract_tests.recording import Recording, fill
 from contract_tests.target import Target
 
 SHARED = ("--target", "--api-key", "--entity-id", "--readonly-key", "--other-entity-id", "--other-key")
@@ -126,11 +127,13 @@ def test_target_defaults_to_the_environment_then_mock(monkeypatch: pytest.Monkey
 
 
 def test_check_runs_only_the_tests_named_by_repeated_test_options() -> None:
-    """``--test FILE::NAME`` (repeatable): only those tests of the suite (replay, the mutant self-test)."""
+    """``--test FILE::NAME`` (repeatable): only those tests of the suite (replay, the mutant self-test).
+
+    A file named as failure files recorded before the suite moved to ``contract_tests/suite/`` still names it."""
     argv = ["check", "--test", "contract_tests/test_time.py::test_trial_end_starts_the_first_period"]
-    args = cli.build_parser().parse_args([*argv, "--test", "test_invariants_rounding.py"])
+    args = cli.build_parser().parse_args([*argv, "--test", "contract_tests/suite/test_invariants_rounding.py"])
     tests = cli.pytest_args(args, cli_common.resolve(args, env={}), Path("pytest.ini"))[:3]
-    suite = Path(cli.__file__).parent
+    suite = Path(cli.__file__).parents[1] / "suite"
     assert tests == [
         f"{suite / 'test_time.py'}::test_trial_end_starts_the_first_period",
         str(suite / "test_invariants_rounding.py"),
@@ -254,7 +257,7 @@ def test_a_chain_keeps_created_ids_as_placeholders() -> None:
     assert "quote-123456" not in text and "order-98765" not in text and "ent-1" not in text and "ak_secret" not in text
     assert chain[1]["body"] == '{"quoteId": "{{step1.id}}"}' and chain[2]["path"] == "/api/sales/orders/{{step2.id}}"
     assert chain[0]["headers"]["authorization"] == "Bearer {{apiKey}}"
-    filled = _fill(chain[2], {"step2.id": "o-new", "entityId": "ent-2", "apiKey": "k2"})
+    filled = fill(chain[2], {"step2.id": "o-new", "entityId": "ent-2", "apiKey": "k2"})
     assert filled["path"].endswith("/orders/o-new") and filled["query"] == {"entityId": "ent-2"}
     assert _path_parameters("/quotes/{quoteId}", "/api/sales/quotes/abc") == {"quoteId": "abc"}
 

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests import checks, cleanup, cli, cli_common, needs
+from contract_tests import cleanup, cli, cli_common
 from contract_tests.client import SalesApi, curl_command
-from contract_tests.replay import Recording, other_credentials
+from contract_tests.oracle import checks
+from contract_tests.recording import Recording, other_credentials
 from contract_tests.report import Leftover, Recorder, replay_command
+from contract_tests.suite import needs
 from contract_tests.target import Target, credential_names
 
 STAGING = Target(
@@ -144,7 +146,7 @@ def test_every_credential_has_an_option_and_none_is_echoed() -> None:
 
 
 def test_a_fuzz_round_gets_its_credentials_from_the_environment_not_its_command_line(tmp_path: Path) -> None:
-    from contract_tests.fuzz import Campaign
+    from contract_tests.cli.fuzz import Campaign
 
     args = cli.build_parser().parse_args(
         ["fuzz", "--target", "http://127.0.0.1:9", "--api-key", "ak_k", "--entity-id", "e", "--other-key", "ak_o"]

@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
-from contract_tests import cli, scenarios
+from contract_tests import cli
+from contract_tests.cli.replay import judge, replay_chain
 from contract_tests.client import SalesApi, make_http_client
-from contract_tests.replay import Recording, judge, replay_chain
+from contract_tests.recording import Recording
+from contract_tests.suite import scenarios
 from contract_tests.target import MOCK_CLOCK, build_mock_app, mock_target
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mutants"))

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contract_tests.sharding import Shard, Unit, conformance_units, parse_shard, plan, spec_operations
+from contract_tests.campaign.sharding import Shard, Unit, conformance_units, parse_shard, plan, spec_operations
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS_LINE = re.compile(r"^shard (\d+)/(\d+): (\d+) of (\d+) unit\(s\): (.*)$", re.M)

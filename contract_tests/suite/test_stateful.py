@@ -14,11 +14,11 @@ from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import Case, Response
 from schemathesis.schemas import BaseSchema
 
-from contract_tests import checks
 from contract_tests.cleanup import Janitor
 from contract_tests.client import reproducible
+from contract_tests.oracle import checks
 from contract_tests.profiles import Profile
-from contract_tests.replay import Recording
+from contract_tests.recording import Recording
 from contract_tests.report import failure_checks, get_recorder
 from contract_tests.target import MOCK_CLOCK, Target
 

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from contract_tests import oracle, scenarios
+from contract_tests import oracle
 from contract_tests.client import SalesApi
 from contract_tests.profiles import Profile
+from contract_tests.suite import scenarios
 
 pytestmark = pytest.mark.usefixtures("writable")
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from contract_tests import oracle, scenarios
+from contract_tests import oracle
 from contract_tests.client import SalesApi
+from contract_tests.suite import scenarios
 
 pytestmark = pytest.mark.usefixtures("writable")
 Json = dict[str, Any]

@@ -321,7 +321,7 @@ def _stopped_round(
     left: list[dict[str, str]],
 ) -> Suite:
     from contract_tests.campaign import FORMAT
-    from contract_tests.exampledb import redacted
+    from contract_tests.campaign.exampledb import redacted
 
     suite = ET.Element("testsuite", name="sales-contract fuzz", tests=str(len(failures)))
     suite.set("failures", str(len(failures)))

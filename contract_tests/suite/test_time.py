@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests import needs, oracle, scenarios
+from contract_tests import oracle
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi
+from contract_tests.suite import needs, scenarios
 from contract_tests.target import Target
 
 pytestmark = [pytest.mark.usefixtures("writable"), pytest.mark.sales_needs("admin")]

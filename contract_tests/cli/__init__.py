@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from contract_tests import check, cli_common, fuzz, replay, report_merge
-from contract_tests.check import pytest_args
+from contract_tests import cli_common
+from contract_tests.cli import check, fuzz, replay, report
+from contract_tests.cli.check import pytest_args
 from contract_tests.cli_common import EXIT_VIOLATION, Command
 from contract_tests.proxy import run as proxy
 
@@ -24,7 +25,7 @@ COMMANDS: dict[str, Command] = {
     "fuzz": fuzz.COMMAND,
     "replay": replay.COMMAND,
     "proxy": proxy.COMMAND,
-    "report": report_merge.COMMAND,
+    "report": report.COMMAND,
 }
 """Every subcommand by name, in ``--help`` order. A new one: a ``Command`` in its module, one line here."""
 
@@ -50,7 +51,3 @@ def main(argv: list[str] | None = None) -> int:
     cli_common.Parser.argv = argv
     args = build_parser().parse_args(argv)
     return cli_common.run_command(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

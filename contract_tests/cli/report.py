@@ -1,7 +1,7 @@
 """``sales-contract report merge OUT.html a.xml b.xml ...``: one JUnit file and one HTML report from many jobs.
 
-The inputs are read and merged by :mod:`contract_tests.merge_report`, the page is drawn by
-:mod:`contract_tests.report_html`.
+The inputs are read and merged by :mod:`contract_tests.campaign.merge_report`, the page is drawn by
+:mod:`contract_tests.campaign.report_html`.
 
 Exit codes: 0 clean, 1 at least one violation or test error, 2 unusable input or a shard missing.
 """
@@ -12,9 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from contract_tests import report_html
+from contract_tests.campaign import report_html
+from contract_tests.campaign.merge_report import Campaign, collect, merged_junit, read_suites, write_tree
 from contract_tests.cli_common import Command, HelpFormatter, epilog
-from contract_tests.merge_report import Campaign, collect, merged_junit, read_suites, write_tree
 from contract_tests.target import UsageError
 
 # -- Command -------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from contract_tests import oracle, scenarios
+from contract_tests import oracle
 from contract_tests.client import SalesApi
+from contract_tests.suite import scenarios
 
 Json = dict[str, Any]
 PREFIXES = {"quotes": "Q", "orders": "SO"}

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis.database import ExampleDatabase
 
-from contract_tests import exampledb, progress, sharding
+from contract_tests.campaign import exampledb, progress, sharding
 from contract_tests.report import Recorder, get_recorder, replay_command
 from contract_tests.target import ENV_VARS, UsageError, spec_path
 
@@ -27,7 +27,7 @@ PROPERTY = "sales-contract"
 FORMAT = 1
 MESSAGE_LIMIT = 4000
 CAMPAIGN_KEY = pytest.StashKey["CampaignPlugin"]()
-SUITE_DIR = Path(__file__).resolve().parent
+SUITE_DIR = Path(__file__).resolve().parents[1] / "suite"
 
 
 # -- Command line --------------------------------------------------------------------------------

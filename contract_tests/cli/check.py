@@ -13,13 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests import campaign, cli_common, interrupts, scratch
+from contract_tests import campaign, cli_common, interrupts
+from contract_tests.cli import scratch
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command, Resolved
 from contract_tests.profiles import DEFAULT_SEED
 from contract_tests.report import RECORDER_KEY, Recorder
 from contract_tests.target import UsageError, live_target, spec_path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 INI = """[pytest]
 addopts = --strict-markers -p no:cacheprovider
 xfail_strict = true
@@ -125,10 +125,10 @@ def _reason(response: httpx.Response) -> str:
 
 
 def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list[str]:
-    tests = [str(PACKAGE_DIR)]
+    tests = [str(campaign.SUITE_DIR)]
     if args.test:
         tests = [_test_path(test) for test in args.test]
-    argv = [*tests, "-c", str(ini), "--rootdir", str(PACKAGE_DIR.parent), "-p", "no:randomly"]
+    argv = [*tests, "-c", str(ini), "--rootdir", str(campaign.SUITE_DIR.parents[1]), "-p", "no:randomly"]
     argv += ["-v" if args.verbose else "-q", "--tb=short", "-rfE", "--sales-profile", args.profile]
     argv += ["--sales-target", resolved.target, "--sales-timeout", str(resolved.timeout)]
     for option, value in (
@@ -156,9 +156,9 @@ def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list
 
 
 def _test_path(test: str) -> str:
-    """``contract_tests/test_x.py::test_y`` (or ``test_x.py::test_y``) -> the suite's file, then ``::test_y``."""
+    """``contract_tests/suite/test_x.py::test_y`` (or ``test_x.py::test_y``) -> the suite's file, then ``::test_y``."""
     file, _, name = test.partition("::")
-    return str(PACKAGE_DIR / Path(file).name) + (f"::{name}" if name else "")
+    return str(campaign.SUITE_DIR / Path(file).name) + (f"::{name}" if name else "")
 
 
 class _RecorderPlugin:

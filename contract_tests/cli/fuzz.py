@@ -21,8 +21,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from contract_tests import campaign, cli_common, interrupts, progress, scratch
-from contract_tests.check import preflight
+from contract_tests import campaign, cli_common, interrupts
+from contract_tests.campaign import progress
+from contract_tests.cli import scratch
+from contract_tests.cli.check import preflight
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
@@ -324,7 +326,7 @@ def _write_junit(
     """``OUTPUT/junit.xml`` (and ``--junit-xml``): the rounds' JUnit files in one, with the results that
     ``sales-contract report merge`` reads, the failures of a round that wrote none, and an error case when
     the campaign could not run or was stopped (exit 2)."""
-    from contract_tests.merge_report import junit_for_rounds
+    from contract_tests.campaign.merge_report import junit_for_rounds
 
     problem = None
     if code == cli_common.EXIT_USAGE:

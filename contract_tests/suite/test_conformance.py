@@ -10,10 +10,10 @@ import pytest
 import schemathesis
 from schemathesis import Case
 
-from contract_tests import checks
 from contract_tests.cleanup import Janitor
 from contract_tests.client import reproducible
-from contract_tests.replay import Recording
+from contract_tests.oracle import checks
+from contract_tests.recording import Recording
 from contract_tests.report import failure_checks, get_recorder
 from contract_tests.target import Target
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests import oracle, scenarios
+from contract_tests import oracle
 from contract_tests.client import SalesApi
+from contract_tests.suite import scenarios
 
 pytestmark = pytest.mark.usefixtures("writable")
 
