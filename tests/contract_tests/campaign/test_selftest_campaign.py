@@ -26,7 +26,7 @@ import pytest
 from contract_tests import cli
 from contract_tests.process import free_port, sales_mock_command, serve
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2]  # tests/
 CLI = [sys.executable, "-m", "contract_tests.cli"]
 ENTITY = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 KEY = "ak_demo_readwrite"

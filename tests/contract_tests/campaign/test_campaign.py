@@ -30,7 +30,7 @@ from contract_tests.process import free_port, serve
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 REDIS_SERVER = Path("/usr/bin/redis-server")
 MUTANT = "error_leaks_trace"  # validation errors carry a traceback: found by generated (invalid) requests
 OPERATIONS = ["createPlan", "listPlans", "patchPlan", "patchQuote"]

@@ -24,7 +24,7 @@ from livemock import DEMO_SUITE_ENV
 
 from contract_tests.process import free_port, sales_mock_command, serve
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2]  # tests/
 sys.path.insert(0, str(HERE / "mutants"))
 from defects import MUTANTS  # noqa: E402
 

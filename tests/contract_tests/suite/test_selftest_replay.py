@@ -19,7 +19,7 @@ from contract_tests.recording import Recording
 from contract_tests.suite import scenarios
 from contract_tests.target import MOCK_CLOCK, build_mock_app, mock_target
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "mutants"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mutants"))
 from catalog import MutantMiddleware
 from defects import MUTANTS
 

@@ -13,7 +13,7 @@ import yaml
 from contract_tests.campaign.sharding import Shard
 from contract_tests.cli import build_parser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "qa-campaigns.md"
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
 

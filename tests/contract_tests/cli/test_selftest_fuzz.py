@@ -1,4 +1,4 @@
-"""The long QA campaign against the mock, opt-in: ``pytest -m fuzz tests/test_selftest_fuzz.py``."""
+"""The long QA campaign against the mock, opt-in: ``pytest -m fuzz tests/contract_tests/cli/test_selftest_fuzz.py``."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ from livemock import DEMO_SUITE_ENV
 
 from contract_tests.process import free_port, serve
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2]  # tests/
 CLI = [sys.executable, "-m", "contract_tests.cli"]
 OTHER_ENTITY = DEMO_SUITE_ENV["SALES_API_OTHER_ENTITY_ID"]
 OTHER_KEY = DEMO_SUITE_ENV["SALES_API_OTHER_KEY"]

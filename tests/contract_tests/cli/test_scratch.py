@@ -23,7 +23,7 @@ from contract_tests.cli import scratch
 from contract_tests.cli_common import Resolved
 from contract_tests.process import free_port, sales_mock_command, serve
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2]  # tests/
 CLI = [sys.executable, "-m", "contract_tests.cli"]
 DEMO = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 ENV = {name: value for name, value in os.environ.items() if not name.startswith(("SALES_API_", "SALES_ADMIN"))}

@@ -33,7 +33,7 @@ from contract_tests.proxy.server import ProxyApp
 from contract_tests.proxy.spec import Contract
 from mock_server.resources import spec_path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2]  # tests/
 DEMO = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 OTHER = "f1f5c646-a768-4f15-ab7e-5e3088389de0"
 ACME = "3f1c9a52-8d4e-4b7a-9c21-6e0d5a7b8c10"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from contract_tests.campaign.sharding import Shard, Unit, conformance_units, parse_shard, plan, spec_operations
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 UNITS_LINE = re.compile(r"^shard (\d+)/(\d+): (\d+) of (\d+) unit\(s\): (.*)$", re.M)
 
 
