@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ from typing import Any
 import pytest
 from hypothesis.database import ExampleDatabase
 
-from contract_tests.campaign import exampledb, progress, sharding
+from contract_tests.campaign import exampledb, progress, run_config, sharding
 from contract_tests.report import Recorder, get_recorder, replay_command
-from contract_tests.target import ENV_VARS, UsageError, spec_path
+from contract_tests.target import UsageError, spec_path
 
 PROPERTY = "sales-contract"
 FORMAT = 1
@@ -54,11 +53,6 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
 def cli_args(args: argparse.Namespace) -> list[str]:
     """The same options again, for a ``check`` child process (a fuzz round)."""
     return _argv(args, "--")
-
-
-def pytest_args(args: argparse.Namespace) -> list[str]:
-    """The options as the suite's pytest options."""
-    return _argv(args, "--sales-")
 
 
 def _argv(args: argparse.Namespace, prefix: str) -> list[str]:
@@ -119,8 +113,9 @@ def example_database(config: pytest.Config) -> ExampleDatabase | None:
 class CampaignPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.shard: sharding.Shard | None = config.getoption("--sales-shard")
-        self.db_url: str | None = config.getoption("--sales-example-db")
+        self.run = run_config.get(config)
+        self.shard: sharding.Shard | None = self.run.shard
+        self.db_url: str | None = self.run.example_db
         self.split: sharding.Split | None = None
         self.database: ExampleDatabase | None = None
         self._stack = contextlib.ExitStack()
@@ -202,7 +197,7 @@ class CampaignPlugin:
             "units": sorted(str(unit) for unit in self.split.units) if self.split else None,
             "allUnits": len(self.split.all_units) if self.split else None,
             "seed": recorder.seed,
-            "profile": self.config.getoption("--sales-profile"),
+            "profile": self.run.profile,
             "target": self._target(),
             "exampleDb": exampledb.redacted(self.db_url) if self.db_url else None,
             "operations": {name: vars(outcome) for name, outcome in sorted(recorder.operations.items())},
@@ -215,18 +210,18 @@ class CampaignPlugin:
         }
 
     def _target(self) -> str:
-        chosen = self.config.getoption("--sales-target")
+        chosen = self.run.target
         return "mock" if chosen in (None, "mock") else str(chosen)
 
     def rerun_command(self, operation: str, seed: int | None) -> str:
-        option = self.config.getoption
-        writes = True if option("--sales-allow-writes") else (False if option("--sales-read-only") else None)
+        run = self.run
+        writes = True if run.allow_writes else (False if run.read_only else None)
         return rerun_command(
             self._target(),
-            option("--sales-profile"),
+            run.profile,
             operation,
             seed,
-            option("--sales-max-examples"),
+            run.max_examples,
             writes,
             self.db_url,
         )
@@ -263,16 +258,12 @@ def is_contract_test(item: pytest.Item) -> bool:
 
 def selected_operations(config: pytest.Config) -> list[str]:
     """The operationIds of ``--sales-operations``, in its order (empty: every operation)."""
-    return [op.strip() for op in (config.getoption("--sales-operations") or "").split(",") if op.strip()]
+    return list(run_config.get(config).operations)
 
 
 def _writes(config: pytest.Config) -> bool:
     """Whether the run may write, as the suite's target fixture decides (a read-only run generates GETs only)."""
-    if config.getoption("--sales-read-only"):
-        return False
-    if config.getoption("--sales-target") in (None, "mock"):
-        return True
-    return bool(config.getoption("--sales-allow-writes") or os.environ.get(ENV_VARS["allow_writes"]) == "1")
+    return run_config.get(config).writes
 
 
 def _failure_files(directory: Path | None) -> dict[tuple[str, str, str], str]:

@@ -21,6 +21,8 @@ from typing import Any, TextIO
 
 import pytest
 
+from contract_tests.campaign import run_config
+
 WRITE_EVERY = 0.5
 """Seconds between two writes of the progress file (a test that starts is written at once)."""
 LIVE_EVERY = 0.5
@@ -81,7 +83,7 @@ def add_pytest_options(group: Any) -> None:
 
 def register(config: pytest.Config) -> None:
     """With ``--sales-progress PATH``: the plugin that keeps the file."""
-    path = config.getoption("--sales-progress", None)
+    path = run_config.get(config).progress
     if path:
         plugin = Progress(Path(path))
         config.stash[PROGRESS_KEY] = plugin

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from contract_tests import campaign, cli_common, interrupts
+from contract_tests.campaign.run_config import Given, RunConfig, allow_writes_from_env
 from contract_tests.cli import scratch
 from contract_tests.cli_common import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, Command, Resolved
 from contract_tests.profiles import DEFAULT_SEED
@@ -125,34 +126,39 @@ def _reason(response: httpx.Response) -> str:
 
 
 def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list[str]:
+    """What pytest itself is told: the tests, the ini file, its output; the run's options go as :func:`run_config`."""
     tests = [str(campaign.SUITE_DIR)]
     if args.test:
         tests = [_test_path(test) for test in args.test]
     argv = [*tests, "-c", str(ini), "--rootdir", str(campaign.SUITE_DIR.parents[1]), "-p", "no:randomly"]
-    argv += ["-v" if args.verbose else "-q", "--tb=short", "-rfE", "--sales-profile", args.profile]
-    argv += ["--sales-target", resolved.target, "--sales-timeout", str(resolved.timeout)]
-    for option, value in (
-        ("--sales-api-key", resolved.api_key if not resolved.is_mock else None),
-        ("--sales-entity-id", resolved.entity_id if not resolved.is_mock else None),
-        ("--sales-admin-token", resolved.admin_token),
-        ("--sales-readonly-key", resolved.readonly_key if not resolved.is_mock else None),
-        ("--sales-other-entity-id", resolved.other_entity_id if not resolved.is_mock else None),
-        ("--sales-other-key", resolved.other_key if not resolved.is_mock else None),
-        ("--sales-max-examples", args.max_examples),
-        ("--sales-seed", args.seed),
-        ("--sales-operations", ",".join(resolved.operations) or None),
-        ("--sales-budget", args.budget),
-        ("--sales-ledger", args.ledger),
-        ("--sales-progress", args.progress),
-        ("--junit-xml", args.junit_xml),
-    ):
-        if value is not None:
-            argv += [option, str(value)]
-    if args.allow_writes:
-        argv.append("--sales-allow-writes")
-    if args.allow_writes is False:
-        argv.append("--sales-read-only")
-    return argv + campaign.pytest_args(args)
+    argv += ["-v" if args.verbose else "-q", "--tb=short", "-rfE"]
+    return argv + (["--junit-xml", args.junit_xml] if args.junit_xml else [])
+
+
+def run_config(args: argparse.Namespace, resolved: Resolved) -> RunConfig:
+    """The run's options, built once, for the suite in process (credentials only for a URL target)."""
+    live = not resolved.is_mock
+    return RunConfig(
+        target=resolved.target,
+        api_key=resolved.api_key if live else None,
+        entity_id=resolved.entity_id if live else None,
+        admin_token=resolved.admin_token,
+        readonly_key=resolved.readonly_key if live else None,
+        other_entity_id=resolved.other_entity_id if live else None,
+        other_key=resolved.other_key if live else None,
+        allow_writes=bool(args.allow_writes) or (args.allow_writes is None and allow_writes_from_env()),
+        read_only=args.allow_writes is False,
+        profile=args.profile,
+        max_examples=args.max_examples,
+        seed=args.seed,
+        operations=tuple(resolved.operations),
+        timeout=resolved.timeout,
+        budget=args.budget,
+        ledger=args.ledger,
+        progress=args.progress,
+        shard=getattr(args, "shard", None),
+        example_db=getattr(args, "example_db", None) or None,
+    )
 
 
 def _test_path(test: str) -> str:
@@ -198,7 +204,8 @@ def _run_check(args: argparse.Namespace, resolved: Resolved, made: scratch.Scrat
     with tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text(INI)
-        code = pytest.main(pytest_args(args, resolved, ini), plugins=[_RecorderPlugin(recorder)])
+        plugins = [Given(run_config(args, resolved)), _RecorderPlugin(recorder)]
+        code = pytest.main(pytest_args(args, resolved, ini), plugins=plugins)
     elapsed = time.monotonic() - started
     if recorder.failures or code == pytest.ExitCode.TESTS_FAILED:
         result = EXIT_VIOLATION

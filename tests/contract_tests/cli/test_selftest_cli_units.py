@@ -284,3 +284,29 @@ def test_the_ledger_survives_a_kill_and_the_sweep_finishes_the_job(tmp_path: Pat
     assert cleanup.pending(ledger) == [("quotes", "q2"), ("quotes", "q3")]
     assert cleanup.sweep(ledger, api) == [] and cleanup.pending(ledger) == []
     assert deleted == ["/api/sales/quotes/q1", "/api/sales/quotes/q3", "/api/sales/quotes/q2"]
+
+
+def test_check_hands_the_suite_one_run_config_and_no_option_on_pytest_s_command_line() -> None:
+    from contract_tests.campaign.run_config import RunConfig
+    from contract_tests.cli import check
+
+    argv = ["check", "--target", "https://staging.example", "--api-key", "ak_secret", "--entity-id", "ent-1"]
+    argv += ["--allow-writes", "--seed", "5", "--operations", "getQuote,createQuote", "--profile", "fast"]
+    args = cli.build_parser().parse_args([*argv, "--junit-xml", "out.xml", "--shard", "2/3"])
+    resolved = cli_common.resolve(args, env={})
+    run = check.run_config(args, resolved)
+    assert isinstance(run, RunConfig) and run.writes
+    assert (run.target, run.api_key, run.entity_id, run.seed, run.profile) == (
+        "https://staging.example",
+        "ak_secret",
+        "ent-1",
+        5,
+        "fast",
+    )
+    assert run.operations == ("getQuote", "createQuote") and str(run.shard) == "2/3"
+    given = cli.pytest_args(args, resolved, Path("pytest.ini"))
+    assert not [part for part in given if part.startswith("--sales-")] and "ak_secret" not in given
+    assert given[-2:] == ["--junit-xml", "out.xml"]
+    mock = cli.build_parser().parse_args(["check", "--read-only"])
+    run = check.run_config(mock, cli_common.resolve(mock, env={}))
+    assert (run.target, run.api_key, run.read_only, run.writes) == ("mock", None, True, False)
