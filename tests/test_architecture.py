@@ -12,14 +12,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mock_server"
 
 
-def _top_level_modules() -> set[str]:
-    """``mock_server.x`` for every module file and subpackage directly under ``mock_server``."""
+def _top_level_modules(package: Path = PACKAGE) -> set[str]:
+    """``package.x`` for every module file and subpackage directly under ``package`` (``mock_server``)."""
     found = set()
-    for path in PACKAGE.iterdir():
+    for path in package.iterdir():
         if path.suffix == ".py" and path.stem != "__init__":
-            found.add(f"mock_server.{path.stem}")
+            found.add(f"{package.name}.{path.stem}")
         elif path.is_dir() and (path / "__init__.py").exists():
-            found.add(f"mock_server.{path.name}")
+            found.add(f"{package.name}.{path.name}")
     return found
 
 
@@ -112,14 +112,7 @@ SUITE_PACKAGE = ROOT / "contract_tests"
 
 
 def _suite_modules() -> set[str]:
-    """``contract_tests.x`` for every module file and subpackage directly under ``contract_tests``."""
-    found = set()
-    for path in SUITE_PACKAGE.iterdir():
-        if path.suffix == ".py" and path.stem != "__init__":
-            found.add(f"contract_tests.{path.stem}")
-        elif path.is_dir() and (path / "__init__.py").exists():
-            found.add(f"contract_tests.{path.name}")
-    return found
+    return _top_level_modules(SUITE_PACKAGE)
 
 
 def _suite_layers() -> list[set[str]]:
