@@ -24,22 +24,13 @@ sales_clock  # noqa: B018, F821
 mock_process_url  # noqa: B018, F821  (requested with request.getfixturevalue)
 writable  # noqa: B018, F821  (requested with pytest.mark.usefixtures("writable"))
 pytestmark  # noqa: B018, F821  (module marks pytest reads)
-_id  # noqa: B018, F821  (pytest >= 9.2 reads Node._id; contract_tests/compat.py sets it)
+_id  # noqa: B018, F821  (pytest >= 9.2 reads Node._id; contract_tests/suite/compat.py sets it)
 
-# Schemathesis calls the checks registered with @schemathesis.check (contract_tests/checks.py) and
-# the state machine's before_call hook (contract_tests/test_stateful.py)
-sales_document_arithmetic  # noqa: B018, F821
-invoice_arithmetic  # noqa: B018, F821
-proration_consistency  # noqa: B018, F821
-pagination_consistency  # noqa: B018, F821
-status_filter_respected  # noqa: B018, F821
-money_is_integer  # noqa: B018, F821
-error_body_contract  # noqa: B018, F821
-derived_dates  # noqa: B018, F821
+# Schemathesis calls the state machine's before_call hook (contract_tests/suite/test_stateful.py)
 before_call  # noqa: B018, F821
 
-# Hypothesis runs @rule/@invariant methods of a RuleBasedStateMachine (contract_tests/test_model.py)
-# and reads _hypothesis_internal_add_digest as a test's database key (contract_tests/exampledb.py)
+# Hypothesis runs @rule/@invariant methods of a RuleBasedStateMachine (contract_tests/suite/test_model.py)
+# and reads _hypothesis_internal_add_digest as a test's database key (contract_tests/campaign/exampledb.py)
 change_status  # noqa: B018, F821
 edit_notes  # noqa: B018, F821
 server_matches_model  # noqa: B018, F821

@@ -7,7 +7,7 @@ seconds), the per-request ``--timeout``, ``--junit-xml`` (written on every exit,
 exit codes and the ``--help`` epilog that lists all of them.
 
 A new subcommand is a :class:`Command` (name, help, its own options, a ``run`` function)
-registered with :func:`register`; ``cli.build_parser`` gives it the common options and the epilog.
+named in ``cli.COMMANDS``; ``cli.build_parser`` gives it the common options and the epilog.
 A ``run`` function raises :class:`~contract_tests.target.UsageError` for a usage or target
 problem and returns :data:`EXIT_OK` or :data:`EXIT_VIOLATION` otherwise.
 """
@@ -167,14 +167,6 @@ class Command:
     """What each exit code means for this command (for ``--help``)."""
     defaults: Mapping[str, str] = field(default_factory=dict)
     """What a shared option left unset means for this command, by dest (for ``--help``): ``{"seed": "random"}``."""
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def register(command: Command) -> Command:
-    COMMANDS[command.name] = command
-    return command
 
 
 def add_command(commands: Any, command: Command) -> argparse.ArgumentParser:

@@ -149,7 +149,7 @@ class SalesApi:
 
     def judge(self, response: httpx.Response, *, json_body: Any, body: Any) -> None:
         """The oracle on every answer the suite sees: totals, invoices, proration, derived dates."""
-        from contract_tests.checks import answer_problems
+        from contract_tests.oracle.checks import answer_problems
 
         problems = answer_problems(
             response.request.method, response.request.url.path, json_body, response.status_code, body

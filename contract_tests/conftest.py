@@ -18,12 +18,15 @@ import pytest
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from contract_tests import campaign, checks, compat, needs, progress  # checks: importing registers the custom checks
+from contract_tests import campaign
+from contract_tests.campaign import progress, run_config
 from contract_tests.cleanup import Janitor
 from contract_tests.client import SalesApi, curl_command, make_http_client
+from contract_tests.oracle import checks
 from contract_tests.process import free_port, sales_mock_command, serve
 from contract_tests.profiles import Profile, get_profile, schemathesis_config
 from contract_tests.report import get_recorder
+from contract_tests.suite import compat, needs
 from contract_tests.target import (
     ENV_VARS,
     Target,
@@ -64,6 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    checks.register_checks()  # the suite's own Schemathesis checks
     campaign.register(config)  # --sales-shard, --sales-example-db, results in the JUnit file
     config.addinivalue_line("markers", "sales_ops(*operation_ids): operations a scenario test exercises")
     config.addinivalue_line(
@@ -81,10 +85,11 @@ LAST = ("test_stateful.py", "test_conformance.py")
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
-    profile = get_profile(config.getoption("--sales-profile"), seed=config.getoption("--sales-seed"))
+    run = run_config.get(config)
+    profile = get_profile(run.profile, seed=run.seed)
     recorder = get_recorder(config)
     recorder.seed = profile.seed
-    recorder.start_budget(config.getoption("--sales-budget"))
+    recorder.start_budget(run.budget)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -116,7 +121,7 @@ def _touches(item: pytest.Item, operations: set[str]) -> bool:
 
 
 def _target_names(config: pytest.Config) -> list[str]:
-    chosen = config.getoption("--sales-target")
+    chosen = run_config.get(config).target
     if chosen:
         return ["inprocess" if chosen == "mock" else chosen]
     return ["inprocess", os.environ.get(ENV_VARS["base_url"]) or "process"]
@@ -129,11 +134,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def sales_profile(pytestconfig: pytest.Config) -> Profile:
-    profile = get_profile(
-        pytestconfig.getoption("--sales-profile"),
-        max_examples=pytestconfig.getoption("--sales-max-examples"),
-        seed=pytestconfig.getoption("--sales-seed"),
-    )
+    run = run_config.get(pytestconfig)
+    profile = get_profile(run.profile, max_examples=run.max_examples, seed=run.seed)
     get_recorder(pytestconfig).seed = profile.seed
     return replace(profile, example_db=campaign.example_database(pytestconfig))
 
@@ -157,21 +159,22 @@ def sales_target(sales_target_name: str, request: pytest.FixtureRequest) -> Targ
 
 def build_target(config: pytest.Config, name: str, url: str | None = None) -> Target:
     """The target named ``name`` (``inprocess``, ``process`` at ``url``, or a base URL) with the run's options."""
-    timeout = config.getoption("--sales-timeout")
+    run = run_config.get(config)
     if name in ("inprocess", "process"):
-        target = replace(mock_target("mock process" if name == "process" else "in-process mock", url), timeout=timeout)
-        return replace(target, allow_writes=False) if config.getoption("--sales-read-only") else target
-    allow = config.getoption("--sales-allow-writes") or os.environ.get(ENV_VARS["allow_writes"]) == "1"
+        target = replace(
+            mock_target("mock process" if name == "process" else "in-process mock", url), timeout=run.timeout
+        )
+        return replace(target, allow_writes=False) if run.read_only else target
     return live_target(
         name,
-        api_key=config.getoption("--sales-api-key"),
-        entity_id=config.getoption("--sales-entity-id"),
-        allow_writes=allow and not config.getoption("--sales-read-only"),
-        admin_token=config.getoption("--sales-admin-token"),
-        timeout=timeout,
-        readonly_key=config.getoption("--sales-readonly-key"),
-        other_entity_id=config.getoption("--sales-other-entity-id"),
-        other_key=config.getoption("--sales-other-key"),
+        api_key=run.api_key,
+        entity_id=run.entity_id,
+        allow_writes=run.allow_writes and not run.read_only,
+        admin_token=run.admin_token,
+        timeout=run.timeout,
+        readonly_key=run.readonly_key,
+        other_entity_id=run.other_entity_id,
+        other_key=run.other_key,
     )
 
 
@@ -231,7 +234,7 @@ def http_client(sales_target: Target, request: pytest.FixtureRequest) -> Iterato
 def janitor(sales_target: Target, http_client: httpx.Client, pytestconfig: pytest.Config) -> Iterator[Janitor]:
     """Remembers what the suite created and cleans it up at the end, however the session ends (a
     deadline, Ctrl-C or SIGTERM via ``sales-contract``); reports what it could not clean."""
-    ledger = pytestconfig.getoption("--sales-ledger")
+    ledger = run_config.get(pytestconfig).ledger
     janitor = Janitor(SalesApi(sales_target, http_client), Path(ledger) if ledger else None)
     try:
         yield janitor
@@ -362,7 +365,7 @@ NOT_EXERCISED = "NOT EXERCISED: "
 def _chain_of(api: SalesApi | None) -> list[dict[str, Any]] | None:
     if api is None or not api.chain:
         return None
-    from contract_tests.replay import Recording, other_credentials
+    from contract_tests.recording import Recording, other_credentials
 
     recording = Recording(api.target.entity_id, api.target.api_key, other_credentials(api.target))
     for response in api.chain:

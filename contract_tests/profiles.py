@@ -97,7 +97,7 @@ def schemathesis_config(profile: Profile, target: Target, operations: list[str] 
     }
     if profile.example_db is None:
         generation["database"] = "none"
-    # else: Hypothesis' default settings carry the shared database (contract_tests.exampledb.activated)
+    # else: Hypothesis' default settings carry the shared database (contract_tests.campaign.exampledb.activated)
     data: dict[str, Any] = {
         "seed": profile.seed,
         "suppress-health-check": ["all"],

@@ -16,6 +16,9 @@ import pytest
 CURL_RE = re.compile(r"(curl -X [^\n]+)")
 
 
+FORMAT_VERSION = 3  # of a failure file; 3: "replay" names the target and the credential variables a replay needs
+
+
 @dataclass
 class Outcome:
     """How often a rule (or an operation) was judged and held, was judged and broke, or was not exercised.
@@ -36,12 +39,12 @@ class Outcome:
 
 @dataclass
 class FailureRecord:
-    """One violation as saved for ``sales-contract replay`` (see :mod:`contract_tests.replay`).
+    """One violation as saved for ``sales-contract replay`` (see :mod:`contract_tests.cli.replay`).
 
     ``kind`` is ``check`` (a Schemathesis check judged the last request of ``chain``) or ``test``
     (a scenario test's assertion; ``test`` is its node id). ``scope`` is ``fresh`` when the chain ran
     in a temporary entity of the mock, ``entity`` when it ran on the target's entity, ``scratch`` when
-    that entity was the run's scratch entity (:mod:`contract_tests.scratch`: replay makes another).
+    that entity was the run's scratch entity (:mod:`contract_tests.cli.scratch`: replay makes another).
     ``replay`` is where it happened and what a replay there needs: ``{"target": URL or "mock",
     "credentials": [names of the environment variables]}`` (names only, never a value).
     """
@@ -61,8 +64,6 @@ class FailureRecord:
     """Where it was saved (not part of the file itself)."""
 
     def as_json(self) -> dict[str, Any]:
-        from contract_tests.replay import FORMAT_VERSION
-
         return {"version": FORMAT_VERSION, **{k: v for k, v in self.__dict__.items() if k != "file"}}
 
 

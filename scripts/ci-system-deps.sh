@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond Python, from Debian: chromium (tests/test_docs_browser.py,
-# tests/test_campaign.py renders the merged report) and redis-server (tests/test_campaign.py shares a
+# tests/contract_tests/campaign/test_campaign.py renders the merged report) and redis-server (tests/contract_tests/campaign/test_campaign.py shares a
 # Hypothesis example database through it). Idempotent: installs only what is missing. Needs root (CI runs as root).
 set -euo pipefail
 missing=()

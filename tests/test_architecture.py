@@ -12,14 +12,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mock_server"
 
 
-def _top_level_modules() -> set[str]:
-    """``mock_server.x`` for every module file and subpackage directly under ``mock_server``."""
+def _top_level_modules(package: Path = PACKAGE) -> set[str]:
+    """``package.x`` for every module file and subpackage directly under ``package`` (``mock_server``)."""
     found = set()
-    for path in PACKAGE.iterdir():
+    for path in package.iterdir():
         if path.suffix == ".py" and path.stem != "__init__":
-            found.add(f"mock_server.{path.stem}")
+            found.add(f"{package.name}.{path.stem}")
         elif path.is_dir() and (path / "__init__.py").exists():
-            found.add(f"mock_server.{path.name}")
+            found.add(f"{package.name}.{path.name}")
     return found
 
 
@@ -102,15 +102,6 @@ def test_the_component_finder_finds_a_cycle() -> None:
     assert sorted(map(sorted, _strongly_connected_components(graph))) == [["a", "b", "c"], ["d"]]
 
 
-def test_mock_server_has_no_import_cycle() -> None:
-    import grimp
-
-    imports = grimp.build_graph("mock_server")
-    graph = {module: imports.find_modules_directly_imported_by(module) for module in imports.modules}
-    cycles = [sorted(c) for c in _strongly_connected_components(graph) if len(c) > 1]
-    assert not cycles, f"import cycles in mock_server: {cycles}"
-
-
 def test_no_import_time_registry_or_string_keyed_state() -> None:
     """The entity's derived parts are typed members the store builds: nothing registers a rebuilder
     at import time, and there is no ``extras``/``derived`` bag or process-wide change count."""
@@ -145,3 +136,52 @@ def test_only_the_store_holds_collections() -> None:
                 if any(alias.name == "Collection" for alias in node.names):
                     importers.append(str(path.relative_to(ROOT)))
     assert importers == ["mock_server/store.py"], importers
+
+
+def test_no_import_cycle() -> None:
+    """Imports go one way in both packages (function-local and ``TYPE_CHECKING`` imports count too)."""
+    import grimp
+
+    built = grimp.build_graph("mock_server", "contract_tests")
+    modules = set(built.modules)
+    graph = {module: set(built.find_modules_directly_imported_by(module)) & modules for module in modules}
+    cycles = [sorted(c) for c in _strongly_connected_components(graph) if len(c) > 1]
+    assert not cycles, "import cycles: " + "; ".join(" <-> ".join(cycle) for cycle in cycles)
+
+
+SUITE_PACKAGE = ROOT / "contract_tests"
+
+
+def _suite_modules() -> set[str]:
+    return _top_level_modules(SUITE_PACKAGE)
+
+
+def _suite_layers() -> list[set[str]]:
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    layers = config["importlinter:contract:contract-suite-layers"]["layers"]
+    return [{n.strip() for n in re.split(r"[|:]", line) if n.strip()} for line in layers.splitlines() if line.strip()]
+
+
+def test_every_suite_module_has_a_layer_in_the_import_contract() -> None:
+    layered = set().union(*_suite_layers())
+    missing = sorted(_suite_modules() - layered)
+    assert not missing, f"contract_tests modules without a layer in .importlinter: {missing}"
+    stale = sorted(layered - _suite_modules())
+    assert not stale, f".importlinter names contract_tests modules that do not exist: {stale}"
+
+
+def test_every_suite_module_has_a_row_and_the_same_layer_in_architecture_md() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    rows = dict(
+        (name, layer)
+        for layer, name in re.findall(r"^\| (C\d) \| `contract_tests/([a-z_]+)(?:\.py|/)`", text, flags=re.MULTILINE)
+    )
+    layers = _suite_layers()
+    for module in sorted(_suite_modules()):
+        name = module.removeprefix("contract_tests.")
+        assert name in rows, f"contract_tests/{name} has no row in ARCHITECTURE.md's contract suite table"
+        position = next(index for index, layer in enumerate(layers) if module in layer)
+        assert rows[name] == f"C{position + 1}", (
+            f"{name}: layer {rows[name]} in ARCHITECTURE.md, C{position + 1} in .importlinter"
+        )

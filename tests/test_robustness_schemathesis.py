@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from starlette.applications import Starlette
 
-from contract_tests import compat
+from contract_tests.suite import compat
 from mock_server.app import create_app
 from mock_server.config import MockConfig
 from mock_server.resources import spec_path

@@ -2,7 +2,7 @@
 
 Every mutant is the real mock app wrapped in an ASGI middleware that rewrites requests or
 responses the way a buggy server would answer. The contract suite must fail against each one
-(``tests/test_selftest_mutants.py``); ``python tests/mutants/serve.py NAME --port N`` serves one.
+(``tests/contract_tests/suite/test_selftest_mutants.py``); ``python tests/mutants/serve.py NAME --port N`` serves one.
 """
 
 from __future__ import annotations
