@@ -410,11 +410,15 @@ def run_command(args: argparse.Namespace) -> int:
 
 def usage_failure(args: argparse.Namespace, problem: str) -> int:
     """Report a usage or target problem: stderr, the JUnit error case when asked for, exit 2."""
-    print(f"sales-contract {args.command_spec.name}: {problem}", file=sys.stderr, flush=True)
-    junit = getattr(args, "junit_xml", None)
+    return report_usage(args.command_spec.name, getattr(args, "junit_xml", None), problem)
+
+
+def report_usage(command: str, junit: str | None, problem: str) -> int:
+    """:func:`usage_failure` of ``command`` with its JUnit file (None: none asked for)."""
+    print(f"sales-contract {command}: {problem}", file=sys.stderr, flush=True)
     if junit:
         try:
-            write_junit_error(junit, args.command_spec.name, problem)
+            write_junit_error(junit, command, problem)
         except OSError as exc:
             print(f"sales-contract: cannot write {junit}: {exc}", file=sys.stderr)
     return EXIT_USAGE

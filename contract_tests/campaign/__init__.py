@@ -50,34 +50,21 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cli_args(args: argparse.Namespace) -> list[str]:
-    """The same options again, for a ``check`` child process (a fuzz round)."""
-    return _argv(args, "--")
-
-
-def _argv(args: argparse.Namespace, prefix: str) -> list[str]:
-    """``--shard`` and ``--example-db`` as given, each option name spelt ``prefix`` + ``shard`` / ``example-db``."""
-    argv: list[str] = []
-    if getattr(args, "shard", None) is not None:
-        argv += [f"{prefix}shard", str(args.shard)]
-    if getattr(args, "example_db", None):
-        argv += [f"{prefix}example-db", args.example_db]
-    return argv
-
-
-def preflight(args: argparse.Namespace) -> None:
+def preflight(args: argparse.Namespace | run_config.RunConfig) -> None:
     """An unusable example database is a usage error before anything runs."""
-    if getattr(args, "example_db", None):
-        exampledb.open_database(args.example_db)
+    url = getattr(args, "example_db", None)
+    if url:
+        exampledb.open_database(url)
 
 
-def describe(args: argparse.Namespace) -> str:
+def describe(args: argparse.Namespace | run_config.RunConfig) -> str:
     """``, shard 1/2, example db redis://...`` for the first and last lines of a run (empty when unsharded)."""
     parts = []
     if getattr(args, "shard", None) is not None:
         parts.append(f"shard {args.shard}")
-    if getattr(args, "example_db", None):
-        parts.append(f"example db {exampledb.redacted(args.example_db)}")
+    url = getattr(args, "example_db", None)
+    if url:
+        parts.append(f"example db {exampledb.redacted(url)}")
     return "".join(f", {part}" for part in parts)
 
 

@@ -3,18 +3,36 @@
 ``sales-contract check`` builds it from its own options and hands it to the in-process pytest run
 (:class:`Given`, a plugin); plain ``pytest contract_tests --sales-target URL`` builds the same object from
 the ``--sales-*`` options and ``SALES_API_ALLOW_WRITES`` (:func:`from_options`, the one place that reads
-them). The suite's hooks and fixtures read :func:`get`.
+them). The suite's hooks and fixtures read :func:`get`. A fuzz round gets its campaign's object as a JSON
+file (:meth:`RunConfig.to_json`) that names the environment variables holding its secrets, never their values.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import pytest
 
-from contract_tests.campaign.sharding import Shard
-from contract_tests.target import ENV_VARS
+from contract_tests.campaign.sharding import Shard, parse_shard
+from contract_tests.target import ENV_VARS, UsageError
+
+EXAMPLE_DB_ENV = "SALES_EXAMPLE_DB"
+
+SECRETS = {
+    "api_key": ENV_VARS["api_key"],
+    "entity_id": ENV_VARS["entity_id"],
+    "admin_token": ENV_VARS["admin_token"],
+    "readonly_key": ENV_VARS["readonly_key"],
+    "other_entity_id": ENV_VARS["other_entity_id"],
+    "other_key": ENV_VARS["other_key"],
+    "example_db": EXAMPLE_DB_ENV,  # a Redis URL may hold a password
+}
+"""The fields a child process gets by environment variable (this name), never in a file or on its command line."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,15 @@ class RunConfig:
     progress: str | None = None
     shard: Shard | None = None
     example_db: str | None = None
+    failures_dir: str | None = None
+    """Where the command saves each failure as a replayable JSON file (None: not saved)."""
+    junit_xml: str | None = None
+    """The command's JUnit file (its error case on exit 2 too)."""
+    scratch: bool = False
+    """The entity is a scratch one the command made: its failures replay in a scratch entity too."""
+    tests: tuple[str, ...] = ()
+    """Scenario tests to run instead of the whole suite (``FILE::NAME``)."""
+    verbose: bool = False
 
     @property
     def writes(self) -> bool:
@@ -46,6 +73,35 @@ class RunConfig:
         if self.read_only:
             return False
         return self.target in (None, "mock") or self.allow_writes
+
+    def secrets_env(self) -> dict[str, str]:
+        """The secrets this config holds, by environment variable: how a child process gets them."""
+        values = {name: getattr(self, field) for field, name in SECRETS.items()}
+        return {name: value for name, value in values.items() if value}
+
+    def to_json(self) -> str:
+        """This config for a child process: the secrets by the names of their variables (:meth:`secrets_env`)."""
+        data: dict[str, Any] = {name: value for name, value in asdict(self).items() if name not in SECRETS}
+        data["shard"] = str(self.shard) if self.shard else None
+        data["secrets"] = sorted(self.secrets_env())
+        return json.dumps(data, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, env: Mapping[str, str] | None = None) -> RunConfig:
+        """The config :meth:`to_json` wrote, its secrets read from ``env`` (default: this process's environment)."""
+        env = os.environ if env is None else env
+        try:
+            data: dict[str, Any] = dict(json.loads(text))
+            named = list(data.pop("secrets"))
+            missing = [name for name in named if not env.get(name)]
+            if missing:
+                raise UsageError(f"the run's config names ${', $'.join(missing)}: not set in the environment")
+            data |= {field: env[name] for field, name in SECRETS.items() if name in named}
+            data |= {"operations": tuple(data["operations"]), "tests": tuple(data["tests"])}
+            data["shard"] = parse_shard(data["shard"]) if data["shard"] else None
+            return cls(**data)
+        except (ValueError, TypeError, KeyError, argparse.ArgumentTypeError) as exc:
+            raise UsageError(f"not a run config: {type(exc).__name__} {exc}") from exc
 
 
 RUN_CONFIG = pytest.StashKey[RunConfig]()

@@ -1,4 +1,4 @@
-"""``python -m contract_tests.cli ...``: the ``sales-contract`` command (fuzz runs its rounds this way)."""
+"""``python -m contract_tests.cli ...``: the ``sales-contract`` command."""
 
 import sys
 

@@ -8,7 +8,9 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -66,24 +68,36 @@ def configure_check(parser: argparse.ArgumentParser) -> None:
         help="stop sending new requests after this long, e.g. 300, 5m; the summary says what was left out "
         "(default: no limit)",
     )
-    parser.add_argument("--ledger", default=None, metavar="PATH", help=argparse.SUPPRESS)
-    parser.add_argument("--progress", default=None, metavar="PATH", help=argparse.SUPPRESS)  # a fuzz round's
-    parser.add_argument("--in-scratch-entity", action="store_true", help=argparse.SUPPRESS)  # ... in fuzz's
     # Scenario tests to run instead of the whole suite (FILE::NAME, repeatable): replay, the mutant self-test.
     parser.add_argument("--test", action="append", default=None, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
     campaign.add_cli_options(parser)
 
 
-def preflight(resolved: Resolved) -> None:
+class Credentials(Protocol):
+    """What :func:`preflight` reads (a :class:`Resolved` or a :class:`RunConfig`)."""
+
+    @property
+    def target(self) -> str | None: ...
+    @property
+    def api_key(self) -> str | None: ...
+    @property
+    def entity_id(self) -> str | None: ...
+    @property
+    def admin_token(self) -> str | None: ...
+    @property
+    def timeout(self) -> float: ...
+
+
+def preflight(resolved: Credentials) -> None:
     """A URL target must answer and accept the key for the entity: a wrong key is a usage error, not a pass.
 
     With ``--admin-token`` the target's ``/__admin`` must accept it too.
     """
     spec_path()
-    if resolved.is_mock:
+    if resolved.target in (None, "mock"):
         return
-    target = live_target(resolved.target, api_key=resolved.api_key, entity_id=resolved.entity_id)
+    target = live_target(str(resolved.target), api_key=resolved.api_key, entity_id=resolved.entity_id)
     url = f"{target.origin}/api/sales/customers"
     try:
         response = httpx.get(
@@ -125,18 +139,16 @@ def _reason(response: httpx.Response) -> str:
     return response.text[:200] or "(empty body)"
 
 
-def pytest_args(args: argparse.Namespace, resolved: Resolved, ini: Path) -> list[str]:
-    """What pytest itself is told: the tests, the ini file, its output; the run's options go as :func:`run_config`."""
-    tests = [str(campaign.SUITE_DIR)]
-    if args.test:
-        tests = [_test_path(test) for test in args.test]
+def pytest_args(run: RunConfig, ini: Path) -> list[str]:
+    """What pytest itself is told: the tests, the ini file, its output; the run's options go as ``run``."""
+    tests = [_test_path(test) for test in run.tests] or [str(campaign.SUITE_DIR)]
     argv = [*tests, "-c", str(ini), "--rootdir", str(campaign.SUITE_DIR.parents[1]), "-p", "no:randomly"]
-    argv += ["-v" if args.verbose else "-q", "--tb=short", "-rfE"]
-    return argv + (["--junit-xml", args.junit_xml] if args.junit_xml else [])
+    argv += ["-v" if run.verbose else "-q", "--tb=short", "-rfE"]
+    return argv + (["--junit-xml", run.junit_xml] if run.junit_xml else [])
 
 
-def run_config(args: argparse.Namespace, resolved: Resolved) -> RunConfig:
-    """The run's options, built once, for the suite in process (credentials only for a URL target)."""
+def shared_config(args: argparse.Namespace, resolved: Resolved) -> RunConfig:
+    """The options ``check`` and ``fuzz`` share, as the suite gets them (credentials only for a URL target)."""
     live = not resolved.is_mock
     return RunConfig(
         target=resolved.target,
@@ -148,16 +160,26 @@ def run_config(args: argparse.Namespace, resolved: Resolved) -> RunConfig:
         other_key=resolved.other_key if live else None,
         allow_writes=bool(args.allow_writes) or (args.allow_writes is None and allow_writes_from_env()),
         read_only=args.allow_writes is False,
-        profile=args.profile,
         max_examples=args.max_examples,
         seed=args.seed,
         operations=tuple(resolved.operations),
         timeout=resolved.timeout,
+        shard=args.shard,
+        example_db=args.example_db or None,
+    )
+
+
+def run_config(args: argparse.Namespace, resolved: Resolved, made: scratch.Scratch | None = None) -> RunConfig:
+    """The options of ``check``, built once, for the suite in process."""
+    return replace(
+        shared_config(args, resolved),
+        profile=args.profile,
         budget=args.budget,
-        ledger=args.ledger,
-        progress=args.progress,
-        shard=getattr(args, "shard", None),
-        example_db=getattr(args, "example_db", None) or None,
+        failures_dir=args.failures_dir,
+        junit_xml=args.junit_xml,
+        scratch=made is not None,
+        tests=tuple(args.test or ()),
+        verbose=args.verbose,
     )
 
 
@@ -185,27 +207,29 @@ def run_check(args: argparse.Namespace) -> int:
                 resolved = made.applied(resolved)
                 args.allow_writes = True if args.allow_writes is None else args.allow_writes  # the entity is ours
             with scratch.exported(made):
-                return _run_check(args, resolved, made)
+                return execute(run_config(args, resolved, made), made)
     except KeyboardInterrupt:
         raise UsageError("the run was interrupted (its scratch entities were deleted)") from None
 
 
-def _run_check(args: argparse.Namespace, resolved: Resolved, made: scratch.Scratch | None) -> int:
-    preflight(resolved)
-    campaign.preflight(args)
-    writes = "writes" if args.allow_writes or (args.allow_writes is None and resolved.is_mock) else "read-only"
-    where = campaign.describe(args)
+def execute(run: RunConfig, made: scratch.Scratch | None = None) -> int:
+    """The suite once with ``run``: what ``check`` does after its options are read (and a fuzz round, with its
+    campaign's config)."""
+    preflight(run)
+    campaign.preflight(run)
+    writes = "writes" if run.writes else "read-only"
+    where = campaign.describe(run)
     scope = f" in {made.describe()}" if made else ""
-    print(f"sales-contract: checking {resolved.target} ({args.profile} profile, {writes}{where}){scope}", flush=True)
-    recorder = Recorder(failures_dir=Path(args.failures_dir) if args.failures_dir else None)
-    if made or args.in_scratch_entity:
+    print(f"sales-contract: checking {run.target} ({run.profile} profile, {writes}{where}){scope}", flush=True)
+    recorder = Recorder(failures_dir=Path(run.failures_dir) if run.failures_dir else None)
+    if run.scratch:
         recorder.entity_scope = "scratch"  # its failures replay in a scratch entity too
     started, wall_start = time.monotonic(), time.time() - 1
     with tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text(INI)
-        plugins = [Given(run_config(args, resolved)), _RecorderPlugin(recorder)]
-        code = pytest.main(pytest_args(args, resolved, ini), plugins=plugins)
+        plugins = [Given(run), _RecorderPlugin(recorder)]
+        code = pytest.main(pytest_args(run, ini), plugins=plugins)
     elapsed = time.monotonic() - started
     if recorder.failures or code == pytest.ExitCode.TESTS_FAILED:
         result = EXIT_VIOLATION
@@ -229,7 +253,7 @@ def _run_check(args: argparse.Namespace, resolved: Resolved, made: scratch.Scrat
     if result == EXIT_USAGE:
         problem = "the run was interrupted" if code == pytest.ExitCode.INTERRUPTED else f"pytest exit {int(code)}"
         print(f"sales-contract check: {problem}", file=sys.stderr, flush=True)
-        junit = Path(args.junit_xml) if args.junit_xml else None
+        junit = Path(run.junit_xml) if run.junit_xml else None
         if junit is not None and not (junit.is_file() and junit.stat().st_mtime >= wall_start):
             cli_common.write_junit_error(junit, "check", problem)
     return result

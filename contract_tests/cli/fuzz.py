@@ -1,9 +1,11 @@
 """``sales-contract fuzz``: a time-boxed QA campaign of rounds of the suite's fuzz profile.
 
 Each round runs in a child process with a fresh seed and the time left as its budget, so no
-request is sent after the deadline whatever the server does; every failure is saved at once as a
-replayable JSON file, every created resource in a ledger that the campaign sweeps at the end
-(also after SIGTERM or Ctrl-C).
+request is sent after the deadline whatever the server does. The campaign builds its
+:class:`RunConfig` once; a round gets it (with its seed, budget and JUnit file) as
+``OUTPUT/round-N.json``, the only argument of ``python -m contract_tests.cli.round``, and the secrets
+that file names in its environment. Every failure is saved at once as a replayable JSON file,
+every created resource in a ledger that the campaign sweeps at the end (also after SIGTERM or Ctrl-C).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from typing import Any
 
 from contract_tests import campaign, cli_common, interrupts
 from contract_tests.campaign import progress
+from contract_tests.campaign.run_config import RunConfig
 from contract_tests.cli import scratch
-from contract_tests.cli.check import preflight
+from contract_tests.cli.check import preflight, shared_config
 from contract_tests.cli_common import Command
 from contract_tests.target import UsageError
 
@@ -87,7 +90,7 @@ COMMAND = Command(
 
 
 class Campaign:
-    """Rounds of ``check --profile fuzz`` in child processes until the deadline; every created resource
+    """Rounds of ``check`` with the fuzz profile in child processes until the deadline; every created resource
     goes to a ledger, so whatever stops a round (its budget, SIGTERM, SIGKILL) the campaign cleans up."""
 
     def __init__(
@@ -103,6 +106,23 @@ class Campaign:
         self.process: subprocess.Popen[str] | None = None
         self.stopping: str | None = None
         self.notice_shown = False
+        self.config = self._config()
+
+    def _config(self) -> RunConfig:
+        """What every round runs with (each its own seed, budget and JUnit file), built once."""
+        config = replace(
+            shared_config(self.args, self.resolved),
+            profile="fuzz",
+            failures_dir=str(self.failures),
+            ledger=str(self.ledger),
+            progress=str(self.progress),
+            scratch=self.scratch is not None,
+        )
+        if self.scratch is None:
+            return config
+        main, other = self.scratch.main, self.scratch.other
+        config = replace(config, readonly_key=main.readonly_key)
+        return config if other is None else replace(config, other_entity_id=other.id, other_key=other.key)
 
     def run(self) -> int:
         self.output.mkdir(parents=True, exist_ok=True)
@@ -121,8 +141,14 @@ class Campaign:
                     rounds += 1
                     round_seed = seed + rounds - 1
                     self.display.line(f"  round {rounds} (seed {round_seed}), {remaining:.0f}s left")
-                    command = self._round_command(round_seed, remaining, self.output / "junit" / f"round-{rounds}.xml")
-                    codes.append(self._run_round(command, remaining, self.output / f"round-{rounds}.log"))
+                    config = replace(
+                        self.config,
+                        seed=round_seed,
+                        budget=round(remaining, 1),
+                        junit_xml=str(self.output / "junit" / f"round-{rounds}.xml"),
+                    )
+                    command = self._round_command(config, self.output / f"round-{rounds}.json")
+                    codes.append(self._run_round(command, config, remaining, self.output / f"round-{rounds}.log"))
                     found = len(list(self.failures.glob("*.json")))
                     self.display.line(
                         f"  round {rounds} ended ({_describe(codes[-1])}); {progress.examples(self.examples)} in all, "
@@ -145,33 +171,23 @@ class Campaign:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 
-    def _round_command(self, seed: int, remaining: float, junit: Path) -> list[str]:
-        args, resolved = self.args, self.resolved
-        command = [sys.executable, "-m", "contract_tests.cli", "check", "--target", resolved.target]
-        command += [*campaign.cli_args(args), "--junit-xml", str(junit)]
-        command += ["--profile", "fuzz", "--seed", str(seed), "--failures-dir", str(self.failures)]
-        command += ["--budget", f"{remaining:.1f}", "--ledger", str(self.ledger), "--timeout", str(resolved.timeout)]
-        command += ["--progress", str(self.progress)] + (["--in-scratch-entity"] if self.scratch else [])
-        for option, value in (  # the credentials go in the round's environment, never on its command line
-            ("--operations", ",".join(resolved.operations) or None),
-            ("--max-examples", args.max_examples),
-        ):
-            if value is not None:
-                command += [option, str(value)]
-        if args.allow_writes is not None:
-            command.append("--allow-writes" if args.allow_writes else "--read-only")
-        return command
+    def _round_command(self, config: RunConfig, path: Path) -> list[str]:
+        """Write the round's config to ``path``; the command that runs it (``path`` its only argument)."""
+        path.write_text(config.to_json())
+        return [sys.executable, "-m", "contract_tests.cli.round", str(path)]
 
-    def _run_round(self, command: list[str], remaining: float, log: Path) -> int | None:
+    @staticmethod
+    def _round_env(config: RunConfig) -> dict[str, str]:
+        """The round's environment: the secrets its config names (never on its command line or in the file)."""
+        return {**os.environ, "PYTHONUNBUFFERED": "1", **config.secrets_env()}
+
+    def _run_round(self, command: list[str], config: RunConfig, remaining: float, log: Path) -> int | None:
         """Run one round (its budget is the time left), showing what it does; None when it had to be stopped."""
         deadline = time.monotonic() + remaining + CLEANUP_GRACE
         self.progress.unlink(missing_ok=True)
         with open(log, "w") as sink:
-            secrets = self.resolved.credentials_env() if not self.resolved.is_mock else {}
-            scratch = self.scratch.environment() if self.scratch else {}
-            env = {**os.environ, "PYTHONUNBUFFERED": "1", **secrets, **scratch}
             self.process = process = subprocess.Popen(
-                command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=env
+                command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=self._round_env(config)
             )
             try:
                 while True:

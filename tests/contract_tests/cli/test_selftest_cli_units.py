@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from contract_tests import cleanup, cli, cli_common, throttle
+from contract_tests.cli import check
 from contract_tests.cli.replay import _path_parameters
 from contract_tests.client import SalesApi
 from contract_tests.recording import Recording, fill
@@ -132,7 +133,7 @@ def test_check_runs_only_the_tests_named_by_repeated_test_options() -> None:
     A file named as failure files recorded before the suite moved to ``contract_tests/suite/`` still names it."""
     argv = ["check", "--test", "contract_tests/test_time.py::test_trial_end_starts_the_first_period"]
     args = cli.build_parser().parse_args([*argv, "--test", "contract_tests/suite/test_invariants_rounding.py"])
-    tests = cli.pytest_args(args, cli_common.resolve(args, env={}), Path("pytest.ini"))[:3]
+    tests = cli.pytest_args(check.run_config(args, cli_common.resolve(args, env={})), Path("pytest.ini"))[:3]
     suite = Path(cli.__file__).parents[1] / "suite"
     assert tests == [
         f"{suite / 'test_time.py'}::test_trial_end_starts_the_first_period",
@@ -140,7 +141,8 @@ def test_check_runs_only_the_tests_named_by_repeated_test_options() -> None:
         "-c",
     ]
     whole = cli.build_parser().parse_args(["check"])
-    assert cli.pytest_args(whole, cli_common.resolve(whole, env={}), Path("pytest.ini"))[:2] == [str(suite), "-c"]
+    whole_run = check.run_config(whole, cli_common.resolve(whole, env={}))
+    assert cli.pytest_args(whole_run, Path("pytest.ini"))[:2] == [str(suite), "-c"]
 
 
 def test_fuzz_still_takes_the_old_positional_target() -> None:
@@ -288,7 +290,6 @@ def test_the_ledger_survives_a_kill_and_the_sweep_finishes_the_job(tmp_path: Pat
 
 def test_check_hands_the_suite_one_run_config_and_no_option_on_pytest_s_command_line() -> None:
     from contract_tests.campaign.run_config import RunConfig
-    from contract_tests.cli import check
 
     argv = ["check", "--target", "https://staging.example", "--api-key", "ak_secret", "--entity-id", "ent-1"]
     argv += ["--allow-writes", "--seed", "5", "--operations", "getQuote,createQuote", "--profile", "fast"]
@@ -304,7 +305,7 @@ def test_check_hands_the_suite_one_run_config_and_no_option_on_pytest_s_command_
         "fast",
     )
     assert run.operations == ("getQuote", "createQuote") and str(run.shard) == "2/3"
-    given = cli.pytest_args(args, resolved, Path("pytest.ini"))
+    given = cli.pytest_args(run, Path("pytest.ini"))
     assert not [part for part in given if part.startswith("--sales-")] and "ak_secret" not in given
     assert given[-2:] == ["--junit-xml", "out.xml"]
     mock = cli.build_parser().parse_args(["check", "--read-only"])

@@ -145,17 +145,6 @@ def test_every_credential_has_an_option_and_none_is_echoed() -> None:
     assert command == "sales-contract replay 'out/failures/0001 x.json'  # needs $SALES_API_KEY"
 
 
-def test_a_fuzz_round_gets_its_credentials_from_the_environment_not_its_command_line(tmp_path: Path) -> None:
-    from contract_tests.cli.fuzz import Campaign
-
-    args = cli.build_parser().parse_args(
-        ["fuzz", "--target", "http://127.0.0.1:9", "--api-key", "ak_k", "--entity-id", "e", "--other-key", "ak_o"]
-    )
-    args.output = str(tmp_path)
-    command = Campaign(args, cli_common.resolve(args, env={}))._round_command(1, 10.0, tmp_path / "j.xml")
-    assert not any(secret in " ".join(command) for secret in ("ak_k", "ak_o"))
-
-
 def test_the_suite_walks_a_list_with_only_the_parameters_the_contract_documents() -> None:
     sent: list[httpx.URL] = []
 
