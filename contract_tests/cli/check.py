@@ -203,9 +203,7 @@ def run_check(args: argparse.Namespace) -> int:
     resolved = cli_common.resolve(args)
     try:
         with interrupts.deferring_interrupts(), scratch.entities(resolved, "check") as made:
-            if made is not None:
-                resolved = made.applied(resolved)
-                args.allow_writes = True if args.allow_writes is None else args.allow_writes  # the entity is ours
+            resolved = scratch.adopt(made, resolved, args)
             with scratch.exported(made):
                 return execute(run_config(args, resolved, made), made)
     except KeyboardInterrupt:

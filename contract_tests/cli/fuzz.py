@@ -70,9 +70,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
     resolved = cli_common.resolve(args)
     try:
         with interrupts.deferring_interrupts(), scratch.entities(resolved, "fuzz") as made:
-            if made is not None:
-                resolved = made.applied(resolved)
-                args.allow_writes = True if args.allow_writes is None else args.allow_writes  # the entity is ours
+            resolved = scratch.adopt(made, resolved, args)
             preflight(resolved)
             campaign.preflight(args)
             return Campaign(args, resolved, made).run()

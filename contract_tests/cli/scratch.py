@@ -15,6 +15,7 @@ The mock in this process needs none: it lives and dies with the run, and its dem
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,16 @@ class Scratch:
         """``scratch entity X (and Y for the cross-entity checks), deleted at the end``."""
         other = f" (and {self.other.id} for the cross-entity checks)" if self.other else ""
         return f"scratch entity {self.main.id}{other}, deleted at the end"
+
+
+def adopt(made: Scratch | None, resolved: Resolved, args: argparse.Namespace) -> Resolved:
+    """The run's options in scratch entities ``made`` (if any): their credentials in place of the missing
+    ones, and writes unless ``--read-only`` was given (the entity is ours)."""
+    if made is None:
+        return resolved
+    if args.allow_writes is None:
+        args.allow_writes = True
+    return made.applied(resolved)
 
 
 def wanted(resolved: Resolved) -> bool:
